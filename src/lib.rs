@@ -1,0 +1,18 @@
+//! portcullis: a login gateway that signs people in with OpenID Connect and reverse-proxies
+//! their requests to upstream apps with identity headers.
+//!
+//! The binary (`src/main.rs`) only parses the command line, sets up tracing, loads the
+//! configuration and hands it to [`startup::Application`].
+
+pub mod authz;
+pub mod config;
+pub mod error;
+pub mod flow;
+pub mod identity;
+pub mod pages;
+pub mod providers;
+pub mod proxy;
+pub mod redirect;
+pub mod session;
+pub mod startup;
+pub mod telemetry;
