@@ -1,1 +1,288 @@
-//! (being written)
+//! The gateway's one error type and the one place that turns errors into responses.
+//!
+//! Policy: handlers return [`AppError`]. Its `IntoResponse` only records *what* went wrong
+//! (status, a message safe to show, an optional "try again" link) in the response extensions;
+//! the [`render_errors`] middleware, which knows the request, then renders an HTML page for
+//! browsers or JSON for programs, both carrying the request id, and logs the cause once.
+//! Messages shown to people never contain secrets, tokens or provider response bodies.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::pages::ErrorPage;
+use crate::proxy::ProxyError;
+use crate::startup::AppState;
+use crate::telemetry::RequestId;
+
+/// Everything that can go wrong while serving a request, grouped by where the fault lies.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    // The client's fault.
+    #[error("unknown provider")]
+    UnknownProvider,
+    #[error("no route for this address")]
+    NoRoute,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("sign-in rejected: {0}")]
+    Login(#[from] LoginError),
+    #[error("access denied: {0}")]
+    Forbidden(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+
+    // The identity provider's fault.
+    #[error("provider {0} is not available yet")]
+    ProviderUnavailable(String),
+
+    // The upstream's fault.
+    #[error("upstream: {0}")]
+    Upstream(#[from] ProxyError),
+
+    // Ours.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why a sign-in attempt at the callback failed. Every variant is a 4xx: bad input from the
+/// browser or the provider is never a server error.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("the callback has no state parameter")]
+    MissingState,
+    #[error("no sign-in was started in this browser for this state (or it expired)")]
+    NoFlowCookie,
+    #[error("the state does not match the sign-in started in this browser")]
+    StateMismatch,
+    #[error("the sign-in took longer than the allowed time")]
+    FlowExpired,
+    #[error("the callback belongs to a different provider")]
+    ProviderMismatch,
+    #[error("the iss parameter does not name the expected issuer (RFC 9207)")]
+    IssuerMismatch,
+    #[error("the provider answered with an error: {0}")]
+    ProviderError(String),
+    #[error("the callback has no authorization code")]
+    MissingCode,
+    #[error("the code exchange failed: {0}")]
+    TokenExchange(String),
+    #[error("the ID token is invalid: {0}")]
+    InvalidIdToken(String),
+    #[error("userinfo failed: {0}")]
+    Userinfo(String),
+    #[error("not authorized: {0}")]
+    NotAuthorized(String),
+}
+
+impl LoginError {
+    fn status(&self) -> StatusCode {
+        match self {
+            LoginError::NotAuthorized(_) => StatusCode::FORBIDDEN,
+            LoginError::ProviderError(error) if error.starts_with("access_denied") => {
+                StatusCode::FORBIDDEN
+            }
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A short machine-readable reason, used in login-outcome log lines and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            LoginError::MissingState => "missing_state",
+            LoginError::NoFlowCookie => "no_flow_cookie",
+            LoginError::StateMismatch => "state_mismatch",
+            LoginError::FlowExpired => "flow_expired",
+            LoginError::ProviderMismatch => "provider_mismatch",
+            LoginError::IssuerMismatch => "issuer_mismatch",
+            LoginError::ProviderError(_) => "provider_error",
+            LoginError::MissingCode => "missing_code",
+            LoginError::TokenExchange(_) => "token_exchange",
+            LoginError::InvalidIdToken(_) => "invalid_id_token",
+            LoginError::Userinfo(_) => "userinfo",
+            LoginError::NotAuthorized(_) => "not_authorized",
+        }
+    }
+}
+
+/// What the renderer needs, stored in the response extensions by `AppError::into_response`.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub message: String,
+    pub retry_url: Option<String>,
+    /// The full cause, for the log line only.
+    pub cause: String,
+}
+
+impl AppError {
+    fn report(&self) -> ErrorReport {
+        let (status, code, title, message, retry_url) = match self {
+            AppError::UnknownProvider => (
+                StatusCode::BAD_REQUEST,
+                "unknown_provider",
+                "Unknown sign-in provider",
+                "This sign-in link names a provider that is not configured.".to_owned(),
+                Some("/oauth2/sign_in".to_owned()),
+            ),
+            AppError::NoRoute => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not found",
+                "Nothing is served at this address.".to_owned(),
+                None,
+            ),
+            AppError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Sign-in required",
+                "You need to sign in to see this.".to_owned(),
+                Some("/oauth2/sign_in".to_owned()),
+            ),
+            AppError::Login(error) => (
+                error.status(),
+                error.reason(),
+                "Sign-in failed",
+                login_message(error),
+                Some("/oauth2/sign_in".to_owned()),
+            ),
+            AppError::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Access denied",
+                "You are signed in, but your account is not allowed to use this application."
+                    .to_owned(),
+                Some("/oauth2/sign_out".to_owned()),
+            ),
+            AppError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Bad request",
+                message.clone(),
+                None,
+            ),
+            AppError::ProviderUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_unavailable",
+                "Sign-in provider unavailable",
+                "The sign-in provider cannot be reached right now. Please try again shortly."
+                    .to_owned(),
+                Some("/oauth2/sign_in".to_owned()),
+            ),
+            AppError::Upstream(ProxyError::Timeout) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "The application did not answer in time",
+                "The application behind this gateway took too long to answer.".to_owned(),
+                None,
+            ),
+            AppError::Upstream(_) => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "The application is unavailable",
+                "The application behind this gateway cannot be reached.".to_owned(),
+                None,
+            ),
+            AppError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Something went wrong",
+                "The gateway hit an unexpected problem.".to_owned(),
+                None,
+            ),
+        };
+        ErrorReport {
+            status,
+            code,
+            title,
+            message,
+            retry_url,
+            cause: self.to_string(),
+        }
+    }
+}
+
+fn login_message(error: &LoginError) -> String {
+    match error {
+        LoginError::NoFlowCookie | LoginError::FlowExpired => {
+            "This sign-in attempt has expired or was started in another browser. Please start again."
+                .to_owned()
+        }
+        LoginError::ProviderError(detail) => {
+            format!("The sign-in provider refused the sign-in ({detail}).")
+        }
+        LoginError::NotAuthorized(_) => {
+            "You signed in, but your account is not allowed to use this application.".to_owned()
+        }
+        _ => "The sign-in could not be completed. Please start again.".to_owned(),
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let report = self.report();
+        let mut response = report.status.into_response();
+        response.extensions_mut().insert(Arc::new(report));
+        response
+    }
+}
+
+/// Middleware: renders every [`ErrorReport`] as an HTML page (browsers) or JSON (programs),
+/// with the request id, and logs its cause once.
+pub async fn render_errors(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let wants_html = crate::telemetry::is_browser(request.headers());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_default();
+    let mut response = next.run(request).await;
+    let Some(report) = response.extensions_mut().remove::<Arc<ErrorReport>>() else {
+        return response;
+    };
+    if report.status.is_server_error() {
+        tracing::error!(request_id = %request_id, status = report.status.as_u16(), cause = %report.cause, "request failed");
+    } else {
+        tracing::info!(request_id = %request_id, status = report.status.as_u16(), cause = %report.cause, "request rejected");
+    }
+    let (content_type, body) = if wants_html {
+        let page = ErrorPage {
+            status: report.status.as_u16(),
+            title: report.title.to_owned(),
+            message: report.message.clone(),
+            request_id: request_id.to_string(),
+            retry_url: report.retry_url.clone(),
+        };
+        ("text/html; charset=utf-8", state.pages.error(&page))
+    } else {
+        let json = serde_json::json!({
+            "error": report.code,
+            "message": report.message,
+            "request_id": request_id.to_string(),
+        });
+        ("application/json", json.to_string())
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if report.status == StatusCode::UNAUTHORIZED
+        && !parts.headers.contains_key(header::WWW_AUTHENTICATE)
+    {
+        parts.headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"portcullis\""),
+        );
+    }
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

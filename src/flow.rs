@@ -1,1 +1,326 @@
-//! (being written)
+//! The login flow: the sign-in page, `/oauth2/start`, `/oauth2/callback/{id}`, sign-out and
+//! userinfo (DESIGN §1 and §3).
+//!
+//! `start` creates the state (256 random bits), nonce and PKCE verifier and keeps them, with
+//! the provider and `rd`, in an encrypted *flow cookie* whose name is derived from the state.
+//! Each login therefore has its own cookie (several tabs do not clobber each other) and the
+//! callback only completes in the browser that started it. Specs: RFC 6749 §10.12 (state),
+//! RFC 7636 (PKCE), OpenID Connect Core §3.1.2.1 (nonce), RFC 9207 (`iss`), RFC 9700 §2.1.
+
+mod query;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
+use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::authz;
+use crate::error::{AppError, LoginError};
+use crate::pages::{ProviderButton, SignInPage, SignedOutPage};
+use crate::redirect::RedirectTarget;
+use crate::session::{unix_now, CookieJar, Session};
+use crate::startup::AppState;
+use crate::telemetry::RequestId;
+
+pub use query::QueryParams;
+
+/// How long a started login may take before its callback is refused.
+pub const FLOW_LIFETIME_SECS: u64 = 600;
+/// Associated data for flow cookies.
+const FLOW_PURPOSE: &[u8] = b"portcullis flow v1";
+/// Flow cookies are only sent to the callback.
+const FLOW_COOKIE_PATH: &str = "/oauth2/callback";
+
+/// What a flow cookie carries from `start` to `callback`.
+#[derive(Serialize, Deserialize)]
+struct FlowState {
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+    provider: String,
+    rd: String,
+    created_at: u64,
+}
+
+/// `{cookie_name}_flow_{first 16 hex digits of SHA-256(state)}`.
+fn flow_cookie_name(cookie_name: &str, state: &str) -> String {
+    let digest = Sha256::digest(state.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{cookie_name}_flow_{hex}")
+}
+
+/// `GET /oauth2/sign_in?rd=`: one button per provider, in configuration order.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    uri: Uri,
+) -> Response {
+    let params = QueryParams::from_uri(&uri);
+    let rd = RedirectTarget::parse(params.get("rd"), &[]);
+    let providers = state
+        .providers
+        .iter()
+        .map(|p| ProviderButton {
+            id: p.id().to_owned(),
+            name: p.name().to_owned(),
+            start_url: start_url(p.id(), &rd),
+        })
+        .collect();
+    let page = SignInPage {
+        providers,
+        request_id: request_id.to_string(),
+    };
+    Html(state.pages.sign_in(&page)).into_response()
+}
+
+/// `/oauth2/start?provider=ID&rd=PATH`, as a local URL.
+pub fn start_url(provider: &str, rd: &RedirectTarget) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("provider", provider)
+        .append_pair("rd", rd.as_str())
+        .finish();
+    format!("/oauth2/start?{query}")
+}
+
+/// `GET /oauth2/start?provider=ID&rd=PATH`: 302 to the provider's authorization endpoint.
+pub async fn start(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let params = QueryParams::from_uri(&uri);
+    let provider_id = params.get("provider").unwrap_or_default();
+    let provider = state
+        .providers
+        .get(provider_id)
+        .ok_or(AppError::UnknownProvider)?;
+    let rd = RedirectTarget::parse(params.get("rd"), &[]);
+
+    let csrf = CsrfToken::new_random_len(32);
+    let nonce = Nonce::new_random_len(32);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256_len(32);
+    let authorize_url = provider
+        .authorization_url(csrf.secret(), nonce.secret(), challenge.as_str())
+        .ok_or_else(|| AppError::ProviderUnavailable(provider.id().to_owned()))?;
+
+    let flow = FlowState {
+        state: csrf.secret().clone(),
+        nonce: nonce.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+        provider: provider.id().to_owned(),
+        rd: rd.as_str().to_owned(),
+        created_at: unix_now(),
+    };
+    let sealed = serde_json::to_vec(&flow)
+        .map(|json| state.codec.seal(FLOW_PURPOSE, &json))
+        .map_err(|err| AppError::Internal(err.to_string()))?;
+    let jar = CookieJar::from_headers(&state.cookies, &headers);
+    let cookie = jar.build(
+        &flow_cookie_name(&state.cookies.name, &flow.state),
+        &sealed,
+        FLOW_COOKIE_PATH,
+        Some(std::time::Duration::from_secs(FLOW_LIFETIME_SECS)),
+    );
+    let mut response = redirect(authorize_url.as_str());
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// `GET /oauth2/callback/{id}`: checks the flow, exchanges the code, validates the tokens,
+/// authorizes, sets the session and redirects to `rd`. Every failure is a 4xx page, the flow
+/// cookie is cleared, and no session cookie is set.
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(provider_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let params = QueryParams::from_uri(&uri);
+    let jar = CookieJar::from_headers(&state.cookies, &headers);
+    let flow_cookie = params
+        .get("state")
+        .map(|s| flow_cookie_name(&state.cookies.name, s));
+    let outcome = complete(&state, &provider_id, &params, &jar, flow_cookie.as_deref()).await;
+    let mut response = match outcome {
+        Ok((session, rd)) => {
+            tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
+            match session.seal(&state.codec) {
+                Ok(sealed) => {
+                    let mut response = redirect(rd.as_str());
+                    for cookie in jar.set_session(&sealed) {
+                        response.headers_mut().append(header::SET_COOKIE, cookie);
+                    }
+                    response
+                }
+                Err(err) => AppError::Internal(err.to_string()).into_response(),
+            }
+        }
+        Err(Failure { error, user }) => {
+            tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
+            AppError::Login(error).into_response()
+        }
+    };
+    if let Some(name) = flow_cookie {
+        if jar.get(&name).is_some() {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, jar.expire(&name, FLOW_COOKIE_PATH));
+        }
+    }
+    response
+}
+
+/// A failed login, with the user when the failure came after validation.
+struct Failure {
+    error: LoginError,
+    user: Option<String>,
+}
+
+impl From<LoginError> for Failure {
+    fn from(error: LoginError) -> Failure {
+        Failure { error, user: None }
+    }
+}
+
+async fn complete(
+    state: &AppState,
+    provider_id: &str,
+    params: &QueryParams,
+    jar: &CookieJar<'_>,
+    flow_cookie: Option<&str>,
+) -> Result<(Session, RedirectTarget), Failure> {
+    let provider = state
+        .providers
+        .get(provider_id)
+        .ok_or(LoginError::ProviderMismatch)?;
+    let returned_state = params.get("state").ok_or(LoginError::MissingState)?;
+    let sealed = flow_cookie
+        .and_then(|name| jar.get(name))
+        .ok_or(LoginError::NoFlowCookie)?;
+    let flow: FlowState = state
+        .codec
+        .open(FLOW_PURPOSE, sealed)
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .ok_or(LoginError::NoFlowCookie)?;
+    if !bool::from(flow.state.as_bytes().ct_eq(returned_state.as_bytes())) {
+        return Err(LoginError::StateMismatch.into());
+    }
+    if unix_now().saturating_sub(flow.created_at) > FLOW_LIFETIME_SECS {
+        return Err(LoginError::FlowExpired.into());
+    }
+    if flow.provider != provider.id() {
+        return Err(LoginError::ProviderMismatch.into());
+    }
+    provider.check_callback_issuer(params.get("iss"))?;
+    if let Some(error) = params.get("error") {
+        let detail = match params.get("error_description") {
+            Some(description) => format!("{error}: {description}"),
+            None => error.to_owned(),
+        };
+        return Err(LoginError::ProviderError(sanitize(&detail)).into());
+    }
+    let code = params.get("code").ok_or(LoginError::MissingCode)?;
+    let login = provider
+        .complete_login(code, &flow.pkce_verifier, &flow.nonce)
+        .await?;
+    if let Err(denial) = authz::authorize(&state.config.authorize, &login.identity) {
+        return Err(Failure {
+            error: LoginError::NotAuthorized(denial.to_string()),
+            user: Some(login.identity.user),
+        });
+    }
+    let now = unix_now();
+    let session = Session {
+        identity: login.identity,
+        id_token: Some(login.id_token),
+        access_token: Some(login.access_token),
+        issued_at: now,
+        expires_at: now.saturating_add(state.cookies.lifetime.as_secs()),
+    };
+    // The destination was validated at start; validate again in case the secret leaked.
+    Ok((session, RedirectTarget::parse(Some(&flow.rd), &[])))
+}
+
+/// Provider-supplied text shown on a page: printable ASCII only, bounded length.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(200)
+        .collect()
+}
+
+/// `GET|POST /oauth2/sign_out?rd=`: clears the session; then RP-initiated logout at the
+/// provider when it has an end-session endpoint, else `rd` or the signed-out page.
+pub async fn sign_out(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let params = QueryParams::from_uri(&uri);
+    let jar = CookieJar::from_headers(&state.cookies, &headers);
+    let session = current_session(&state, &jar);
+    let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
+    let end_session = session.as_ref().and_then(|s| {
+        state
+            .providers
+            .get(&s.identity.provider)
+            .and_then(|p| p.end_session_url(s.id_token.as_deref(), &signed_out_url))
+    });
+    if let Some(s) = &session {
+        tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
+    }
+    let target = match (end_session, params.get("rd")) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(rd)) => RedirectTarget::parse(Some(rd), &[]).as_str().to_owned(),
+        (None, None) => "/oauth2/signed_out".to_owned(),
+    };
+    let mut response = redirect(&target);
+    for cookie in jar.clear_session() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `GET /oauth2/signed_out`: where providers send people back after logout.
+pub async fn signed_out(State(state): State<AppState>) -> Html<String> {
+    Html(state.pages.signed_out(&SignedOutPage {
+        sign_in_url: "/oauth2/sign_in".to_owned(),
+    }))
+}
+
+/// `GET /oauth2/userinfo`: who is signed in, as JSON; 401 when nobody is.
+pub async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let jar = CookieJar::from_headers(&state.cookies, &headers);
+    let session = current_session(&state, &jar).ok_or(AppError::Unauthenticated)?;
+    let identity = session.identity;
+    Ok(axum::Json(serde_json::json!({
+        "user": identity.user,
+        "email": identity.email,
+        "groups": identity.groups,
+        "preferred_username": identity.preferred_username,
+        "provider": identity.provider,
+    }))
+    .into_response())
+}
+
+/// The valid, unexpired session this request carries, if any.
+pub fn current_session(state: &AppState, jar: &CookieJar<'_>) -> Option<Session> {
+    let sealed = jar.session_value()?;
+    Session::open(&state.codec, &sealed, unix_now())
+}
+
+/// A 302 to `location` (already validated or built by the gateway).
+pub fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    } else {
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("/"));
+    }
+    response
+}

@@ -1,1 +1,294 @@
-//! (being written)
+//! The HTML pages people see (sign-in, error, signed-out, the development provider's form,
+//! the echo upstream) and the static assets they use, all embedded in the binary.
+//!
+//! Templates live in `templates/` and are rendered with minijinja, HTML autoescaping on.
+//! The pages carry no inline script or style, so they work under the strict
+//! Content-Security-Policy the gateway sends (`default-src 'none'; style-src 'self';
+//! img-src 'self'`); all styling comes from `/oauth2/static/portcullis.css`.
+//! Rendering never fails: a template error is logged and a minimal escaped page is
+//! returned instead.
+
+use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior, Value};
+use serde::Serialize;
+
+/// Every template, by the name the others `{% extends %}` it with.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "signed_out.html",
+        include_str!("../templates/signed_out.html"),
+    ),
+    (
+        "dev_authorize.html",
+        include_str!("../templates/dev_authorize.html"),
+    ),
+    ("echo.html", include_str!("../templates/echo.html")),
+];
+
+/// Every file served under `/oauth2/static/`: (path, content type, bytes).
+const STATIC_ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "portcullis.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/portcullis.css"),
+    ),
+    (
+        "logo.svg",
+        "image/svg+xml",
+        include_bytes!("../static/logo.svg"),
+    ),
+];
+
+/// The page renderer: one template environment, built once at start-up and shared.
+#[derive(Clone, Debug)]
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+/// One button on the sign-in page.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderButton {
+    /// The provider id, as in `/oauth2/start?provider=ID`.
+    pub id: String,
+    /// The label shown to people ("Sign in with {name}").
+    pub name: String,
+    /// Where the button leads: `/oauth2/start?provider=ID&rd=…`.
+    pub start_url: String,
+}
+
+/// `/oauth2/sign_in`: one button per configured provider.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignInPage {
+    pub providers: Vec<ProviderButton>,
+    pub request_id: String,
+}
+
+/// Any error shown to a person: status, a short title, an explanation and the request id
+/// that ties the page to the log line.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorPage {
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+    pub request_id: String,
+    /// When set, a "Try again" link (for example back to the sign-in page).
+    pub retry_url: Option<String>,
+}
+
+/// `/oauth2/signed_out`: the post-logout landing page.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignedOutPage {
+    pub sign_in_url: String,
+}
+
+/// The embedded development provider's "sign in as" form. The form POSTs to `action` with
+/// the hidden fields and the inputs `email`, `name`, `groups` (comma separated).
+#[derive(Clone, Debug, Serialize)]
+pub struct DevAuthorizePage {
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub client_id: String,
+    pub default_email: String,
+}
+
+/// The built-in echo upstream: shows the request exactly as an upstream app would receive it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EchoPage {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Pages {
+    /// Parses every embedded template; an error here is a bug in a template.
+    pub fn new() -> Result<Pages, Error> {
+        Self::from_templates(TEMPLATES)
+    }
+
+    fn from_templates(templates: &[(&'static str, &'static str)]) -> Result<Pages, Error> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_formatter(html_formatter);
+        for (name, source) in templates {
+            env.add_template(name, source)?;
+        }
+        Ok(Pages { env })
+    }
+
+    /// The sign-in page, one button per provider.
+    pub fn sign_in(&self, page: &SignInPage) -> String {
+        self.render("sign_in.html", page, || {
+            let buttons: String = page
+                .providers
+                .iter()
+                .map(|p| {
+                    format!(
+                        "<li><a href=\"{}\">Sign in with {}</a></li>",
+                        escape_html(&p.start_url),
+                        escape_html(&p.name)
+                    )
+                })
+                .collect();
+            fallback_html(
+                "Sign in",
+                &format!(
+                    "<ul>{buttons}</ul><p>Request ID: {}</p>",
+                    escape_html(&page.request_id)
+                ),
+            )
+        })
+    }
+
+    /// An error page with its status, message and request id.
+    pub fn error(&self, page: &ErrorPage) -> String {
+        self.render("error.html", page, || {
+            let retry = page
+                .retry_url
+                .as_deref()
+                .map(|url| format!("<p><a href=\"{}\">Try again</a></p>", escape_html(url)))
+                .unwrap_or_default();
+            fallback_html(
+                &page.title,
+                &format!(
+                    "<p>Error {}</p><p>{}</p>{retry}<p>Request ID: {}</p>",
+                    page.status,
+                    escape_html(&page.message),
+                    escape_html(&page.request_id)
+                ),
+            )
+        })
+    }
+
+    /// The page shown after sign-out.
+    pub fn signed_out(&self, page: &SignedOutPage) -> String {
+        self.render("signed_out.html", page, || {
+            fallback_html(
+                "You are signed out",
+                &format!(
+                    "<p><a href=\"{}\">Sign in again</a></p>",
+                    escape_html(&page.sign_in_url)
+                ),
+            )
+        })
+    }
+
+    /// The development provider's "sign in as" form.
+    pub fn dev_authorize(&self, page: &DevAuthorizePage) -> String {
+        self.render("dev_authorize.html", page, || {
+            let hidden: String = page
+                .hidden
+                .iter()
+                .map(|(name, value)| {
+                    format!(
+                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                        escape_html(name),
+                        escape_html(value)
+                    )
+                })
+                .collect();
+            fallback_html(
+                "Development provider — not for production use",
+                &format!(
+                    "<form method=\"post\" action=\"{}\">{hidden}\
+                     <label>Email <input name=\"email\" type=\"email\" value=\"{}\" required></label>\
+                     <label>Name <input name=\"name\"></label>\
+                     <label>Groups <input name=\"groups\"></label>\
+                     <button type=\"submit\">Sign in</button></form>",
+                    escape_html(&page.action),
+                    escape_html(&page.default_email)
+                ),
+            )
+        })
+    }
+
+    /// The echo upstream's page: the request line and every header received.
+    pub fn echo(&self, page: &EchoPage) -> String {
+        self.render("echo.html", page, || {
+            let mut text = format!("{} {}\n", page.method, page.uri);
+            for (name, value) in &page.headers {
+                text.push_str(&format!("{name}: {value}\n"));
+            }
+            fallback_html("Echo", &format!("<pre>{}</pre>", escape_html(&text)))
+        })
+    }
+
+    fn render<S: Serialize>(
+        &self,
+        template: &str,
+        page: &S,
+        fallback: impl FnOnce() -> String,
+    ) -> String {
+        match self
+            .env
+            .get_template(template)
+            .and_then(|tmpl| tmpl.render(page))
+        {
+            Ok(html) => html,
+            Err(err) => {
+                tracing::error!(template, error = %err, "page template failed to render; serving the fallback page");
+                fallback()
+            }
+        }
+    }
+}
+
+/// A static asset under `/oauth2/static/`, by its path below that prefix: (content type,
+/// bytes). Only the embedded files match, so `..` or any other path is `None`.
+pub fn static_asset(path: &str) -> Option<(&'static str, &'static [u8])> {
+    STATIC_ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == path)
+        .map(|(_, content_type, bytes)| (*content_type, *bytes))
+}
+
+/// Autoescaping that escapes the five characters HTML needs (`& < > " '`) and leaves `/`
+/// alone, so URLs in the pages read as written. Everything else goes to minijinja's default.
+fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+    if state.auto_escape() == AutoEscape::Html && !value.is_safe() {
+        if let Some(text) = value.as_str() {
+            return out.write_str(&escape_html(text)).map_err(Error::from);
+        }
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The page served when a template fails: no styling beyond the stylesheet link, `body` is
+/// already escaped HTML.
+fn fallback_html(title: &str, body: &str) -> String {
+    let title = escape_html(title);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · portcullis</title>\
+         <link rel=\"stylesheet\" href=\"/oauth2/static/portcullis.css\"></head>\
+         <body><main class=\"card\"><h1>{title}</h1>{body}</main></body></html>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -61,3 +61,94 @@ impl std::fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+/// Collects problems while the file is checked, turning byte offsets into 1-based line and
+/// column (columns count characters, so non-ASCII text before the problem does not shift it).
+pub(super) struct Diagnostics<'a> {
+    file: &'a str,
+    source: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl<'a> Diagnostics<'a> {
+    pub(super) fn new(file: &'a str, source: &'a str) -> Self {
+        Diagnostics {
+            file,
+            source,
+            errors: Vec::new(),
+        }
+    }
+
+    pub(super) fn source(&self) -> &'a str {
+        self.source
+    }
+
+    /// Records a problem at byte `offset` of the source, for the TOML path `key`.
+    pub(super) fn error(&mut self, offset: usize, key: &str, message: impl Into<String>) {
+        let (line, column) = line_column(self.source, offset);
+        self.errors.push(ConfigError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Every problem, in file order.
+    pub(super) fn finish(mut self) -> ConfigErrors {
+        self.errors.sort_by_key(|error| (error.line, error.column));
+        ConfigErrors(self.errors)
+    }
+}
+
+/// 1-based line and column of byte `offset` in `source` (clamped to the end of the text).
+pub(super) fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(source.len());
+    while !source.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = source.get(..end).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_from_one_and_in_characters() {
+        let source = "a = 1\nbé = \"x\"\n";
+        let cases = [
+            (0, (1, 1)),
+            (4, (1, 5)),
+            (6, (2, 1)),
+            (10, (2, 4)),
+            (999, (3, 1)),
+        ];
+        for (offset, expected) in cases {
+            assert_eq!(line_column(source, offset), expected, "offset {offset}");
+        }
+        // An offset inside a multi-byte character rounds down to its start.
+        assert_eq!(line_column(source, 8), (2, 2));
+    }
+
+    #[test]
+    fn display_names_file_position_and_key() {
+        let mut diagnostics = Diagnostics::new("providers.toml", "[server]\nlisten = 1\n");
+        diagnostics.error(18, "server.listen", "expected a string");
+        diagnostics.error(0, "", "first");
+        let errors = diagnostics.finish();
+        assert_eq!(
+            errors.to_string(),
+            "providers.toml:1:1: first\nproviders.toml:2:10: server.listen: expected a string"
+        );
+    }
+}

@@ -1,0 +1,354 @@
+//! `[[provider]]`: ids, kinds, issuers, client credentials, scopes.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use url::Url;
+
+use super::{is_loopback, Checker, Str};
+use crate::config::errors::line_column;
+use crate::config::raw::{RawProvider, Text};
+use crate::config::{ProviderConfig, ProviderKind, TokenEndpointAuth};
+
+const DEV_CLIENT_ID: &str = "portcullis-dev";
+const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
+impl Checker<'_, '_> {
+    /// The providers, and whether any of them needs a configured session secret.
+    pub(super) fn providers(
+        &mut self,
+        raw: &[RawProvider],
+        listen: Option<SocketAddr>,
+    ) -> (Option<Vec<ProviderConfig>>, bool) {
+        if raw.is_empty() {
+            self.missing(
+                "provider",
+                "provider",
+                "no [[provider]] is configured: add one with kind = \"oidc\" (and issuer, \
+                 client_id, client_secret) for a real identity provider, or kind = \"dev\" for \
+                 local development",
+            );
+            return (None, false);
+        }
+        let mut seen = HashMap::new();
+        let mut providers = Some(Vec::with_capacity(raw.len()));
+        let mut needs_secret = false;
+        for (index, raw) in raw.iter().enumerate() {
+            let (provider, kind) = self.provider(index, raw, listen, &mut seen);
+            needs_secret |= kind == Some(ProviderKind::Oidc);
+            match (provider, providers.as_mut()) {
+                (Some(provider), Some(list)) => list.push(provider),
+                _ => providers = None,
+            }
+        }
+        (providers, needs_secret)
+    }
+
+    fn provider(
+        &mut self,
+        index: usize,
+        raw: &RawProvider,
+        listen: Option<SocketAddr>,
+        seen: &mut HashMap<String, usize>,
+    ) -> (Option<ProviderConfig>, Option<ProviderKind>) {
+        let table = format!("provider[{index}]");
+        let key = |field: &str| format!("{table}.{field}");
+        let id = self
+            .required(
+                raw.id.as_ref(),
+                &table,
+                &key("id"),
+                "`id` is required: a short name like \"google\", used in \
+                 /oauth2/callback/{id}",
+            )
+            .and_then(|text| self.provider_id(text, &key("id"), seen));
+        let kind_text = self.required(
+            raw.kind.as_ref(),
+            &table,
+            &key("kind"),
+            "`kind` is required: \"oidc\" for an OpenID Connect provider or \"dev\" for the \
+             embedded development provider",
+        );
+        let kind = kind_text
+            .as_ref()
+            .and_then(|text| self.provider_kind(text, &key("kind")));
+        let name = self.optional(raw.name.as_ref(), &key("name"), |this, text, key| {
+            this.non_empty(text, key)
+        });
+        let scopes = self.scopes(raw.scopes.as_deref(), &key("scopes"));
+        let token_endpoint_auth = self.optional(
+            raw.token_endpoint_auth.as_ref(),
+            &key("token_endpoint_auth"),
+            |this, text, key| this.token_endpoint_auth(&text, key),
+        );
+        let client = match (kind, kind_text.as_ref()) {
+            (Some(ProviderKind::Oidc), _) => self.oidc_client(raw, &table),
+            (Some(ProviderKind::Dev), Some(kind_text)) => {
+                self.dev_client(raw, &table, listen, kind_text)
+            }
+            _ => {
+                // Still look for missing variables in what could not be checked.
+                for (field, value) in [
+                    ("issuer", &raw.issuer),
+                    ("client_id", &raw.client_id),
+                    ("client_secret", &raw.client_secret),
+                ] {
+                    if let Some(value) = value {
+                        self.text(value, &key(field));
+                    }
+                }
+                None
+            }
+        };
+        let provider = match (id, kind, client, name, scopes, token_endpoint_auth) {
+            (
+                Some(id),
+                Some(kind),
+                Some((issuer, client_id, client_secret)),
+                Some(name),
+                Some(scopes),
+                Some(token_endpoint_auth),
+            ) => Some(ProviderConfig {
+                id,
+                kind,
+                name: name.unwrap_or_else(|| default_name(kind).to_owned()),
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+                token_endpoint_auth: token_endpoint_auth
+                    .unwrap_or(TokenEndpointAuth::ClientSecretBasic),
+            }),
+            _ => None,
+        };
+        (provider, kind)
+    }
+
+    fn provider_id(
+        &mut self,
+        text: Str,
+        key: &str,
+        seen: &mut HashMap<String, usize>,
+    ) -> Option<String> {
+        let valid = (1..=64).contains(&text.value.len())
+            && text
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !valid {
+            self.error(
+                text.offset,
+                key,
+                format!(
+                    "provider id `{}` must match [a-z0-9_-]{{1,64}} (it appears in \
+                     /oauth2/callback/{{id}})",
+                    text.value
+                ),
+            );
+            return None;
+        }
+        if let Some(first) = seen.get(&text.value).copied() {
+            let (line, _) = line_column(self.diagnostics.source(), first);
+            self.error(
+                text.offset,
+                key,
+                format!(
+                    "duplicate provider id `{}`: it is already used on line {line}; every \
+                     provider needs its own id",
+                    text.value
+                ),
+            );
+            return None;
+        }
+        seen.insert(text.value.clone(), text.offset);
+        Some(text.value)
+    }
+
+    fn provider_kind(&mut self, text: &Str, key: &str) -> Option<ProviderKind> {
+        match text.value.as_str() {
+            "oidc" => Some(ProviderKind::Oidc),
+            "dev" => Some(ProviderKind::Dev),
+            other => {
+                self.error(
+                    text.offset,
+                    key,
+                    format!(
+                        "unknown provider kind `{other}`: use \"oidc\" for any OpenID Connect \
+                         provider (with issuer, client_id and client_secret) or \"dev\" for the \
+                         embedded development provider"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn scopes(&mut self, raw: Option<&[Text]>, key: &str) -> Option<Vec<String>> {
+        let Some(raw) = raw else {
+            return Some(DEFAULT_SCOPES.map(str::to_owned).to_vec());
+        };
+        let mut scopes = vec!["openid".to_owned()];
+        let mut complete = true;
+        for (index, raw) in raw.iter().enumerate() {
+            let key = format!("{key}[{index}]");
+            let Some(text) = self.text(raw, &key) else {
+                complete = false;
+                continue;
+            };
+            if !is_scope(&text.value) {
+                self.error(
+                    text.offset,
+                    &key,
+                    format!(
+                        "`{}` is not a valid scope (RFC 6749 §3.3): no spaces, quotes or \
+                         backslashes; list each scope as its own string",
+                        text.value
+                    ),
+                );
+                complete = false;
+            } else if !scopes.contains(&text.value) {
+                scopes.push(text.value);
+            }
+        }
+        complete.then_some(scopes)
+    }
+
+    fn token_endpoint_auth(&mut self, text: &Str, key: &str) -> Option<TokenEndpointAuth> {
+        match text.value.as_str() {
+            "client_secret_basic" => Some(TokenEndpointAuth::ClientSecretBasic),
+            "client_secret_post" => Some(TokenEndpointAuth::ClientSecretPost),
+            other => {
+                self.error(
+                    text.offset,
+                    key,
+                    format!(
+                        "unknown token_endpoint_auth `{other}`: use \"client_secret_basic\" (the \
+                         default) or \"client_secret_post\""
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `issuer`, `client_id` and `client_secret` of an `oidc` provider: all required.
+    fn oidc_client(
+        &mut self,
+        raw: &RawProvider,
+        table: &str,
+    ) -> Option<(Option<Url>, String, Option<SecretString>)> {
+        let issuer_key = format!("{table}.issuer");
+        let issuer = self
+            .required(
+                raw.issuer.as_ref(),
+                table,
+                &issuer_key,
+                "`issuer` is required for kind \"oidc\": the provider's issuer URL, like \
+                 \"https://accounts.google.com\"",
+            )
+            .and_then(|text| self.issuer(&text, &issuer_key));
+        let client_id = self
+            .required(
+                raw.client_id.as_ref(),
+                table,
+                &format!("{table}.client_id"),
+                "`client_id` is required for kind \"oidc\": the client id your provider issued",
+            )
+            .and_then(|text| self.non_empty(text, &format!("{table}.client_id")));
+        let client_secret = self
+            .required(
+                raw.client_secret.as_ref(),
+                table,
+                &format!("{table}.client_secret"),
+                "`client_secret` is required for kind \"oidc\": the client secret your provider \
+                 issued, preferably as \"${VARIABLE}\"",
+            )
+            .and_then(|text| self.non_empty(text, &format!("{table}.client_secret")));
+        Some((
+            Some(issuer?),
+            client_id?,
+            Some(SecretString::from(client_secret?)),
+        ))
+    }
+
+    fn issuer(&mut self, text: &Str, key: &str) -> Option<Url> {
+        let url = self.web_url(text, key)?;
+        if url.scheme() == "https" || is_loopback(&url) {
+            return Some(url);
+        }
+        self.error(
+            text.offset,
+            key,
+            format!(
+                "issuer `{}` must use https:// (http:// is accepted only on a loopback host, for \
+                 local testing)",
+                text.value
+            ),
+        );
+        None
+    }
+
+    /// A `dev` provider: no issuer or client secret (the gateway makes its own), and a
+    /// loopback `listen` address, because it lets anyone sign in as anyone.
+    fn dev_client(
+        &mut self,
+        raw: &RawProvider,
+        table: &str,
+        listen: Option<SocketAddr>,
+        kind: &Str,
+    ) -> Option<(Option<Url>, String, Option<SecretString>)> {
+        let mut complete = true;
+        if let Some(issuer) = &raw.issuer {
+            self.error(
+                issuer.span().start,
+                &format!("{table}.issuer"),
+                "a \"dev\" provider serves its own issuer at {public_url}/oauth2/dev: remove \
+                 `issuer`",
+            );
+            complete = false;
+        }
+        if let Some(secret) = &raw.client_secret {
+            self.error(
+                secret.span().start,
+                &format!("{table}.client_secret"),
+                "a \"dev\" provider generates its own client secret at start-up: remove \
+                 `client_secret`",
+            );
+            complete = false;
+        }
+        if let Some(listen) = listen.filter(|listen| !listen.ip().is_loopback()) {
+            self.error(
+                kind.offset,
+                &format!("{table}.kind"),
+                format!(
+                    "the \"dev\" provider lets anyone sign in as anyone, so it runs only when \
+                     server.listen is a loopback address like \"127.0.0.1:4180\" (found \
+                     `{listen}`); configure a real provider to listen elsewhere"
+                ),
+            );
+            complete = false;
+        }
+        let client_id_key = format!("{table}.client_id");
+        let client_id = self.optional(raw.client_id.as_ref(), &client_id_key, |this, text, key| {
+            this.non_empty(text, key)
+        });
+        let client_id = client_id?.unwrap_or_else(|| DEV_CLIENT_ID.to_owned());
+        complete.then_some((None, client_id, None))
+    }
+}
+
+fn default_name(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Oidc => "OpenID Connect",
+        ProviderKind::Dev => "Development sign-in",
+    }
+}
+
+/// RFC 6749 §3.3 scope-token: `%x21 / %x23-5B / %x5D-7E`.
+fn is_scope(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}

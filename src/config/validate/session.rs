@@ -1,0 +1,210 @@
+//! `[session]`: the cookie encryption secrets, cookie name and lifetime.
+
+use std::time::Duration;
+
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+
+use super::{Checker, Str};
+use crate::config::raw::RawSession;
+use crate::config::{SessionConfig, SessionSecret};
+
+const MIN_SECRET_BYTES: usize = 32;
+const DEFAULT_COOKIE_NAME: &str = "_portcullis";
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+impl Checker<'_, '_> {
+    pub(super) fn session(
+        &mut self,
+        raw: Option<&RawSession>,
+        needs_secret: bool,
+    ) -> Option<SessionConfig> {
+        let mut complete = true;
+        let secret = match raw.and_then(|raw| raw.secret.as_ref()) {
+            Some(secret) => {
+                let decoded = self
+                    .text(secret, "session.secret")
+                    .and_then(|text| self.secret(&text, "session.secret"));
+                complete &= decoded.is_some();
+                decoded
+            }
+            None => {
+                if needs_secret {
+                    self.missing(
+                        "session",
+                        "session.secret",
+                        "`secret` is required under [session] when a provider other than \"dev\" \
+                         is configured: run `portcullis secret` and set \
+                         secret = \"${PORTCULLIS_SECRET}\" with its output in that variable",
+                    );
+                    complete = false;
+                }
+                None
+            }
+        };
+        let mut previous_secrets = Vec::new();
+        for (index, raw) in raw
+            .and_then(|raw| raw.previous_secrets.as_ref())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let key = format!("session.previous_secrets[{index}]");
+            match self
+                .text(raw, &key)
+                .and_then(|text| self.secret(&text, &key))
+            {
+                Some(secret) => previous_secrets.push(secret),
+                None => complete = false,
+            }
+        }
+        let cookie_name = self.optional(
+            raw.and_then(|raw| raw.cookie_name.as_ref()),
+            "session.cookie_name",
+            |this, text, key| this.cookie_name(text, key),
+        );
+        let lifetime = self.optional(
+            raw.and_then(|raw| raw.lifetime.as_ref()),
+            "session.lifetime",
+            |this, text, key| this.duration(&text, key),
+        );
+        Some(SessionConfig {
+            secret: complete.then_some(secret)?,
+            previous_secrets,
+            cookie_name: cookie_name?.unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned()),
+            lifetime: lifetime?.unwrap_or(DEFAULT_LIFETIME),
+        })
+    }
+
+    fn secret(&mut self, text: &Str, key: &str) -> Option<SessionSecret> {
+        let problem = match decode_secret(&text.value) {
+            Some(bytes) if bytes.len() >= MIN_SECRET_BYTES => return Some(SessionSecret(bytes)),
+            Some(bytes) => format!(
+                "the secret decodes to {} bytes, fewer than the {MIN_SECRET_BYTES} needed: run \
+                 `portcullis secret` to generate one",
+                bytes.len()
+            ),
+            None => "the secret is neither hex nor base64: run `portcullis secret` to generate \
+                     one"
+            .to_owned(),
+        };
+        self.error(text.offset, key, problem);
+        None
+    }
+
+    fn cookie_name(&mut self, text: Str, key: &str) -> Option<String> {
+        if is_token(&text.value) {
+            return Some(text.value);
+        }
+        self.error(
+            text.offset,
+            key,
+            format!(
+                "`{}` is not a valid cookie name: use letters, digits and !#$%&'*+-.^_`|~ only \
+                 (an RFC 6265 token), like \"_portcullis\"",
+                text.value
+            ),
+        );
+        None
+    }
+}
+
+/// Hex when the text is an even number of hex digits, else base64 (standard or URL-safe,
+/// padded or not). Surrounding whitespace is ignored.
+fn decode_secret(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return decode_hex(text);
+    }
+    let config =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    [alphabet::STANDARD, alphabet::URL_SAFE]
+        .iter()
+        .find_map(|alphabet| GeneralPurpose::new(alphabet, config).decode(text).ok())
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(pair, 16).ok()
+        })
+        .collect()
+}
+
+/// RFC 6265 §4.1.1 cookie-name: an RFC 2616 token (visible ASCII except separators).
+fn is_token(name: &str) -> bool {
+    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !SEPARATORS.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_decode_as_hex_or_base64() {
+        let bytes: Vec<u8> = (0..32).collect();
+        let url_safe_bytes: Vec<u8> = [0xfb, 0xff, 0xbf].repeat(11);
+        let cases: [(&str, Option<Vec<u8>>); 11] = [
+            (
+                "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                Some(bytes.clone()),
+            ),
+            (
+                "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+                Some(bytes.clone()),
+            ),
+            (
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                Some(bytes.clone()),
+            ),
+            (
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+                Some(bytes.clone()),
+            ),
+            (
+                " AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",
+                Some(bytes.clone()),
+            ),
+            (
+                "+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/",
+                Some(url_safe_bytes.clone()),
+            ),
+            (
+                "-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_",
+                Some(url_safe_bytes),
+            ),
+            ("abcd", Some(vec![0xab, 0xcd])),
+            ("abc", Some(vec![0x69, 0xb7])),
+            ("not a secret!", None),
+            ("", Some(Vec::new())),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(decode_secret(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn cookie_names_are_rfc_6265_tokens() {
+        let cases = [
+            ("_portcullis", true),
+            ("__Host-gate", true),
+            ("a.b~c|d", true),
+            ("", false),
+            ("my cookie", false),
+            ("a=b", false),
+            ("a;b", false),
+            ("caf\u{e9}", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(is_token(name), ok, "{name:?}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Query-string parameters with strict semantics: a parameter given more than once counts as
+//! absent, so `?state=a&state=b` cannot play two checks against each other.
+
+use axum::http::Uri;
+
+/// The decoded query parameters of one request.
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn from_uri(uri: &Uri) -> QueryParams {
+        let pairs = uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        QueryParams(pairs)
+    }
+
+    /// The value of `name` when it appears exactly once.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name);
+        match (values.next(), values.next()) {
+            (Some((_, v)), None) => Some(v.as_str()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_duplicate_and_missing() {
+        let uri: Uri = "/x?a=1&b=2&b=3&c=%2Fp%20q".parse().unwrap();
+        let params = QueryParams::from_uri(&uri);
+        assert_eq!(params.get("a"), Some("1"));
+        assert_eq!(params.get("b"), None);
+        assert_eq!(params.get("c"), Some("/p q"));
+        assert_eq!(params.get("d"), None);
+    }
+}

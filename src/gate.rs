@@ -1,0 +1,124 @@
+//! The gate: every request outside `/oauth2/`, `/ping` and `/ready`. It routes by longest
+//! path prefix, lets public routes through (with identity headers stripped), and otherwise
+//! requires a valid session that passes the `[authorize]` rules before proxying with
+//! identity headers (DESIGN §1).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, Method};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::authz;
+use crate::config::{UpstreamConfig, UpstreamTarget};
+use crate::error::AppError;
+use crate::flow::{current_session, redirect, start_url};
+use crate::pages::EchoPage;
+use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
+use crate::redirect::RedirectTarget;
+use crate::session::{CookieJar, Session};
+use crate::startup::AppState;
+use crate::telemetry::is_browser;
+
+/// Fallback handler: route, authenticate, authorize, proxy.
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let upstream = state
+        .routes
+        .route(request.uri().path())
+        .ok_or(AppError::NoRoute)?;
+    if upstream.public {
+        return forward(&state, upstream, request, peer, None).await;
+    }
+    let jar = CookieJar::from_headers(&state.cookies, request.headers());
+    let Some(session) = current_session(&state, &jar) else {
+        return unauthenticated(&state, &request);
+    };
+    if let Err(denial) = authz::authorize(&state.config.authorize, &session.identity) {
+        tracing::info!(user = %session.identity.user, provider = %session.identity.provider, rule = %denial, "access denied");
+        return Err(AppError::Forbidden(denial.to_string()));
+    }
+    forward(&state, upstream, request, peer, Some(&session)).await
+}
+
+/// Browser navigations go to the sign-in page (or straight to the only provider with
+/// `auto_redirect`); everything else gets 401 JSON.
+fn unauthenticated(state: &AppState, request: &Request) -> Result<Response, AppError> {
+    let navigation =
+        matches!(*request.method(), Method::GET | Method::HEAD) && is_browser(request.headers());
+    if !navigation {
+        return Err(AppError::Unauthenticated);
+    }
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let rd = RedirectTarget::parse(Some(path_and_query), &[]);
+    let mut only = state.providers.iter();
+    let location = match (state.config.server.auto_redirect, only.next(), only.next()) {
+        (true, Some(provider), None) => start_url(provider.id(), &rd),
+        _ => {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("rd", rd.as_str())
+                .finish();
+            format!("/oauth2/sign_in?{query}")
+        }
+    };
+    Ok(redirect(&location))
+}
+
+async fn forward(
+    state: &AppState,
+    upstream: &UpstreamConfig,
+    request: Request,
+    peer: SocketAddr,
+    session: Option<&Session>,
+) -> Result<Response, AppError> {
+    let ctx = ForwardContext {
+        peer,
+        proto: state.config.server.public_url.scheme(),
+        gateway_cookie_name: &state.cookies.name,
+        identity: session.map(|s| IdentityHeaders {
+            identity: &s.identity,
+            access_token: s.access_token.as_deref(),
+            id_token: s.id_token.as_deref(),
+        }),
+    };
+    let prepared = prepare_request(request, upstream, &ctx);
+    match &upstream.target {
+        UpstreamTarget::Http(_) => Ok(state.upstream.send(prepared, upstream.timeout).await?),
+        UpstreamTarget::Echo => Ok(echo(state, &prepared)),
+    }
+}
+
+/// The built-in echo upstream: the request exactly as an upstream would have received it.
+fn echo(state: &AppState, prepared: &Request) -> Response {
+    let page = EchoPage {
+        method: prepared.method().to_string(),
+        uri: prepared
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_default(),
+        headers: prepared
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    };
+    let mut response = Html(state.pages.echo(&page)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}

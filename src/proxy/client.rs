@@ -1,0 +1,146 @@
+//! The one pooled upstream client (DESIGN §9, STYLE "Outbound HTTP hygiene"): HTTP/1.1 over
+//! plain TCP or TLS, bodies streamed both ways, protocol upgrades (WebSocket) forwarded.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{Request, Response, StatusCode};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::headers::{remove_hop_by_hop, requested_upgrade};
+use super::upgrade;
+
+/// How long to wait for a TCP connection to an upstream.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an idle pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Why an upstream exchange failed. The messages name no token or header value.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No connection could be made (refused, unresolvable, TLS failure): 502.
+    #[error("upstream unreachable: {0}")]
+    Unreachable(String),
+    /// No connection or no response headers in time: 504.
+    #[error("upstream did not answer in time")]
+    Timeout,
+    /// The upstream broke HTTP (closed early, malformed response, unrequested upgrade): 502.
+    #[error("upstream protocol error: {0}")]
+    Protocol(String),
+}
+
+impl ProxyError {
+    fn from_client(err: &hyper_util::client::legacy::Error) -> ProxyError {
+        let chain = describe(err);
+        if !err.is_connect() {
+            ProxyError::Protocol(chain)
+        } else if timed_out(err) {
+            ProxyError::Timeout
+        } else {
+            ProxyError::Unreachable(chain)
+        }
+    }
+}
+
+/// `err` and its sources, joined with `: ` (hyper's own message alone says only "Connect").
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// True when the connect timeout fired (an `io::ErrorKind::TimedOut` among the sources), which
+/// like nginx we report as a timeout rather than as an unreachable upstream.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// One pooled client for every upstream, built once at start-up and cloned cheaply.
+///
+/// `http://` and `https://` upstreams (TLS with rustls, the ring provider, Mozilla's roots
+/// from `webpki-roots`); connect timeout 5 s; idle connections kept 90 s.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    inner: Client<HttpsConnector<HttpConnector>, Body>,
+}
+
+impl std::fmt::Debug for UpstreamClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamClient").finish_non_exhaustive()
+    }
+}
+
+impl Default for UpstreamClient {
+    fn default() -> Self {
+        UpstreamClient::new()
+    }
+}
+
+impl UpstreamClient {
+    pub fn new() -> UpstreamClient {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        // `with_webpki_roots` uses rustls' process-default provider, which is ring: it is the
+        // only provider compiled in (`cargo tree -i rustls -e features` shows no aws-lc-rs).
+        let https = HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let inner = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(https);
+        UpstreamClient { inner }
+    }
+
+    /// Sends a request prepared by [`super::prepare_request`] and returns the upstream's
+    /// response with its body streaming.
+    ///
+    /// `timeout` bounds the wait for the response headers only (connect included). Hop-by-hop
+    /// fields are removed from the response (RFC 9110 §7.6.1). When the request asks for a
+    /// protocol upgrade (RFC 9110 §7.8, WebSocket RFC 6455 §4) and the upstream answers
+    /// `101 Switching Protocols` with a protocol the client offered, the response keeps
+    /// `Connection: upgrade` and `Upgrade`, and once the 101 reaches the client both upgraded
+    /// connections are joined in a spawned task. A 101 that was not asked for is an error.
+    pub async fn send(
+        &self,
+        mut req: Request<Body>,
+        timeout: Duration,
+    ) -> Result<Response<Body>, ProxyError> {
+        let offered = requested_upgrade(req.headers()).cloned();
+        let client_upgrade = offered.as_ref().map(|_| hyper::upgrade::on(&mut req));
+
+        let response = tokio::time::timeout(timeout, self.inner.request(req))
+            .await
+            .map_err(|_| ProxyError::Timeout)?
+            .map_err(|err| ProxyError::from_client(&err))?;
+
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            return upgrade::switch(response, offered.as_ref(), client_upgrade);
+        }
+        let (mut parts, body) = response.into_parts();
+        remove_hop_by_hop(&mut parts.headers, false);
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+}

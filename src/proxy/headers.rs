@@ -1,0 +1,365 @@
+//! Rewriting a request for its upstream (DESIGN §4, §5 items 1–3): the target URI, the
+//! identity and `X-Forwarded-*` headers the gateway sets, and everything it strips first —
+//! client-forged identity headers, its own cookies and hop-by-hop fields (RFC 9110 §7.6.1).
+//!
+//! Each rule is one function below; [`prepare_request`] applies them in an order that
+//! matters: everything is stripped *before* anything is set, so nothing a client sends
+//! (including a `Connection` header naming `X-Forwarded-User`) can remove or replace a header
+//! the gateway sets.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use http::header::{
+    AUTHORIZATION, CONNECTION, COOKIE, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER,
+    TRANSFER_ENCODING, UPGRADE,
+};
+use http::uri::{PathAndQuery, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
+
+use crate::config::{UpstreamConfig, UpstreamTarget};
+use crate::identity::Identity;
+
+/// What the gateway adds for an authenticated request (DESIGN §4).
+#[derive(Clone, Copy)]
+pub struct IdentityHeaders<'a> {
+    pub identity: &'a Identity,
+    /// Sent as `X-Forwarded-Access-Token` when the route has `pass_access_token`.
+    pub access_token: Option<&'a str>,
+    /// Sent as `Authorization: Bearer …` when the route has `pass_authorization_header`.
+    pub id_token: Option<&'a str>,
+}
+
+impl std::fmt::Debug for IdentityHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |token: Option<&str>| token.map(|_| "[redacted]");
+        f.debug_struct("IdentityHeaders")
+            .field("identity", self.identity)
+            .field("access_token", &redacted(self.access_token))
+            .field("id_token", &redacted(self.id_token))
+            .finish()
+    }
+}
+
+pub const X_FORWARDED_USER: HeaderName = HeaderName::from_static("x-forwarded-user");
+pub const X_FORWARDED_EMAIL: HeaderName = HeaderName::from_static("x-forwarded-email");
+pub const X_FORWARDED_PREFERRED_USERNAME: HeaderName =
+    HeaderName::from_static("x-forwarded-preferred-username");
+pub const X_FORWARDED_GROUPS: HeaderName = HeaderName::from_static("x-forwarded-groups");
+pub const X_FORWARDED_PROVIDER: HeaderName = HeaderName::from_static("x-forwarded-provider");
+pub const X_FORWARDED_ACCESS_TOKEN: HeaderName =
+    HeaderName::from_static("x-forwarded-access-token");
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Facts about the incoming connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardContext<'a> {
+    /// The client's address, sent as `X-Forwarded-For`.
+    pub peer: SocketAddr,
+    /// `"http"` or `"https"`: the public URL's scheme, sent as `X-Forwarded-Proto`.
+    pub proto: &'a str,
+    /// Cookies named exactly this, or starting with this followed by `_` (chunks, flow
+    /// cookies), are the gateway's own and never reach an upstream.
+    pub gateway_cookie_name: &'a str,
+    /// `None` on public routes and for anonymous requests.
+    pub identity: Option<IdentityHeaders<'a>>,
+}
+
+/// Rewrites `req` for `upstream`.
+///
+/// The URI becomes the upstream's base URL (its path without a trailing `/`) followed by the
+/// original path and query; for the built-in echo page it is the original origin-form
+/// target. The version becomes HTTP/1.1 (the upstream client speaks HTTP/1.1). Then, in this
+/// order: hop-by-hop fields are removed ([`remove_hop_by_hop`]), forged identity and
+/// forwarding headers are removed ([`remove_forged_identity_headers`]), the gateway's cookies
+/// are removed ([`remove_gateway_cookies`]), identity headers are set
+/// ([`set_identity_headers`]), forwarding headers are set ([`set_forwarding_headers`]). The
+/// client's `Host` is kept as it is (RFC 9110 §7.2); an HTTP/2 request, which has none, gets
+/// one from its `:authority`.
+pub fn prepare_request(
+    req: Request<Body>,
+    upstream: &UpstreamConfig,
+    ctx: &ForwardContext<'_>,
+) -> Request<Body> {
+    let (mut parts, body) = req.into_parts();
+    let client_host = client_host(&parts.headers, &parts.uri);
+    let keep_upgrade = requested_upgrade(&parts.headers).is_some();
+
+    parts.uri = upstream_uri(&upstream.target, &parts.uri);
+    parts.version = Version::HTTP_11;
+
+    let headers = &mut parts.headers;
+    remove_hop_by_hop(headers, keep_upgrade);
+    remove_forged_identity_headers(headers);
+    remove_gateway_cookies(headers, ctx.gateway_cookie_name);
+    if let Some(identity) = &ctx.identity {
+        set_identity_headers(headers, identity, upstream);
+    }
+    set_forwarding_headers(headers, ctx, client_host.as_ref());
+    if let Some(host) = client_host {
+        headers.entry(HOST).or_insert(host);
+    }
+    Request::from_parts(parts, body)
+}
+
+/// The upstream URI for `original`: base URL path (trailing `/` removed) + original path and
+/// query. Falls back to the original URI if the result would not parse (a request target
+/// that is not origin-form, such as `*`), which the client then refuses.
+fn upstream_uri(target: &UpstreamTarget, original: &Uri) -> Uri {
+    let path_and_query = original.path_and_query().map_or("/", PathAndQuery::as_str);
+    let UpstreamTarget::Http(base) = target else {
+        return path_and_query.parse().unwrap_or_else(|_| original.clone());
+    };
+    let authority = &base[url::Position::BeforeHost..url::Position::AfterPort];
+    let base_path = base.path().trim_end_matches('/');
+    format!("{}://{authority}{base_path}{path_and_query}", base.scheme())
+        .parse()
+        .unwrap_or_else(|_| original.clone())
+}
+
+/// The host the client asked for: its `Host` header (HTTP/1.1) or the URI authority
+/// (HTTP/2 `:authority`, or an absolute-form target).
+fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
+    headers.get(HOST).cloned().or_else(|| {
+        uri.authority()
+            .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
+    })
+}
+
+/// Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy must
+/// not forward them. `Proxy-Connection` is the pre-standard `Connection`; `Proxy-Authenticate`
+/// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+];
+
+/// Removes hop-by-hop fields (RFC 9110 §7.6.1, DESIGN §5 item 3): every field named in
+/// `Connection`, then the fixed list [`HOP_BY_HOP`]. Used on requests and responses.
+///
+/// With `keep_upgrade` (a protocol upgrade being forwarded, RFC 9110 §7.8; RFC 6455 §4.1
+/// requires `Connection: Upgrade` and `Upgrade` to reach the server), `Upgrade` is kept and
+/// `Connection` is reduced to exactly `upgrade`. `Host` is never removed, even when listed:
+/// it is addressed to every recipient, which RFC 9110 §7.6.1 forbids listing.
+pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let listed: Vec<HeaderName> = connection_options(headers)
+        .filter_map(|option| HeaderName::from_bytes(option).ok())
+        .filter(|name| *name != HOST && !(keep_upgrade && *name == UPGRADE))
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        if !(keep_upgrade && name == UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    if keep_upgrade {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// The protocol a request asks to upgrade to (RFC 9110 §7.8): its `Upgrade` value when
+/// `Connection` lists `upgrade`. `h2c` (RFC 9113 §3.1 removed the HTTP/2 upgrade) is not
+/// forwarded.
+pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<&HeaderValue> {
+    let asks = connection_options(headers).any(|option| option.eq_ignore_ascii_case(b"upgrade"));
+    let protocol = headers.get(UPGRADE)?;
+    let h2c = list_items(protocol.as_bytes()).any(|item| item.eq_ignore_ascii_case(b"h2c"));
+    (asks && !h2c).then_some(protocol)
+}
+
+/// The options of every `Connection` field (RFC 9110 §7.6.1), in order.
+fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(|value| list_items(value.as_bytes()))
+}
+
+/// The non-empty, trimmed items of a comma-separated list field (RFC 9110 §5.6.1).
+pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&byte| byte == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|item| !item.is_empty())
+}
+
+/// Headers a client must never be able to supply (DESIGN §5 item 1): the identity headers
+/// the gateway sets (DESIGN §4) and their `X-Auth-Request-*` forms, and the forwarding facts
+/// (`X-Forwarded-*`, RFC 7239 `Forwarded`, `X-Real-IP`) that upstreams believe because they
+/// come from the gateway. Listed lower-case with `-`.
+const FORGEABLE: [&str; 20] = [
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-forwarded-access-token",
+    "x-forwarded-provider",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-auth-request-preferred-username",
+    "x-auth-request-groups",
+    "x-auth-request-access-token",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "forwarded",
+    "x-real-ip",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+];
+
+/// Removes every client copy of a [`FORGEABLE`] header, whatever its case and with `_` in
+/// place of `-` (many servers, CGI and WSGI among them, treat `X_Forwarded_User` as
+/// `X-Forwarded-User`), on every route, public or not (DESIGN §5 item 1).
+pub(crate) fn remove_forged_identity_headers(headers: &mut HeaderMap) {
+    let forged: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_forgeable(name.as_str()))
+        .cloned()
+        .collect();
+    for name in forged {
+        headers.remove(name);
+    }
+}
+
+fn is_forgeable(name: &str) -> bool {
+    FORGEABLE
+        .iter()
+        .any(|forgeable| same_header_name(name, forgeable))
+}
+
+/// `name` equals `canonical` (lower-case, `-`) when lower-cased with `_` read as `-`.
+fn same_header_name(name: &str, canonical: &str) -> bool {
+    name.len() == canonical.len()
+        && name.bytes().zip(canonical.bytes()).all(|(byte, expected)| {
+            let byte = if byte == b'_' {
+                b'-'
+            } else {
+                byte.to_ascii_lowercase()
+            };
+            byte == expected
+        })
+}
+
+/// Removes the gateway's own cookies (DESIGN §5 item 2) from the `Cookie` field(s)
+/// (RFC 6265 §5.4): the session, its chunks and the flow cookies are credentials for the
+/// gateway, not for the upstream. The other cookies are kept in order in one `Cookie` field
+/// (RFC 9113 §8.2.3 asks for HTTP/2 cookie crumbs to be joined with `; ` for HTTP/1.1); the
+/// field is dropped when nothing remains.
+pub(crate) fn remove_gateway_cookies(headers: &mut HeaderMap, gateway_cookie_name: &str) {
+    if !headers.contains_key(COOKIE) {
+        return;
+    }
+    let mut kept = Vec::new();
+    for value in headers.get_all(COOKIE) {
+        let pairs = value
+            .as_bytes()
+            .split(|&byte| byte == b';')
+            .map(<[u8]>::trim_ascii)
+            .filter(|pair| !pair.is_empty());
+        for pair in pairs {
+            let name = pair.split(|&byte| byte == b'=').next().unwrap_or_default();
+            if is_gateway_cookie(name.trim_ascii(), gateway_cookie_name.as_bytes()) {
+                continue;
+            }
+            if !kept.is_empty() {
+                kept.extend_from_slice(b"; ");
+            }
+            kept.extend_from_slice(pair);
+        }
+    }
+    headers.remove(COOKIE);
+    if let Ok(value) = HeaderValue::from_bytes(&kept) {
+        if !kept.is_empty() {
+            headers.insert(COOKIE, value);
+        }
+    }
+}
+
+fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
+    match name.strip_prefix(gateway) {
+        Some(rest) => rest.is_empty() || rest.starts_with(b"_"),
+        None => false,
+    }
+}
+
+/// Sets the identity headers of DESIGN §4 for an authenticated request: `X-Forwarded-User`,
+/// `-Email`, `-Preferred-Username`, `-Groups` (comma-separated), `-Provider`, and by route
+/// option `X-Forwarded-Access-Token` and `Authorization: Bearer <id_token>` (RFC 6750 §2.1;
+/// any client `Authorization` is removed first so the upstream cannot mistake it for ours).
+///
+/// A value that is not a valid field value (RFC 9110 §5.5: control characters such as CR or
+/// LF) is skipped; a group with one is left out of `X-Forwarded-Groups`.
+pub(crate) fn set_identity_headers(
+    headers: &mut HeaderMap,
+    identity: &IdentityHeaders<'_>,
+    upstream: &UpstreamConfig,
+) {
+    let person = identity.identity;
+    set(headers, X_FORWARDED_USER, Some(&person.user));
+    set(headers, X_FORWARDED_EMAIL, person.email.as_deref());
+    set(
+        headers,
+        X_FORWARDED_PREFERRED_USERNAME,
+        person.preferred_username.as_deref(),
+    );
+    let groups: Vec<&str> = person
+        .groups
+        .iter()
+        .map(String::as_str)
+        .filter(|group| HeaderValue::from_bytes(group.as_bytes()).is_ok())
+        .collect();
+    if !groups.is_empty() {
+        set(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
+    }
+    set(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
+    if upstream.pass_access_token {
+        set(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
+    }
+    if upstream.pass_authorization_header {
+        headers.remove(AUTHORIZATION);
+        let bearer = identity.id_token.map(|token| format!("Bearer {token}"));
+        set(headers, AUTHORIZATION, bearer.as_deref());
+    }
+}
+
+/// Sets the forwarding facts (DESIGN §4): `X-Forwarded-For` (the peer's address only: client
+/// copies were removed, and no proxy in front of the gateway is trusted), `X-Forwarded-Proto`
+/// (the public URL's scheme) and `X-Forwarded-Host` (the host the client asked for). These
+/// are the de-facto forms of RFC 7239's `for`, `proto` and `host` parameters.
+pub(crate) fn set_forwarding_headers(
+    headers: &mut HeaderMap,
+    ctx: &ForwardContext<'_>,
+    client_host: Option<&HeaderValue>,
+) {
+    let peer = ctx.peer.ip().to_canonical().to_string();
+    set(headers, X_FORWARDED_FOR, Some(&peer));
+    set(headers, X_FORWARDED_PROTO, Some(ctx.proto));
+    if let Some(host) = client_host {
+        headers.insert(X_FORWARDED_HOST, host.clone());
+    }
+}
+
+/// Replaces `name` with `value`, skipping a missing or invalid value (never panics).
+fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+    let Some(value) = value else { return };
+    match HeaderValue::from_bytes(value.as_bytes()) {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => tracing::warn!(header = %name, "skipped a header value that is not valid"),
+    }
+}
