@@ -85,9 +85,11 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// Button label; defaults from the kind ("OpenID Connect", "Development sign-in").
     pub name: String,
-    /// Required for `oidc` (no trailing slash is added or removed: compared as written).
-    /// For `dev` it is `None` here and derived at start-up as `{public_url}/oauth2/dev`.
-    pub issuer: Option<Url>,
+    /// Required for `oidc`; validated as an absolute URL but kept exactly as written, since
+    /// it is compared character for character with discovery and `iss` (a `Url` would add a
+    /// trailing `/` to a bare origin). For `dev` it is `None` here and derived at start-up
+    /// as `{public_url}/oauth2/dev`.
+    pub issuer: Option<String>,
     /// For `dev`: defaults to `portcullis-dev`.
     pub client_id: String,
     /// For `dev`: `None` (a random one is generated at start-up).

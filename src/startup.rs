@@ -88,7 +88,7 @@ impl AppState {
                             anyhow::anyhow!("starting the development provider: {err}")
                         })?,
                     );
-                    let issuer = url::Url::parse(embedded.issuer())?;
+                    let issuer = embedded.issuer().to_owned();
                     let secret = embedded.client_secret();
                     dev = Some(embedded);
                     (issuer, secret)

@@ -111,6 +111,9 @@ impl Places {
     }
 }
 
+/// Past this many unknown or mistyped keys, stop: the file is likely not a `providers.toml`.
+const MAX_STRUCTURAL_PROBLEMS: usize = 100;
+
 const TABLES: [&str; 3] = ["server", "session", "authorize"];
 const ARRAYS_OF_TABLES: [&str; 2] = ["provider", "upstream"];
 
@@ -146,7 +149,7 @@ pub(super) fn parse(diagnostics: &mut Diagnostics<'_>) -> Option<RawDocument> {
         let span = error.as_ref().and_then(toml_edit::de::Error::span);
         let message = error.as_ref().map_or_else(
             || "the document is not a table".to_owned(),
-            |error| error.message().replace("unknown field", "unknown key"),
+            |error| in_toml_terms(error.message()),
         );
         let found = span
             .as_ref()
@@ -161,6 +164,10 @@ pub(super) fn parse(diagnostics: &mut Diagnostics<'_>) -> Option<RawDocument> {
                 let key = display_path(&path);
                 diagnostics.error(offset, &key, message);
                 dropped.insert(key);
+                if dropped.len() >= MAX_STRUCTURAL_PROBLEMS {
+                    diagnostics.error(offset, "", "too many problems; fix the ones above first");
+                    return None;
+                }
             }
             _ => {
                 diagnostics.error(offset, "", message);
@@ -168,6 +175,16 @@ pub(super) fn parse(diagnostics: &mut Diagnostics<'_>) -> Option<RawDocument> {
             }
         }
     }
+}
+
+/// serde speaks of fields, sequences and maps; the file has keys, arrays and tables.
+fn in_toml_terms(message: &str) -> String {
+    message
+        .replacen("unknown field", "unknown key", 1)
+        .replacen("invalid type: sequence", "invalid type: array", 1)
+        .replacen("invalid type: map", "invalid type: table", 1)
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected a table")
 }
 
 /// `[server]` must be a table and `[[provider]]` an array of tables; serde's own messages for
@@ -442,6 +459,14 @@ cert = \"c\"
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].1, errors[0].2), (2, 10));
         assert!(errors[0].3.starts_with("invalid TOML"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_flood_of_unknown_keys_stops_early() {
+        let source: String = (0..5000).map(|i| format!("key{i} = {i}\n")).collect();
+        let errors = structural_errors(&source);
+        assert_eq!(errors.len(), MAX_STRUCTURAL_PROBLEMS + 1);
+        assert!(errors.last().unwrap().3.contains("too many problems"));
     }
 
     #[test]

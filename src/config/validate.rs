@@ -225,8 +225,9 @@ fn check_web_url(value: &str) -> Result<Url, String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("`{value}` must be an http:// or https:// URL"));
     }
-    if !url.host_str().is_some_and(|host| !host.is_empty()) {
-        return Err(format!("`{value}` has no host"));
+    match url.host_str() {
+        Some(host) if !host.is_empty() => {}
+        _ => return Err(format!("`{value}` has no host")),
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("the URL must not contain a user name or password".to_owned());

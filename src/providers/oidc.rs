@@ -106,7 +106,8 @@ struct Discovered {
 pub struct ProviderSettings {
     pub id: String,
     pub name: String,
-    pub issuer: Url,
+    /// As configured; compared exactly with discovery's `issuer` and the tokens' `iss`.
+    pub issuer: String,
     pub client_id: String,
     pub client_secret: SecretString,
     pub scopes: Vec<String>,
@@ -127,7 +128,7 @@ impl std::fmt::Debug for OidcProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OidcProvider")
             .field("id", &self.settings.id)
-            .field("issuer", &self.settings.issuer.as_str())
+            .field("issuer", &self.settings.issuer)
             .field("client_id", &self.settings.client_id)
             .field("client_secret", &"[redacted]")
             .field("ready", &self.is_ready())
@@ -176,7 +177,7 @@ impl OidcProvider {
         &self.settings.name
     }
 
-    pub fn issuer(&self) -> &Url {
+    pub fn issuer(&self) -> &str {
         &self.settings.issuer
     }
 
@@ -201,7 +202,7 @@ impl OidcProvider {
     /// Fetches the discovery document and the JWKS. The document's `issuer` must equal the
     /// configured issuer exactly (OpenID Connect Discovery 1.0 §4.3).
     pub async fn discover(&self) -> Result<(), String> {
-        let issuer = IssuerUrl::from_url(self.settings.issuer.clone());
+        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|err| err.to_string())?;
         let metadata = DiscoveredMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|err| error_chain(&err))?;
@@ -251,7 +252,7 @@ impl OidcProvider {
     pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
         let advertised = self.current().is_some_and(|d| d.iss_parameter_supported);
         match iss {
-            Some(iss) if iss == self.settings.issuer.as_str() => Ok(()),
+            Some(iss) if iss == self.settings.issuer => Ok(()),
             Some(_) => Err(LoginError::IssuerMismatch),
             None if advertised => Err(LoginError::IssuerMismatch),
             None => Ok(()),
@@ -402,9 +403,11 @@ impl OidcProvider {
         jwks: &CoreJsonWebKeySet,
         nonce: &str,
     ) -> Result<LoginClaims, ClaimsVerificationError> {
+        let issuer = IssuerUrl::new(self.settings.issuer.clone())
+            .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
         let verifier = CoreIdTokenVerifier::new_public_client(
             ClientId::new(self.settings.client_id.clone()),
-            IssuerUrl::from_url(self.settings.issuer.clone()),
+            issuer,
             jwks.clone(),
         )
         .set_allowed_algs(ALLOWED_ALGS)

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use secrecy::SecretString;
-use url::Url;
 
 use super::{is_loopback, Checker, Str};
 use crate::config::errors::line_column;
@@ -237,7 +236,7 @@ impl Checker<'_, '_> {
         &mut self,
         raw: &RawProvider,
         table: &str,
-    ) -> Option<(Option<Url>, String, Option<SecretString>)> {
+    ) -> Option<(Option<String>, String, Option<SecretString>)> {
         let issuer_key = format!("{table}.issuer");
         let issuer = self
             .required(
@@ -272,10 +271,12 @@ impl Checker<'_, '_> {
         ))
     }
 
-    fn issuer(&mut self, text: &Str, key: &str) -> Option<Url> {
+    /// The issuer exactly as written: it is compared character for character with the
+    /// discovery document's `issuer` and the ID token's `iss`, so it is not normalised.
+    fn issuer(&mut self, text: &Str, key: &str) -> Option<String> {
         let url = self.web_url(text, key)?;
         if url.scheme() == "https" || is_loopback(&url) {
-            return Some(url);
+            return Some(text.value.clone());
         }
         self.error(
             text.offset,
@@ -297,7 +298,7 @@ impl Checker<'_, '_> {
         table: &str,
         listen: Option<SocketAddr>,
         kind: &Str,
-    ) -> Option<(Option<Url>, String, Option<SecretString>)> {
+    ) -> Option<(Option<String>, String, Option<SecretString>)> {
         let mut complete = true;
         if let Some(issuer) = &raw.issuer {
             self.error(
