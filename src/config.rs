@@ -51,6 +51,9 @@ pub struct SessionConfig {
     pub cookie_name: String,
     /// Default 12h.
     pub lifetime: Duration,
+    /// How long a started login may take until its callback (the flow cookie's lifetime);
+    /// default and maximum 10m.
+    pub login_timeout: Duration,
 }
 
 /// Secret key material for cookie encryption; never printed.

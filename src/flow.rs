@@ -28,8 +28,6 @@ use crate::telemetry::RequestId;
 
 pub use query::QueryParams;
 
-/// How long a started login may take before its callback is refused.
-pub const FLOW_LIFETIME_SECS: u64 = 600;
 /// Associated data for flow cookies.
 const FLOW_PURPOSE: &[u8] = b"portcullis flow v1";
 /// Flow cookies are only sent to the callback.
@@ -123,7 +121,7 @@ pub async fn start(
         &flow_cookie_name(&state.cookies.name, &flow.state),
         &sealed,
         FLOW_COOKIE_PATH,
-        Some(std::time::Duration::from_secs(FLOW_LIFETIME_SECS)),
+        Some(state.config.session.login_timeout),
     );
     let mut response = redirect(authorize_url.as_str());
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -209,7 +207,7 @@ async fn complete(
     if !bool::from(flow.state.as_bytes().ct_eq(returned_state.as_bytes())) {
         return Err(LoginError::StateMismatch.into());
     }
-    if unix_now().saturating_sub(flow.created_at) > FLOW_LIFETIME_SECS {
+    if unix_now().saturating_sub(flow.created_at) > state.config.session.login_timeout.as_secs() {
         return Err(LoginError::FlowExpired.into());
     }
     if flow.provider != provider.id() {

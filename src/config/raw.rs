@@ -46,6 +46,7 @@ pub(super) struct RawSession {
     pub(super) previous_secrets: Option<Vec<Text>>,
     pub(super) cookie_name: Option<Text>,
     pub(super) lifetime: Option<Text>,
+    pub(super) login_timeout: Option<Text>,
 }
 
 #[derive(Deserialize)]

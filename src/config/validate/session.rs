@@ -14,6 +14,7 @@ use crate::config::{SessionConfig, SessionSecret};
 const MIN_SECRET_BYTES: usize = 32;
 const DEFAULT_COOKIE_NAME: &str = "_portcullis";
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 impl Checker<'_, '_> {
     pub(super) fn session(
@@ -70,11 +71,28 @@ impl Checker<'_, '_> {
             "session.lifetime",
             |this, text, key| this.duration(&text, key),
         );
+        let login_timeout = self.optional(
+            raw.and_then(|raw| raw.login_timeout.as_ref()),
+            "session.login_timeout",
+            |this, text, key| {
+                let duration = this.duration(&text, key)?;
+                if duration > MAX_LOGIN_TIMEOUT {
+                    this.error(
+                        text.offset,
+                        key,
+                        "a login may stay open at most 10 minutes: write \"10m\" or less",
+                    );
+                    return None;
+                }
+                Some(duration)
+            },
+        );
         Some(SessionConfig {
             secret: complete.then_some(secret)?,
             previous_secrets,
             cookie_name: cookie_name?.unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned()),
             lifetime: lifetime?.unwrap_or(DEFAULT_LIFETIME),
+            login_timeout: login_timeout?.unwrap_or(MAX_LOGIN_TIMEOUT),
         })
     }
 
