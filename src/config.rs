@@ -6,7 +6,7 @@
 //! column. Parsing takes the file text and an environment lookup so tests never touch the
 //! process environment.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -39,6 +39,13 @@ pub struct ServerConfig {
     /// `auto_redirect = true`: with exactly one provider, unauthenticated browsers skip the
     /// sign-in page and go straight to the provider.
     pub auto_redirect: bool,
+    /// `trusted_proxies`: the peers (TCP source addresses) whose `X-Forwarded-Method/Host/Uri`
+    /// and `X-Original-URL/Method` headers `/oauth2/auth` believes. Empty by default: nobody.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// `allowed_redirect_hosts`: hosts an absolute `rd` may name, lower-cased; `app.example.com`
+    /// is that host only, `.example.com` the domain and its subdomains. Empty by default:
+    /// `rd` is then a local path only.
+    pub allowed_redirect_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +61,10 @@ pub struct SessionConfig {
     /// How long a started login may take until its callback (the flow cookie's lifetime);
     /// default and maximum 10m.
     pub login_timeout: Duration,
+    /// `cookie_domain`: the session cookie's `Domain` attribute (RFC 6265 §5.2.3), lower-cased
+    /// and without a leading dot, so one sign-in covers the subdomains. The public URL's host
+    /// is within it. `None` (default): a host-only cookie.
+    pub cookie_domain: Option<String>,
 }
 
 /// Secret key material for cookie encryption; never printed.
@@ -63,6 +74,82 @@ pub struct SessionSecret(pub Vec<u8>);
 impl std::fmt::Debug for SessionSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionSecret([redacted])")
+    }
+}
+
+/// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a network
+/// of one (`/32` or `/128`).
+///
+/// Our own because the gateway needs only parsing and membership, which std's `IpAddr`
+/// makes a few lines; not worth a dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNetwork {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    /// Parses `10.0.0.0/8`, `::1` or `127.0.0.1/32`. Host bits set below the prefix
+    /// (`10.0.0.1/8`) are refused: they usually mean a typo.
+    pub fn parse(text: &str) -> Result<IpNetwork, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("`{address}` is not an IP address"))?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => bits,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|prefix| *prefix <= bits)
+                .ok_or_else(|| format!("`/{prefix}` is not a prefix length from 0 to {bits}"))?,
+        };
+        let parsed = IpNetwork { network, prefix };
+        let canonical = IpNetwork {
+            network: parsed.masked(network),
+            prefix,
+        };
+        if canonical != parsed {
+            return Err(format!(
+                "`{text}` has bits set after the /{prefix} prefix; write `{canonical}`"
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// Whether `address` is in this network. IPv4-mapped IPv6 addresses (`::ffff:10.1.2.3`,
+    /// what a dual-stack listener reports for IPv4 peers) count as their IPv4 address.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        address.is_ipv4() == self.network.is_ipv4() && self.masked(address) == self.network
+    }
+
+    fn masked(&self, address: IpAddr) -> IpAddr {
+        match address {
+            IpAddr::V4(v4) => {
+                let mask = u32::MAX
+                    .checked_shl(32u32.saturating_sub(u32::from(self.prefix)))
+                    .unwrap_or(0);
+                IpAddr::from((u32::from(v4) & mask).to_be_bytes())
+            }
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX
+                    .checked_shl(128u32.saturating_sub(u32::from(self.prefix)))
+                    .unwrap_or(0);
+                IpAddr::from((u128::from(v6) & mask).to_be_bytes())
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for IpNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
     }
 }
 
@@ -101,16 +188,81 @@ pub struct ProviderConfig {
     pub scopes: Vec<String>,
     /// `token_endpoint_auth = "client_secret_basic" | "client_secret_post"`; default basic.
     pub token_endpoint_auth: TokenEndpointAuth,
+    /// `bearer = { audiences = [...] }`: accept `Authorization: Bearer <JWT>` signed by this
+    /// provider for API clients.
+    pub bearer: Option<BearerConfig>,
 }
 
-/// The global `[authorize]` rule set. At least one of the lists is non-empty (there is no
-/// implicit allow-all); `["*"]` in `email_domains` admits any signed-in user.
+/// Settings for accepting this provider's JWTs as bearer tokens (RFC 6750, RFC 9068).
+#[derive(Debug, Clone)]
+pub struct BearerConfig {
+    /// The token's `aud` must contain one of these.
+    pub audiences: Vec<String>,
+}
+
+/// One rule set: the global `[authorize]`, or an upstream's `allow`. Every kind that is
+/// listed must match (`emails` and `email_domains` together are one kind: who the email is),
+/// and any value within a kind may match; `src/authz.rs` evaluates it. `[authorize]` lists
+/// at least one kind (there is no implicit allow-all); `["*"]` in its `email_domains` admits
+/// any signed-in user.
 #[derive(Debug, Clone, Default)]
 pub struct AuthorizeRules {
+    /// Where the rules are written (`authorize`, `upstream[2].allow`), so a denial can name
+    /// the rule that failed.
+    pub origin: String,
     /// Lower-cased.
     pub emails: Vec<String>,
-    /// Lower-cased, without a leading `@`; may be exactly `"*"`.
+    /// Lower-cased, without a leading `@`: `example.com` (exactly that domain),
+    /// `*.example.com` (its subdomains, not itself), or, only in `[authorize]`, exactly `"*"`.
     pub email_domains: Vec<String>,
+    /// Group names, compared exactly (case-sensitive).
+    pub groups: Vec<String>,
+    /// `[[provider]] id`s; each names a configured provider.
+    pub providers: Vec<String>,
+    /// Every entry must match.
+    pub claims: Vec<ClaimRule>,
+}
+
+/// `claims = { "<name or /json/pointer>" = [values] }`: the ID token's claim must equal one
+/// of the accepted values (or, when the claim is an array, one of its elements must).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRule {
+    /// As written: a top-level claim name, or an RFC 6901 JSON pointer starting with `/`.
+    pub claim: String,
+    /// Not empty.
+    pub accepted: Vec<ClaimValue>,
+}
+
+/// An accepted claim value; compared by type and value (`"true"` is not `true`, `1` equals
+/// `1.0`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimValue {
+    String(String),
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+}
+
+/// `host = "app.example.com"` or `host = "*.example.com"` on an upstream, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    /// Exactly this host name.
+    Exact(String),
+    /// `*.example.com`: any subdomain of `example.com`, at any depth, but not `example.com`
+    /// itself. Holds `example.com`.
+    Subdomains(String),
+}
+
+/// One `skip_auth` entry: requests whose method is listed (any method when `methods` is
+/// empty) and whose normalised path matches `path` are proxied without a session.
+#[derive(Debug, Clone)]
+pub struct SkipAuthRule {
+    /// Upper-case; empty means any method.
+    pub methods: Vec<String>,
+    /// The pattern as written, anchored with `^` and `$` (checked at validation).
+    pub pattern: String,
+    /// `pattern`, compiled wrapped in `^(?:…)$`, so a top-level `|` cannot unanchor it.
+    pub path: regex::Regex,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +287,17 @@ pub struct UpstreamConfig {
     pub pass_authorization_header: bool,
     /// How long to wait for the upstream's response headers; default 30s.
     pub timeout: Duration,
+    /// `host = …`: only requests for this host; `None` serves any host, but loses to an
+    /// upstream whose host matches.
+    pub host: Option<HostPattern>,
+    /// `allow = { … }`: route rules, checked on top of `[authorize]`.
+    pub allow: Option<AuthorizeRules>,
+    /// `skip_auth = [{ methods, path }]`: requests proxied without a session.
+    pub skip_auth: Vec<SkipAuthRule>,
+    /// `cors_preflight = true`: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
+    /// is proxied without a session (the Fetch standard's CORS preflight never carries
+    /// cookies).
+    pub cors_preflight: bool,
 }
 
 impl Config {
@@ -154,5 +317,64 @@ impl Config {
         let source = std::fs::read_to_string(path)
             .map_err(|err| ConfigErrors::single(ConfigError::io(&file, &err)))?;
         Config::parse(&source, &file, &|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IpNetwork;
+
+    #[test]
+    fn networks_parse_and_contain_exactly_their_addresses() {
+        // (network, address, contained)
+        let cases = [
+            ("10.0.0.0/8", "10.255.1.2", true),
+            ("10.0.0.0/8", "11.0.0.1", false),
+            ("10.0.0.0/8", "::ffff:10.1.2.3", true),
+            ("10.0.0.0/8", "::1", false),
+            ("127.0.0.1", "127.0.0.1", true),
+            ("127.0.0.1", "127.0.0.2", false),
+            ("127.0.0.1/32", "::ffff:127.0.0.1", true),
+            ("0.0.0.0/0", "192.0.2.1", true),
+            ("0.0.0.0/0", "2001:db8::1", false),
+            ("::1", "::1", true),
+            ("::1", "127.0.0.1", false),
+            ("fd00::/8", "fd12:3456::1", true),
+            ("fd00::/8", "fe80::1", false),
+            ("::/0", "2001:db8::1", true),
+            ("192.168.1.0/24", "192.168.1.255", true),
+            ("192.168.1.0/24", "192.168.2.0", false),
+        ];
+        for (network, address, contained) in cases {
+            let parsed = IpNetwork::parse(network).unwrap();
+            assert_eq!(
+                parsed.contains(address.parse().unwrap()),
+                contained,
+                "{network} ∋ {address}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_networks_are_refused_with_a_reason() {
+        let cases = [
+            ("10.0.0.1/8", "write `10.0.0.0/8`"),
+            ("10.0.0.0/33", "from 0 to 32"),
+            ("::1/129", "from 0 to 128"),
+            ("10.0.0.0/", "prefix length"),
+            ("10.0.0.0/x", "prefix length"),
+            ("localhost", "not an IP address"),
+            ("10.0.0.0/8/8", "prefix length"),
+            ("", "not an IP address"),
+        ];
+        for (text, fragment) in cases {
+            let error = IpNetwork::parse(text).unwrap_err();
+            assert!(error.contains(fragment), "{text}: {error}");
+        }
+        assert_eq!(
+            IpNetwork::parse("10.0.0.0/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(IpNetwork::parse("::1").unwrap().to_string(), "::1/128");
     }
 }

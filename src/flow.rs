@@ -58,7 +58,7 @@ pub async fn sign_in(
     uri: Uri,
 ) -> Response {
     let params = QueryParams::from_uri(&uri);
-    let rd = RedirectTarget::parse(params.get("rd"), &[]);
+    let rd = RedirectTarget::parse(params.get("rd"), &state.config.server.allowed_redirect_hosts);
     let providers = state
         .providers
         .iter()
@@ -96,7 +96,7 @@ pub async fn start(
         .providers
         .get(provider_id)
         .ok_or(AppError::UnknownProvider)?;
-    let rd = RedirectTarget::parse(params.get("rd"), &[]);
+    let rd = RedirectTarget::parse(params.get("rd"), &state.config.server.allowed_redirect_hosts);
 
     let csrf = CsrfToken::new_random_len(32);
     let nonce = Nonce::new_random_len(32);
@@ -225,7 +225,8 @@ async fn complete(
     let login = provider
         .complete_login(code, &flow.pkce_verifier, &flow.nonce)
         .await?;
-    if let Err(denial) = authz::authorize(&state.config.authorize, &login.identity) {
+    let subject = authz::Subject::new(&login.identity, Some(&login.id_token));
+    if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
         return Err(Failure {
             error: LoginError::NotAuthorized(denial.to_string()),
             user: Some(login.identity.user),
@@ -240,7 +241,7 @@ async fn complete(
         expires_at: now.saturating_add(state.cookies.lifetime.as_secs()),
     };
     // The destination was validated at start; validate again in case the secret leaked.
-    Ok((session, RedirectTarget::parse(Some(&flow.rd), &[])))
+    Ok((session, RedirectTarget::parse(Some(&flow.rd), &state.config.server.allowed_redirect_hosts)))
 }
 
 /// Provider-supplied text shown on a page: printable ASCII only, bounded length.
@@ -269,7 +270,7 @@ pub async fn sign_out(State(state): State<AppState>, uri: Uri, headers: HeaderMa
     }
     let target = match (end_session, params.get("rd")) {
         (Some(url), _) => url.to_string(),
-        (None, Some(rd)) => RedirectTarget::parse(Some(rd), &[]).as_str().to_owned(),
+        (None, Some(rd)) => RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts).as_str().to_owned(),
         (None, None) => "/oauth2/signed_out".to_owned(),
     };
     let mut response = redirect(&target);

@@ -1,19 +1,21 @@
-//! The gate: every request outside `/oauth2/`, `/ping` and `/ready`. It routes by longest
-//! path prefix, lets public routes through (with identity headers stripped), and otherwise
-//! requires a valid session that passes the `[authorize]` rules before proxying with
-//! identity headers (DESIGN §1).
+//! The gate: every request outside `/oauth2/`, `/ping` and `/ready`. It routes by host and
+//! longest path prefix, lets public requests through (public routes, `skip_auth` matches and,
+//! where enabled, CORS preflights; identity headers stripped), and otherwise requires a valid
+//! session that passes both the `[authorize]` rules and the route's `allow` before proxying
+//! with identity headers (DESIGN §1).
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::authz;
+use crate::authz::{self, Subject};
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::AppError;
 use crate::flow::{current_session, redirect, start_url};
 use crate::pages::EchoPage;
+use crate::proxy::route::{normalize_path, request_host};
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
 use crate::redirect::RedirectTarget;
 use crate::session::{CookieJar, Session};
@@ -26,22 +28,74 @@ pub async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Result<Response, AppError> {
+    let host = request_host(request.headers(), request.uri())
+        .map_err(|bad| AppError::BadRequest(bad.to_string()))?;
     let upstream = state
         .routes
-        .route(request.uri().path())
+        .route(host, request.uri().path())
         .ok_or(AppError::NoRoute)?;
-    if upstream.public {
+    if passes_without_session(
+        upstream,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+    ) {
         return forward(&state, upstream, request, peer, None).await;
     }
     let jar = CookieJar::from_headers(&state.cookies, request.headers());
     let Some(session) = current_session(&state, &jar) else {
         return unauthenticated(&state, &request);
     };
-    if let Err(denial) = authz::authorize(&state.config.authorize, &session.identity) {
-        tracing::info!(user = %session.identity.user, provider = %session.identity.provider, rule = %denial, "access denied");
+    let subject = Subject::new(&session.identity, session.id_token.as_deref());
+    if let Err(denial) =
+        authz::authorize_route(&state.config.authorize, upstream.allow.as_ref(), &subject)
+    {
+        tracing::info!(
+            user = %session.identity.user,
+            provider = %session.identity.provider,
+            path = %request.uri().path(),
+            rule = %denial.rule,
+            reason = %denial.reason,
+            "access denied"
+        );
         return Err(AppError::Forbidden(denial.to_string()));
     }
     forward(&state, upstream, request, peer, Some(&session)).await
+}
+
+/// Whether a request to `upstream` goes through without a session: the route is `public`,
+/// or it is a CORS preflight and the route has `cors_preflight = true`, or one of its
+/// `skip_auth` rules lists the method and matches the path as upstream servers resolve it
+/// ([`normalize_path`]; a path servers could read differently matches no rule). `path` is
+/// the raw path of the request target.
+pub fn passes_without_session(
+    upstream: &UpstreamConfig,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> bool {
+    if upstream.public || (upstream.cors_preflight && is_cors_preflight(method, headers)) {
+        return true;
+    }
+    if upstream.skip_auth.is_empty() {
+        return false;
+    }
+    let Some(normalized) = normalize_path(path) else {
+        return false;
+    };
+    upstream.skip_auth.iter().any(|rule| {
+        (rule.methods.is_empty() || rule.methods.iter().any(|m| m == method.as_str()))
+            && rule.path.is_match(&normalized)
+    })
+}
+
+/// A CORS preflight (Fetch standard §3.2.2): `OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`. Browsers never attach cookies to it, so it cannot be
+/// authenticated; the upstream answers it with its own CORS policy.
+fn is_cors_preflight(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::OPTIONS
+        && headers.contains_key(header::ORIGIN)
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 /// Browser navigations go to the sign-in page (or straight to the only provider with
@@ -57,7 +111,7 @@ fn unauthenticated(state: &AppState, request: &Request) -> Result<Response, AppE
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    let rd = RedirectTarget::parse(Some(path_and_query), &[]);
+    let rd = RedirectTarget::parse(Some(path_and_query), &state.config.server.allowed_redirect_hosts);
     let mut only = state.providers.iter();
     let location = match (state.config.server.auto_redirect, only.next(), only.next()) {
         (true, Some(provider), None) => start_url(provider.id(), &rd),

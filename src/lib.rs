@@ -8,6 +8,7 @@ pub mod authz;
 pub mod config;
 pub mod error;
 pub mod flow;
+pub mod forward_auth;
 pub mod gate;
 pub mod identity;
 pub mod pages;

@@ -20,7 +20,7 @@ use crate::providers::oidc::ProviderSettings;
 use crate::providers::{provider_http_client, OidcProvider, ProviderRegistry};
 use crate::proxy::{RouteTable, UpstreamClient};
 use crate::session::{CookieSettings, SessionCodec};
-use crate::{flow, gate};
+use crate::{flow, forward_auth, gate};
 
 /// Everything request handlers share; cheap to clone.
 #[derive(Clone)]
@@ -114,6 +114,7 @@ impl AppState {
             name: config.session.cookie_name.clone(),
             secure: config.server.public_url.scheme() == "https",
             lifetime: config.session.lifetime,
+            domain: config.session.cookie_domain.clone(),
         };
         Ok(AppState(Arc::new(Inner {
             routes: RouteTable::new(config.upstreams.clone()),
@@ -158,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/sign_out", get(flow::sign_out).post(flow::sign_out))
         .route("/oauth2/signed_out", get(flow::signed_out))
         .route("/oauth2/userinfo", get(flow::userinfo))
+        .route("/oauth2/auth", any(forward_auth::auth))
         .route("/oauth2/static/{*path}", get(static_asset))
         .route("/oauth2/{*rest}", any(not_found));
     if let Some(dev) = &state.dev {

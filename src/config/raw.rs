@@ -5,7 +5,7 @@
 //! keys and wrong types, not just the first: it deserializes the span-preserving document, and
 //! when serde rejects a key it records the problem, removes that key and tries again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use serde::de::IntoDeserializer as _;
@@ -37,6 +37,8 @@ pub(super) struct RawServer {
     pub(super) public_url: Option<Text>,
     pub(super) auto_redirect: Option<bool>,
     pub(super) allow_insecure_http: Option<bool>,
+    pub(super) trusted_proxies: Option<Vec<Text>>,
+    pub(super) allowed_redirect_hosts: Option<Vec<Text>>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +49,7 @@ pub(super) struct RawSession {
     pub(super) cookie_name: Option<Text>,
     pub(super) lifetime: Option<Text>,
     pub(super) login_timeout: Option<Text>,
+    pub(super) cookie_domain: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -60,13 +63,34 @@ pub(super) struct RawProvider {
     pub(super) client_secret: Option<Text>,
     pub(super) scopes: Option<Vec<Text>>,
     pub(super) token_endpoint_auth: Option<Text>,
+    pub(super) bearer: Option<RawBearer>,
 }
 
+/// A provider's `bearer = { audiences = [...] }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBearer {
+    pub(super) audiences: Option<Vec<Text>>,
+}
+
+/// `[authorize]`, and an upstream's `allow` (inline or as an `[upstream.allow]` table).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAuthorize {
     pub(super) emails: Option<Vec<Text>>,
     pub(super) email_domains: Option<Vec<Text>>,
+    pub(super) groups: Option<Vec<Text>>,
+    pub(super) providers: Option<Vec<Text>>,
+    /// Claim name or JSON pointer → accepted values (any TOML scalar; checked in `validate`).
+    pub(super) claims: Option<BTreeMap<String, Spanned<Vec<Spanned<toml::Value>>>>>,
+}
+
+/// One `skip_auth = [{ methods = ["GET"], path = "^/health$" }]` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSkipAuth {
+    pub(super) methods: Option<Vec<Text>>,
+    pub(super) path: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +102,10 @@ pub(super) struct RawUpstream {
     pub(super) pass_access_token: Option<bool>,
     pub(super) pass_authorization_header: Option<bool>,
     pub(super) timeout: Option<Text>,
+    pub(super) host: Option<Text>,
+    pub(super) allow: Option<RawAuthorize>,
+    pub(super) skip_auth: Option<Vec<RawSkipAuth>>,
+    pub(super) cors_preflight: Option<bool>,
 }
 
 /// The raw configuration plus what `validate` needs to place its own messages.
@@ -99,6 +127,15 @@ impl Places {
     /// Start of the table at `path`; 0 (line 1, column 1) when the file has no such table.
     pub(super) fn table_start(&self, path: &str) -> usize {
         self.tables.get(path).copied().unwrap_or(0)
+    }
+
+    /// Whether a key inside the table at `path` was dropped after a structural problem.
+    pub(super) fn dropped_inside(&self, path: &str) -> bool {
+        self.dropped.iter().any(|dropped| {
+            dropped
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
     }
 
     /// Whether `path` or one of its parents was dropped after a structural problem.

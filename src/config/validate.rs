@@ -65,9 +65,13 @@ impl Checker<'_, '_> {
     fn config(&mut self, raw: RawConfig) -> Option<Config> {
         let (listen, server) = self.server(raw.server.as_ref());
         let (providers, needs_secret) = self.providers(&raw.provider, listen);
-        let session = self.session(raw.session.as_ref(), needs_secret);
-        let authorize = self.authorize(raw.authorize.as_ref());
-        let upstreams = self.upstreams(&raw.upstream);
+        let public_url = server.as_ref().map(|server| &server.public_url);
+        let session = self.session(raw.session.as_ref(), needs_secret, public_url);
+        let provider_ids: Option<Vec<String>> = providers
+            .as_ref()
+            .map(|list| list.iter().map(|provider| provider.id.clone()).collect());
+        let authorize = self.authorize(raw.authorize.as_ref(), provider_ids.as_deref());
+        let upstreams = self.upstreams(&raw.upstream, provider_ids.as_deref());
         Some(Config {
             server: server?,
             session: session?,

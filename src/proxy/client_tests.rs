@@ -31,6 +31,10 @@ fn upstream_at(addr: SocketAddr) -> UpstreamConfig {
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: GENEROUS,
+        host: None,
+        allow: None,
+        skip_auth: Vec::new(),
+        cors_preflight: false,
     }
 }
 

@@ -22,6 +22,10 @@ fn upstream(url: &str) -> UpstreamConfig {
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: Duration::from_secs(30),
+        host: None,
+        allow: None,
+        skip_auth: Vec::new(),
+        cors_preflight: false,
     }
 }
 

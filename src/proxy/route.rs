@@ -1,48 +1,97 @@
-//! Longest-prefix routing of request paths over the `[[upstream]]` table (DESIGN §1, §2).
+//! Routing of requests over the `[[upstream]]` table by host, then longest path prefix
+//! (DESIGN §1, §2), and the path views used to decide it safely.
+//!
+//! - [`RouteTable`]: host + segment-aware prefix matching.
+//! - [`request_host`], [`normalize_host`]: which host a request is for.
+//! - [`normalize_path`]: the path as an upstream server resolves it, for `skip_auth`.
 
-use crate::config::UpstreamConfig;
+mod normalize;
+mod unroutable;
 
-/// The `[[upstream]]` entries, ordered for longest-prefix matching.
+use http::header::HOST;
+use http::{HeaderMap, Uri};
+
+use crate::config::{HostPattern, UpstreamConfig};
+
+pub use normalize::normalize_path;
+
+/// The `[[upstream]]` entries, ordered for matching.
 ///
-/// Matching is segment-aware: prefix `/app` matches `/app`, `/app/x` and `/app?q`, but not
-/// `/application`; a prefix ending in `/` (such as `/app/`) matches anything under it but
-/// not `/app` itself; `/` matches every path. Among equal prefixes the first in file order
-/// wins.
+/// An upstream with a `host` only serves requests for that host; one without serves any
+/// host. The best host match wins first — an exact host, then the longest `*.` pattern, then
+/// no host — and among those the longest path prefix; among equal prefixes the first in file
+/// order. So an upstream without `host` loses to one whose host and path both match.
 ///
-/// Paths are matched in their percent-decoded form, so `/app%2Fx` is routed like `/app/x`,
-/// the way most upstream frameworks will read it. Paths with a dot segment (`.` or `..`,
-/// literal or percent-encoded, between `/` or `\`) are not routed at all: an upstream that
-/// normalises them (RFC 3986 §5.2.4) could otherwise be reached under another route's policy
-/// (`/public/../admin`). Browsers never send such paths.
+/// Path matching is segment-aware: prefix `/app` matches `/app`, `/app/x` and `/app?q`, but
+/// not `/application`; a prefix ending in `/` (such as `/app/`) matches anything under it but
+/// not `/app` itself; `/` matches every path. Paths are matched in their percent-decoded
+/// form, so `/app%2Fx` is routed like `/app/x`, the way most upstream frameworks will read it.
+///
+/// Paths that some server could read as containing a dot segment are not routed at all (see
+/// `unroutable.rs`): an upstream that normalises them (RFC 3986 §5.2.4) could otherwise be
+/// reached under another route's policy (`/public/../admin`). Browsers never send such paths.
 #[derive(Debug, Clone)]
 pub struct RouteTable {
-    /// Longest prefix first; ties keep file order (stable sort).
+    /// Best host match first, then longest prefix; ties keep file order (stable sort).
     upstreams: Vec<UpstreamConfig>,
 }
 
 impl RouteTable {
     pub fn new(mut upstreams: Vec<UpstreamConfig>) -> RouteTable {
-        upstreams.sort_by_key(|upstream| std::cmp::Reverse(upstream.path.len()));
+        upstreams.sort_by_key(|upstream| {
+            std::cmp::Reverse((host_rank(upstream.host.as_ref()), upstream.path.len()))
+        });
         RouteTable { upstreams }
     }
 
-    /// The upstream for `path` (an origin-form request target: path, optionally followed by
-    /// `?query`), or `None` when no prefix matches or the path is not routable (see the type
-    /// documentation).
-    pub fn route(&self, path: &str) -> Option<&UpstreamConfig> {
+    /// The upstream for a request to `host` (as sent: any case, possibly with a port; `None`
+    /// when the request names none) and `path` (an origin-form request target: path,
+    /// optionally followed by `?query`). `None` when nothing matches, the host is malformed,
+    /// or the path is not routable (see the type documentation).
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&UpstreamConfig> {
+        let host = match host {
+            Some(host) => Some(normalize_host(host)?),
+            None => None,
+        };
         let path = path.split(['?', '#']).next().unwrap_or_default();
-        let decoded = percent_decode(path.as_bytes());
-        if !decoded.starts_with(b"/") || has_dot_segment(&decoded) {
+        if unroutable::could_hide_a_dot_segment(path) {
             return None;
         }
-        self.upstreams
-            .iter()
-            .find(|upstream| prefix_matches(upstream.path.as_bytes(), &decoded))
+        let decoded = unroutable::percent_decode(path.as_bytes());
+        if !decoded.starts_with(b"/") {
+            return None;
+        }
+        self.upstreams.iter().find(|upstream| {
+            host_matches(upstream.host.as_ref(), host.as_deref())
+                && prefix_matches(upstream.path.as_bytes(), &decoded)
+        })
     }
 
-    /// The routes in matching order (longest prefix first).
+    /// The routes in matching order.
     pub fn upstreams(&self) -> &[UpstreamConfig] {
         &self.upstreams
+    }
+}
+
+/// How specific a host pattern is: exact, then longer `*.` suffixes, then none.
+fn host_rank(pattern: Option<&HostPattern>) -> (u8, usize) {
+    match pattern {
+        Some(HostPattern::Exact(_)) => (2, 0),
+        Some(HostPattern::Subdomains(parent)) => (1, parent.len()),
+        None => (0, 0),
+    }
+}
+
+/// `host` is lower-case, without port or trailing dot.
+fn host_matches(pattern: Option<&HostPattern>, host: Option<&str>) -> bool {
+    match (pattern, host) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(HostPattern::Exact(name)), Some(host)) => name == host,
+        (Some(HostPattern::Subdomains(parent)), Some(host)) => host
+            .strip_suffix(parent.as_str())
+            .and_then(|sub| sub.strip_suffix('.'))
+            .is_some_and(|sub| !sub.is_empty() && !sub.ends_with('.')),
     }
 }
 
@@ -55,138 +104,59 @@ fn prefix_matches(prefix: &[u8], path: &[u8]) -> bool {
     }
 }
 
-/// True when a segment of `path`, split on `/` and `\` (which some servers also treat as a
-/// separator), is `.` or `..`.
-fn has_dot_segment(path: &[u8]) -> bool {
-    path.split(|&byte| byte == b'/' || byte == b'\\')
-        .any(|segment| segment == b"." || segment == b"..")
+/// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
+/// the port and without one trailing dot (`app.example.com.` names the same host). `None`
+/// when it is not a valid authority, or carries user information.
+pub fn normalize_host(value: &str) -> Option<String> {
+    if value.contains('@') {
+        return None;
+    }
+    let authority: http::uri::Authority = value.trim().parse().ok()?;
+    let host = authority.host().to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    (!host.is_empty() && !host.ends_with('.')).then(|| host.to_owned())
 }
 
-/// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input;
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            if let [high, low, after @ ..] = tail {
-                if let (Some(high), Some(low)) = (hex_value(*high), hex_value(*low)) {
-                    out.push(high << 4 | low);
-                    rest = after;
-                    continue;
-                }
+/// Why a request's host cannot be determined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadHost {
+    #[error("the request has several Host headers")]
+    Several,
+    #[error("the Host header is not a valid host")]
+    Malformed,
+    #[error("the Host header and the request target name different hosts")]
+    Conflicting,
+}
+
+/// The host a request is for, as the upstream will see it (see `proxy::headers`): the
+/// `Host` header, else the request target's authority (HTTP/2 `:authority`, or an HTTP/1.1
+/// absolute-form target). When both are present they must name the same host, so routing
+/// and the upstream cannot disagree.
+pub fn request_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Result<Option<&'a str>, BadHost> {
+    let mut values = headers.get_all(HOST).iter();
+    let header = match (values.next(), values.next()) {
+        (Some(_), Some(_)) => return Err(BadHost::Several),
+        (Some(value), None) => Some(value.to_str().map_err(|_| BadHost::Malformed)?),
+        (None, _) => None,
+    };
+    let authority = uri.authority().map(http::uri::Authority::as_str);
+    match (header, authority) {
+        (Some(header), Some(authority)) => {
+            let same = normalize_host(header).ok_or(BadHost::Malformed)?
+                == normalize_host(authority).ok_or(BadHost::Malformed)?;
+            if same {
+                Ok(Some(header))
+            } else {
+                Err(BadHost::Conflicting)
             }
         }
-        out.push(byte);
-        rest = tail;
+        (Some(host), None) | (None, Some(host)) => {
+            normalize_host(host).ok_or(BadHost::Malformed)?;
+            Ok(Some(host))
+        }
+        (None, None) => Ok(None),
     }
-    out
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::UpstreamTarget;
-    use std::time::Duration;
-
-    fn upstream(path: &str, port: u16) -> UpstreamConfig {
-        UpstreamConfig {
-            path: path.to_owned(),
-            target: UpstreamTarget::Http(format!("http://127.0.0.1:{port}").parse().unwrap()),
-            public: false,
-            pass_access_token: false,
-            pass_authorization_header: false,
-            timeout: Duration::from_secs(30),
-        }
-    }
-
-    fn table() -> RouteTable {
-        RouteTable::new(vec![
-            upstream("/", 1),
-            upstream("/app", 2),
-            upstream("/app/admin", 3),
-            upstream("/files/", 4),
-            upstream("/app", 5),
-        ])
-    }
-
-    fn routed_port(table: &RouteTable, path: &str) -> Option<u16> {
-        table.route(path).map(|upstream| match &upstream.target {
-            UpstreamTarget::Http(url) => url.port().unwrap(),
-            UpstreamTarget::Echo => 0,
-        })
-    }
-
-    #[test]
-    fn longest_segment_aware_prefix_wins() {
-        let table = table();
-        let cases = [
-            ("/", Some(1)),
-            ("/other", Some(1)),
-            ("/app", Some(2)),
-            ("/app/", Some(2)),
-            ("/app/x", Some(2)),
-            ("/app?q=1", Some(2)),
-            ("/app#frag", Some(2)),
-            ("/application", Some(1)),
-            ("/app/admin", Some(3)),
-            ("/app/admin/users", Some(3)),
-            ("/app/administrator", Some(2)),
-            ("/files/a.txt", Some(4)),
-            ("/files/", Some(4)),
-            ("/files", Some(1)),
-            ("/filesystem", Some(1)),
-            ("/APP", Some(1)),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(routed_port(&table, path), expected, "path {path:?}");
-        }
-    }
-
-    #[test]
-    fn equal_prefixes_keep_file_order() {
-        assert_eq!(routed_port(&table(), "/app/y"), Some(2));
-    }
-
-    #[test]
-    fn without_a_root_route_unmatched_paths_have_no_route() {
-        let table = RouteTable::new(vec![upstream("/app", 2)]);
-        assert_eq!(routed_port(&table, "/app/x"), Some(2));
-        assert_eq!(routed_port(&table, "/"), None);
-        assert_eq!(routed_port(&table, "/apple"), None);
-    }
-
-    #[test]
-    fn paths_are_routed_percent_decoded() {
-        let table = table();
-        assert_eq!(routed_port(&table, "/app%2Fadmin"), Some(3));
-        assert_eq!(routed_port(&table, "/%61pp/admin"), Some(3));
-        assert_eq!(routed_port(&table, "/app%zz"), Some(1));
-        assert_eq!(routed_port(&table, "/app%"), Some(1));
-    }
-
-    #[test]
-    fn dot_segments_and_non_origin_targets_are_not_routed() {
-        let table = table();
-        for path in [
-            "/app/../admin",
-            "/app/./x",
-            "/app/%2e%2e/admin",
-            "/app/%2E%2e",
-            "/app%2F..%2Fadmin",
-            "/app\\..\\admin",
-            "/..",
-            "*",
-            "",
-            "app",
-        ] {
-            assert_eq!(routed_port(&table, path), None, "path {path:?}");
-        }
-        assert_eq!(routed_port(&table, "/app/..x/.y"), Some(2));
-    }
-}
+mod tests;

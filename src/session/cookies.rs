@@ -21,6 +21,10 @@ pub struct CookieSettings {
     /// `Secure` when the public URL is https.
     pub secure: bool,
     pub lifetime: Duration,
+    /// `session.cookie_domain`: the session cookie's `Domain` attribute, so it is sent to
+    /// every subdomain (RFC 6265 §5.2.3); `None` for a host-only cookie. Flow cookies are
+    /// always host-only: only the gateway's callback needs them.
+    pub domain: Option<String>,
 }
 
 /// The cookies of one request, parsed once.
@@ -71,17 +75,18 @@ impl<'a> CookieJar<'a> {
         let name = &self.settings.name;
         let max_age = self.settings.lifetime;
         let mut out = Vec::new();
+        let domain = self.settings.domain.as_deref();
         if sealed.len() <= CHUNK_SIZE {
-            out.push(self.build(name, sealed, "/", Some(max_age)));
+            out.push(self.cookie(name, sealed, "/", domain, Some(max_age)));
             out.extend(self.clear_chunks(0));
         } else {
             let chunks: Vec<&str> = split_ascii(sealed, CHUNK_SIZE);
             for (i, chunk) in chunks.iter().enumerate() {
-                out.push(self.build(&chunk_name(name, i), chunk, "/", Some(max_age)));
+                out.push(self.cookie(&chunk_name(name, i), chunk, "/", domain, Some(max_age)));
             }
             out.extend(self.clear_chunks(chunks.len()));
             if self.get(name).is_some() {
-                out.push(self.expire(name, "/"));
+                out.extend(self.expire_session_cookie(name));
             }
         }
         out
@@ -90,7 +95,7 @@ impl<'a> CookieJar<'a> {
     /// `Set-Cookie` values that remove the session in every form this request carries
     /// (and the plain one, always).
     pub fn clear_session(&self) -> Vec<HeaderValue> {
-        let mut out = vec![self.expire(&self.settings.name, "/")];
+        let mut out = self.expire_session_cookie(&self.settings.name);
         out.extend(self.clear_chunks(0));
         out
     }
@@ -99,11 +104,21 @@ impl<'a> CookieJar<'a> {
         (from..MAX_CHUNKS)
             .map(|i| chunk_name(&self.settings.name, i))
             .filter(|chunk| self.get(chunk).is_some())
-            .map(|chunk| self.expire(&chunk, "/"))
+            .flat_map(|chunk| self.expire_session_cookie(&chunk))
             .collect()
     }
 
-    /// A cookie scoped to `path`, HttpOnly, SameSite=Lax, Secure on https.
+    /// Deletes a session cookie (or chunk) under the configured domain and, since a browser
+    /// may still hold one from before `cookie_domain` was set, also the host-only one.
+    fn expire_session_cookie(&self, name: &str) -> Vec<HeaderValue> {
+        let mut out = vec![self.expire(name, "/")];
+        if let Some(domain) = self.settings.domain.as_deref() {
+            out.insert(0, self.cookie(name, "", "/", Some(domain), Some(Duration::ZERO)));
+        }
+        out
+    }
+
+    /// A host-only cookie scoped to `path`, HttpOnly, SameSite=Lax, Secure on https.
     pub fn build(
         &self,
         name: &str,
@@ -111,27 +126,39 @@ impl<'a> CookieJar<'a> {
         path: &str,
         max_age: Option<Duration>,
     ) -> HeaderValue {
+        self.cookie(name, value, path, None, max_age)
+    }
+
+    /// A `Set-Cookie` that deletes the host-only cookie `name` at `path`.
+    pub fn expire(&self, name: &str, path: &str) -> HeaderValue {
+        self.cookie(name, "", path, None, Some(Duration::ZERO))
+    }
+
+    /// The one place cookie attributes are decided; a zero `max_age` deletes the cookie
+    /// (with an `Expires` in the past for old browsers).
+    fn cookie(
+        &self,
+        name: &str,
+        value: &str,
+        path: &str,
+        domain: Option<&str>,
+        max_age: Option<Duration>,
+    ) -> HeaderValue {
         let mut cookie = Cookie::new(name.to_owned(), value.to_owned());
         cookie.set_path(path.to_owned());
+        if let Some(domain) = domain {
+            cookie.set_domain(domain.to_owned());
+        }
         cookie.set_http_only(true);
         cookie.set_same_site(SameSite::Lax);
         cookie.set_secure(self.settings.secure);
         if let Some(max_age) = max_age {
             let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
             cookie.set_max_age(cookie::time::Duration::seconds(secs));
+            if max_age.is_zero() {
+                cookie.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+            }
         }
-        header_value(&cookie)
-    }
-
-    /// A `Set-Cookie` that deletes `name` at `path`.
-    pub fn expire(&self, name: &str, path: &str) -> HeaderValue {
-        let mut cookie = Cookie::new(name.to_owned(), "");
-        cookie.set_path(path.to_owned());
-        cookie.set_http_only(true);
-        cookie.set_same_site(SameSite::Lax);
-        cookie.set_secure(self.settings.secure);
-        cookie.set_max_age(cookie::time::Duration::ZERO);
-        cookie.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
         header_value(&cookie)
     }
 }
@@ -167,6 +194,7 @@ mod tests {
             name: "_portcullis".into(),
             secure: true,
             lifetime: Duration::from_secs(3600),
+            domain: None,
         }
     }
 
@@ -232,6 +260,44 @@ mod tests {
         assert!(texts
             .iter()
             .any(|t| t.starts_with("_portcullis_1=;") && t.contains("Max-Age=0")));
+    }
+
+    #[test]
+    fn cookie_domain_applies_to_the_session_and_its_clearing_only() {
+        let s = CookieSettings {
+            domain: Some("example.com".into()),
+            ..settings()
+        };
+        let headers = request_with(&["_portcullis_0=a".into()]);
+        let jar = CookieJar::from_headers(&s, &headers);
+        let texts = |set: Vec<HeaderValue>| -> Vec<String> {
+            set.iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+        };
+
+        let set = texts(jar.set_session("abc"));
+        assert!(set[0].starts_with("_portcullis=abc;") && set[0].contains("Domain=example.com"));
+        let chunk_clears: Vec<_> = set.iter().filter(|t| t.starts_with("_portcullis_0=;")).collect();
+        assert_eq!(chunk_clears.len(), 2, "{set:?}");
+        assert!(chunk_clears.iter().any(|t| t.contains("Domain=example.com")));
+        assert!(chunk_clears.iter().any(|t| !t.contains("Domain=")));
+
+        let cleared = texts(jar.clear_session());
+        let plain: Vec<_> = cleared.iter().filter(|t| t.starts_with("_portcullis=;")).collect();
+        assert_eq!(plain.len(), 2, "{cleared:?}");
+        assert!(plain.iter().all(|t| t.contains("Max-Age=0")));
+        assert!(plain.iter().any(|t| t.contains("Domain=example.com")));
+
+        let flow = jar.build("_portcullis_flow_1", "x", "/oauth2/callback", None);
+        assert!(!flow.to_str().unwrap().contains("Domain="));
+    }
+
+    #[test]
+    fn without_cookie_domain_cookies_are_host_only() {
+        let s = settings();
+        let jar = CookieJar::from_headers(&s, &HeaderMap::new());
+        for value in jar.set_session("abc").iter().chain(&jar.clear_session()) {
+            assert!(!value.to_str().unwrap().contains("Domain="), "{value:?}");
+        }
     }
 
     #[test]

@@ -1,15 +1,31 @@
-//! `[authorize]`: who may pass. There is no implicit allow-all.
+//! `[authorize]` and every upstream's `allow`: who may pass. There is no implicit allow-all.
+
+use toml::Spanned;
 
 use super::{Checker, Str};
 use crate::config::raw::RawAuthorize;
-use crate::config::AuthorizeRules;
+use crate::config::{AuthorizeRules, ClaimRule, ClaimValue};
 
 const NO_ALLOW_ALL: &str = "there is no implicit allow-all: list who may pass with \
-    `emails = [\"alice@example.com\"]` or `email_domains = [\"example.com\"]`, or write \
-    `email_domains = [\"*\"]` under [authorize] to admit anyone who signs in";
+    `emails = [\"alice@example.com\"]`, `email_domains = [\"example.com\"]`, `groups`, \
+    `providers` or `claims`, or write `email_domains = [\"*\"]` under [authorize] to admit \
+    anyone who signs in";
+
+/// Which rule set is being checked: `*` (anyone) is only meaningful in `[authorize]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Global,
+    Route,
+}
 
 impl Checker<'_, '_> {
-    pub(super) fn authorize(&mut self, raw: Option<&RawAuthorize>) -> Option<AuthorizeRules> {
+    /// `[authorize]`. `providers` holds the configured provider ids (`None` when the
+    /// providers themselves had problems, which are reported there).
+    pub(super) fn authorize(
+        &mut self,
+        raw: Option<&RawAuthorize>,
+        providers: Option<&[String]>,
+    ) -> Option<AuthorizeRules> {
         let Some(raw) = raw else {
             self.missing(
                 "authorize",
@@ -18,21 +34,8 @@ impl Checker<'_, '_> {
             );
             return None;
         };
-        let emails = self.list(
-            raw.emails.as_deref(),
-            "authorize.emails",
-            |this, text, key| this.email(text, key),
-        );
-        let domain_count = raw.email_domains.as_ref().map_or(0, Vec::len);
-        let email_domains = self.list(
-            raw.email_domains.as_deref(),
-            "authorize.email_domains",
-            |this, text, key| this.email_domain(text, key, domain_count),
-        );
-        let written = raw.emails.as_ref().map_or(0, Vec::len) + domain_count;
-        let dropped = self.places.was_dropped("authorize.emails")
-            || self.places.was_dropped("authorize.email_domains");
-        if written == 0 && !dropped {
+        let rules = self.rule_set(raw, "authorize", Scope::Global, providers);
+        if !self.lists_a_rule(raw, "authorize") {
             let offset = self.places.table_start("authorize");
             self.error(
                 offset,
@@ -41,9 +44,86 @@ impl Checker<'_, '_> {
             );
             return None;
         }
+        rules
+    }
+
+    /// An upstream's `allow` at `origin` (`upstream[2].allow`); `table` is the upstream's
+    /// table, for the position of a problem with the whole `allow`.
+    pub(super) fn route_rules(
+        &mut self,
+        raw: &RawAuthorize,
+        origin: &str,
+        table: &str,
+        providers: Option<&[String]>,
+    ) -> Option<AuthorizeRules> {
+        let rules = self.rule_set(raw, origin, Scope::Route, providers);
+        if !self.lists_a_rule(raw, origin) {
+            let offset = self.places.table_start(table);
+            self.error(
+                offset,
+                origin,
+                "`allow` lists no rule: add `emails`, `email_domains`, `groups`, `providers` or \
+                 `claims`, or remove it (the [authorize] rules apply to every route)",
+            );
+            return None;
+        }
+        rules
+    }
+
+    /// Whether at least one kind is listed (or something was, before a structural problem
+    /// dropped it: that problem is the one to report).
+    fn lists_a_rule(&self, raw: &RawAuthorize, origin: &str) -> bool {
+        let written = [&raw.emails, &raw.email_domains, &raw.groups, &raw.providers]
+            .iter()
+            .map(|list| list.as_ref().map_or(0, Vec::len))
+            .sum::<usize>()
+            + raw.claims.as_ref().map_or(0, |claims| claims.len());
+        written > 0 || self.places.dropped_inside(origin)
+    }
+
+    fn rule_set(
+        &mut self,
+        raw: &RawAuthorize,
+        origin: &str,
+        scope: Scope,
+        providers: Option<&[String]>,
+    ) -> Option<AuthorizeRules> {
+        let emails = self.list(
+            raw.emails.as_deref(),
+            &format!("{origin}.emails"),
+            |this, text, key| this.email(text, key),
+        );
+        let domain_count = raw.email_domains.as_ref().map_or(0, Vec::len);
+        let email_domains = self.list(
+            raw.email_domains.as_deref(),
+            &format!("{origin}.email_domains"),
+            |this, text, key| this.email_domain(text, key, domain_count, scope),
+        );
+        let groups = self.list(
+            raw.groups.as_deref(),
+            &format!("{origin}.groups"),
+            |this, text, key| this.group(text, key),
+        );
+        let provider_ids = self.list(
+            raw.providers.as_deref(),
+            &format!("{origin}.providers"),
+            |this, text, key| this.provider_ref(text, key, providers),
+        );
+        let mut claims = Some(Vec::new());
+        for (claim, values) in raw.claims.iter().flatten() {
+            let rule = self.claim_rule(claim, values, &format!("{origin}.claims"));
+            match (rule, claims.as_mut()) {
+                (Some(rule), Some(list)) => list.push(rule),
+                _ => claims = None,
+            }
+        }
         Some(AuthorizeRules {
+            origin: origin.to_owned(),
             emails: emails?,
             email_domains: email_domains?,
+            groups: groups?,
+            providers: provider_ids?,
+            claims: claims?,
         })
     }
 
@@ -73,22 +153,47 @@ impl Checker<'_, '_> {
         None
     }
 
-    fn email_domain(&mut self, text: Str, key: &str, entries: usize) -> Option<String> {
+    fn email_domain(
+        &mut self,
+        text: Str,
+        key: &str,
+        entries: usize,
+        scope: Scope,
+    ) -> Option<String> {
         let lowered = text.value.to_lowercase();
         let domain = lowered.strip_prefix('@').unwrap_or(&lowered);
         let problem = if domain == "*" {
-            if entries == 1 {
+            match (scope, entries) {
+                (Scope::Global, 1) => return Some(domain.to_owned()),
+                (Scope::Global, _) => "`*` admits anyone who signs in, so it must be the only \
+                     entry: email_domains = [\"*\"]"
+                    .to_owned(),
+                (Scope::Route, _) => "`*` admits anyone, so in an upstream's `allow` it adds \
+                     nothing: remove it (the [authorize] rules still apply)"
+                    .to_owned(),
+            }
+        } else if let Some(parent) = domain.strip_prefix("*.") {
+            if is_hostname(parent) {
                 return Some(domain.to_owned());
             }
-            "`*` admits anyone who signs in, so it must be the only entry: \
-             email_domains = [\"*\"]"
-                .to_owned()
+            format!(
+                "`{}` is not a valid domain pattern: after `*.` comes a domain name, like \
+                 \"*.example.com\"",
+                text.value
+            )
         } else if is_hostname(domain) {
             return Some(domain.to_owned());
+        } else if let Some(parent) = domain.strip_prefix('.').filter(|d| is_hostname(d)) {
+            format!(
+                "`{}` is not a domain: write \"*.{parent}\" for its subdomains, or \"{parent}\" \
+                 for the domain itself (domains match exactly)",
+                text.value
+            )
         } else if domain.contains('*') {
             format!(
-                "`{}` is not a domain: wildcards are not supported (domains match exactly); list \
-                 each domain, or write email_domains = [\"*\"] to admit anyone who signs in",
+                "`{}` is not a domain: the only wildcard is a leading `*.` (\"*.example.com\", \
+                 subdomains only), or email_domains = [\"*\"] under [authorize] to admit anyone \
+                 who signs in",
                 text.value
             )
         } else {
@@ -100,10 +205,141 @@ impl Checker<'_, '_> {
         self.error(text.offset, key, problem);
         None
     }
+
+    fn group(&mut self, text: Str, key: &str) -> Option<String> {
+        if text.value.is_empty() || text.value.chars().any(char::is_control) {
+            self.error(
+                text.offset,
+                key,
+                "a group name must not be empty or contain control characters",
+            );
+            return None;
+        }
+        Some(text.value)
+    }
+
+    fn provider_ref(
+        &mut self,
+        text: Str,
+        key: &str,
+        providers: Option<&[String]>,
+    ) -> Option<String> {
+        match providers {
+            Some(known) if !known.contains(&text.value) => {
+                self.error(
+                    text.offset,
+                    key,
+                    format!(
+                        "unknown provider `{}`: the configured [[provider]] ids are {}",
+                        text.value,
+                        known
+                            .iter()
+                            .map(|id| format!("\"{id}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                None
+            }
+            _ => Some(text.value),
+        }
+    }
+
+    /// One `claims` entry: a claim name or RFC 6901 JSON pointer, and its accepted values.
+    fn claim_rule(
+        &mut self,
+        claim: &str,
+        values: &Spanned<Vec<Spanned<toml::Value>>>,
+        prefix: &str,
+    ) -> Option<ClaimRule> {
+        let key = format!("{prefix}.{}", toml_key(claim));
+        let offset = values.span().start;
+        if let Some(problem) = claim_name_problem(claim) {
+            self.error(offset, &key, problem);
+            return None;
+        }
+        if values.get_ref().is_empty() {
+            self.error(
+                offset,
+                &key,
+                "list at least one accepted value, like [\"engineering\"]",
+            );
+            return None;
+        }
+        let mut accepted = Some(Vec::new());
+        for (index, value) in values.get_ref().iter().enumerate() {
+            let value = self.claim_value(value, &format!("{key}[{index}]"));
+            match (value, accepted.as_mut()) {
+                (Some(value), Some(list)) if !list.contains(&value) => list.push(value),
+                (Some(_), Some(_)) => {}
+                _ => accepted = None,
+            }
+        }
+        Some(ClaimRule {
+            claim: claim.to_owned(),
+            accepted: accepted?,
+        })
+    }
+
+    fn claim_value(&mut self, value: &Spanned<toml::Value>, key: &str) -> Option<ClaimValue> {
+        let offset = value.span().start;
+        match value.get_ref() {
+            toml::Value::String(text) => {
+                let spanned = Spanned::new(value.span(), text.clone());
+                self.text(&spanned, key)
+                    .map(|text| ClaimValue::String(text.value))
+            }
+            toml::Value::Boolean(flag) => Some(ClaimValue::Bool(*flag)),
+            toml::Value::Integer(number) => Some(ClaimValue::Integer(*number)),
+            toml::Value::Float(number) if number.is_finite() => Some(ClaimValue::Float(*number)),
+            _ => {
+                self.error(
+                    offset,
+                    key,
+                    "an accepted claim value is a string, a boolean or a finite number",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Why `claim` cannot name a claim, if it cannot: empty, or a JSON pointer (RFC 6901 §3)
+/// with a `~` not followed by `0` or `1`.
+fn claim_name_problem(claim: &str) -> Option<String> {
+    if claim.is_empty() {
+        return Some("the claim name must not be empty".to_owned());
+    }
+    if !claim.starts_with('/') {
+        return None;
+    }
+    let mut chars = claim.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Some(format!(
+                "`{claim}` is not a JSON pointer (RFC 6901): `~` must be followed by `0` (for \
+                 `~`) or `1` (for `/`)"
+            ));
+        }
+    }
+    None
+}
+
+/// `claim` as a TOML key in a path: bare when it can be, else quoted.
+fn toml_key(claim: &str) -> String {
+    let bare = !claim.is_empty()
+        && claim
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        claim.to_owned()
+    } else {
+        serde_json::to_string(claim).unwrap_or_default()
+    }
 }
 
 /// An ASCII host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens.
-fn is_hostname(name: &str) -> bool {
+pub(super) fn is_hostname(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 
 use super::{is_loopback, Checker, Str};
 use crate::config::errors::line_column;
-use crate::config::raw::{RawProvider, Text};
-use crate::config::{ProviderConfig, ProviderKind, TokenEndpointAuth};
+use crate::config::raw::{RawBearer, RawProvider, Text};
+use crate::config::{BearerConfig, ProviderConfig, ProviderKind, TokenEndpointAuth};
 
 const DEV_CLIENT_ID: &str = "portcullis-dev";
 const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
@@ -81,6 +81,10 @@ impl Checker<'_, '_> {
             &key("token_endpoint_auth"),
             |this, text, key| this.token_endpoint_auth(&text, key),
         );
+        let bearer = match &raw.bearer {
+            None => Some(None),
+            Some(bearer) => self.bearer(bearer, &table).map(Some),
+        };
         let client = match (kind, kind_text.as_ref()) {
             (Some(ProviderKind::Oidc), _) => self.oidc_client(raw, &table),
             (Some(ProviderKind::Dev), Some(kind_text)) => {
@@ -100,7 +104,7 @@ impl Checker<'_, '_> {
                 None
             }
         };
-        let provider = match (id, kind, client, name, scopes, token_endpoint_auth) {
+        let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer) {
             (
                 Some(id),
                 Some(kind),
@@ -108,6 +112,7 @@ impl Checker<'_, '_> {
                 Some(name),
                 Some(scopes),
                 Some(token_endpoint_auth),
+                Some(bearer),
             ) => Some(ProviderConfig {
                 id,
                 kind,
@@ -118,10 +123,29 @@ impl Checker<'_, '_> {
                 scopes,
                 token_endpoint_auth: token_endpoint_auth
                     .unwrap_or(TokenEndpointAuth::ClientSecretBasic),
+                bearer,
             }),
             _ => None,
         };
         (provider, kind)
+    }
+
+    /// `bearer = { audiences = [...] }`: at least one audience, each non-empty.
+    fn bearer(&mut self, raw: &RawBearer, table: &str) -> Option<BearerConfig> {
+        let key = format!("{table}.bearer.audiences");
+        let audiences = self.list(raw.audiences.as_deref(), &key, |this, text, key| {
+            this.non_empty(text, key)
+        })?;
+        if audiences.is_empty() {
+            self.missing(
+                &format!("{table}.bearer"),
+                &key,
+                "`bearer` needs `audiences`: the `aud` values API tokens must carry, like \
+                 audiences = [\"https://api.example.com\"]",
+            );
+            return None;
+        }
+        Some(BearerConfig { audiences })
     }
 
     fn provider_id(

@@ -1,4 +1,4 @@
-//! `[session]`: the cookie encryption secrets, cookie name and lifetime.
+//! `[session]`: the cookie encryption secrets, cookie name, domain and lifetime.
 
 use std::time::Duration;
 
@@ -6,6 +6,7 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
+use url::{Host, Url};
 
 use super::{Checker, Str};
 use crate::config::raw::RawSession;
@@ -21,6 +22,7 @@ impl Checker<'_, '_> {
         &mut self,
         raw: Option<&RawSession>,
         needs_secret: bool,
+        public_url: Option<&Url>,
     ) -> Option<SessionConfig> {
         let mut complete = true;
         let secret = match raw.and_then(|raw| raw.secret.as_ref()) {
@@ -87,13 +89,61 @@ impl Checker<'_, '_> {
                 Some(duration)
             },
         );
+        let cookie_domain = self.optional(
+            raw.and_then(|raw| raw.cookie_domain.as_ref()),
+            "session.cookie_domain",
+            |this, text, key| this.cookie_domain(&text, key, public_url),
+        );
         Some(SessionConfig {
             secret: complete.then_some(secret)?,
             previous_secrets,
             cookie_name: cookie_name?.unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned()),
             lifetime: lifetime?.unwrap_or(DEFAULT_LIFETIME),
             login_timeout: login_timeout?.unwrap_or(MAX_LOGIN_TIMEOUT),
+            cookie_domain: cookie_domain?,
         })
+    }
+
+    /// A domain name the public URL's host is within, or the cookie would never come back
+    /// to the gateway (browsers refuse a `Domain` that does not domain-match the host,
+    /// RFC 6265 §5.3 step 6). `public_url` is `None` when it was itself invalid.
+    fn cookie_domain(&mut self, text: &Str, key: &str, public_url: Option<&Url>) -> Option<String> {
+        let domain = match parse_cookie_domain(&text.value) {
+            Ok(domain) => domain,
+            Err(message) => {
+                self.error(text.offset, key, message);
+                return None;
+            }
+        };
+        let host = public_url.and_then(|url| match url.host() {
+            Some(Host::Domain(host)) => Some(host.to_owned()),
+            _ => None,
+        });
+        match host {
+            Some(host) if domain_covers(&domain, &host) => Some(domain),
+            Some(host) => {
+                self.error(
+                    text.offset,
+                    key,
+                    format!(
+                        "the public_url's host `{host}` is not within `{domain}`, so browsers \
+                         would refuse the cookie: set cookie_domain to the public_url's host or \
+                         a parent domain of it, like \".{}\"",
+                        host.split_once('.').map_or(host.as_str(), |(_, parent)| parent)
+                    ),
+                );
+                None
+            }
+            None if public_url.is_some() => {
+                self.error(
+                    text.offset,
+                    key,
+                    "a cookie domain needs a public_url with a host name, not an IP address",
+                );
+                None
+            }
+            None => Some(domain),
+        }
     }
 
     fn secret(&mut self, text: &Str, key: &str) -> Option<SessionSecret> {
@@ -153,6 +203,33 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A domain name for the `Domain` attribute: lower-cased, a leading dot dropped (RFC 6265
+/// §5.2.3 ignores it), no IP address, port, path or wildcard.
+fn parse_cookie_domain(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let name = value.strip_prefix('.').unwrap_or(value);
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') || !c.is_ascii();
+    let problem = format!(
+        "`{value}` is not a domain name: write the domain whose subdomains should share the \
+         sign-in, like \".example.com\" (no scheme, port, path, wildcard or IP address)"
+    );
+    if name.is_empty() || !name.chars().all(plain) {
+        return Err(problem);
+    }
+    match Host::parse(name) {
+        Ok(Host::Domain(domain)) if !domain.starts_with('.') && !domain.ends_with('.') => Ok(domain),
+        _ => Err(problem),
+    }
+}
+
+/// `host` is `domain` or a subdomain of it (RFC 6265 §5.1.3 domain-match).
+fn domain_covers(domain: &str, host: &str) -> bool {
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|label| label.ends_with('.'))
+}
+
 /// RFC 6265 §4.1.1 cookie-name: an RFC 2616 token (visible ASCII except separators).
 fn is_token(name: &str) -> bool {
     const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
@@ -206,6 +283,48 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(decode_secret(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn cookie_domains_are_domain_names() {
+        let cases = [
+            (".example.com", Some("example.com")),
+            ("example.com", Some("example.com")),
+            (".Example.COM", Some("example.com")),
+            ("localhost", Some("localhost")),
+            ("", None),
+            (".", None),
+            ("..example.com", None),
+            ("*.example.com", None),
+            ("127.0.0.1", None),
+            (".127.0.0.1", None),
+            ("[::1]", None),
+            ("example.com:443", None),
+            ("https://example.com", None),
+            ("example.com/", None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(
+                parse_cookie_domain(value).ok().as_deref(),
+                expected,
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cookie_domain_covers_the_host_and_its_subdomains_only() {
+        let cases = [
+            ("example.com", "example.com", true),
+            ("example.com", "auth.example.com", true),
+            ("example.com", "a.b.example.com", true),
+            ("example.com", "evil-example.com", false),
+            ("example.com", "example.com.evil.org", false),
+            ("auth.example.com", "example.com", false),
+        ];
+        for (domain, host, covered) in cases {
+            assert_eq!(domain_covers(domain, host), covered, "{domain} {host}");
         }
     }
 

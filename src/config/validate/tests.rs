@@ -5,7 +5,10 @@ use secrecy::ExposeSecret as _;
 
 use std::time::Duration;
 
-use crate::config::{Config, ConfigErrors, ProviderKind, TokenEndpointAuth, UpstreamTarget};
+use crate::config::{
+    ClaimRule, ClaimValue, Config, ConfigErrors, HostPattern, ProviderKind, TokenEndpointAuth,
+    UpstreamTarget,
+};
 
 /// A valid file; the bad-config table edits one line of it at a time. Lines:
 /// 1 [server], 2 listen, 3 public_url, 5 [session], 6 secret, 8 [[provider]], 9 id, 10 kind,
@@ -125,7 +128,17 @@ fn bad_configs_are_reported_with_key_line_and_column() {
         Case { edits: &[(DOMAINS, "emails = [\"alice\"]")], key: "authorize.emails[0]", at: (16, 11), fragment: "exactly one `@`" },
         Case { edits: &[(DOMAINS, "emails = [\"a@b@example.com\"]")], key: "authorize.emails[0]", at: (16, 11), fragment: "exactly one `@`" },
         Case { edits: &[(DOMAINS, "email_domains = [\"example.com\", \"*\"]")], key: "authorize.email_domains[1]", at: (16, 33), fragment: "must be the only entry" },
-        Case { edits: &[(DOMAINS, "email_domains = [\"*.example.com\"]")], key: "authorize.email_domains[0]", at: (16, 18), fragment: "wildcards are not supported" },
+        Case { edits: &[(DOMAINS, "email_domains = [\"a.*.example.com\"]")], key: "authorize.email_domains[0]", at: (16, 18), fragment: "the only wildcard is a leading `*.`" },
+        Case { edits: &[(DOMAINS, "email_domains = [\"*.exa mple.com\"]")], key: "authorize.email_domains[0]", at: (16, 18), fragment: "after `*.` comes a domain name" },
+        Case { edits: &[(DOMAINS, "email_domains = [\".example.com\"]")], key: "authorize.email_domains[0]", at: (16, 18), fragment: "write \"*.example.com\" for its subdomains" },
+        Case { edits: &[(DOMAINS, "groups = [\"\"]")], key: "authorize.groups[0]", at: (16, 11), fragment: "must not be empty" },
+        Case { edits: &[(DOMAINS, "providers = [\"nope\"]")], key: "authorize.providers[0]", at: (16, 14), fragment: "unknown provider `nope`: the configured [[provider]] ids are \"corp\"" },
+        Case { edits: &[(DOMAINS, "claims = { \"/org/a~2\" = [\"x\"] }")], key: "authorize.claims.\"/org/a~2\"", at: (16, 25), fragment: "is not a JSON pointer (RFC 6901)" },
+        Case { edits: &[(DOMAINS, "claims = { dept = [] }")], key: "authorize.claims.dept", at: (16, 19), fragment: "at least one accepted value" },
+        Case { edits: &[(DOMAINS, "claims = { dept = [\"eng\", [1]] }")], key: "authorize.claims.dept[1]", at: (16, 27), fragment: "a string, a boolean or a finite number" },
+        Case { edits: &[(DOMAINS, "claims = { dept = [\"${NOPE}\"] }")], key: "authorize.claims.dept[0]", at: (16, 21), fragment: "environment variable `NOPE` is not set" },
+        Case { edits: &[(DOMAINS, "claims = { dept = \"eng\" }")], key: "authorize.claims.dept", at: (16, 19), fragment: "expected an array" },
+        Case { edits: &[(DOMAINS, "grups = [\"staff\"]\nemail_domains = [\"example.com\"]")], key: "authorize.grups", at: (16, 1), fragment: "unknown key `grups`" },
         Case { edits: &[(DOMAINS, "email_domains = [\"exa mple.com\"]")], key: "authorize.email_domains[0]", at: (16, 18), fragment: "not a valid domain name" },
         // [[upstream]]
         Case { edits: &[(PATH, "path = \"app\"")], key: "upstream[0].path", at: (19, 8), fragment: "must start with `/`" },
@@ -136,6 +149,26 @@ fn bad_configs_are_reported_with_key_line_and_column() {
         Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\n[[upstream]]\npath = \"/\"\nurl = \"builtin:echo\"")], key: "upstream[1].path", at: (22, 8), fragment: "duplicate upstream path `/`: it is already used on line 19" },
         Case { edits: &[("[[upstream]]\npath = \"/\"\n", ""), (URL, "")], key: "upstream", at: (1, 1), fragment: "no [[upstream]] is configured" },
         Case { edits: &[(URL, "")], key: "upstream[0].url", at: (18, 1), fragment: "`url` is required" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"app.example.com:8080\"")], key: "upstream[0].host", at: (21, 8), fragment: "no scheme, port or path" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"https://app.example.com\"")], key: "upstream[0].host", at: (21, 8), fragment: "no scheme, port or path" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"a.*.example.com\"")], key: "upstream[0].host", at: (21, 8), fragment: "the only wildcard is a leading `*.`" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"*\"")], key: "upstream[0].host", at: (21, 8), fragment: "leave `host` out to serve any host" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"exa mple.com\"")], key: "upstream[0].host", at: (21, 8), fragment: "not a valid host name" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"/health\" }]")], key: "upstream[0].skip_auth[0].path", at: (21, 23), fragment: "is not anchored" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"^/health\" }]")], key: "upstream[0].skip_auth[0].path", at: (21, 23), fragment: "is not anchored" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"^/health\\\\$\" }]")], key: "upstream[0].skip_auth[0].path", at: (21, 23), fragment: "is not anchored" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"^/health($\" }]")], key: "upstream[0].skip_auth[0].path", at: (21, 23), fragment: "not a valid regular expression" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"^/a$)|(?:.*$\" }]")], key: "upstream[0].skip_auth[0].path", at: (21, 23), fragment: "not a valid regular expression" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ methods = [\"G T\"], path = \"^/h$\" }]")], key: "upstream[0].skip_auth[0].methods[0]", at: (21, 27), fragment: "is not an HTTP method" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ methods = [\"GET\"] }]")], key: "upstream[0].skip_auth[0].path", at: (18, 1), fragment: "`path` is required" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"^/h$\", regex = \"x\" }]")], key: "upstream[0].skip_auth[0].regex", at: (21, 31), fragment: "unknown key `regex`" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nskip_auth = \"^/health$\"")], key: "upstream[0].skip_auth", at: (21, 13), fragment: "expected an array" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = {}")], key: "upstream[0].allow", at: (18, 1), fragment: "`allow` lists no rule" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = { email_domains = [\"*\"] }")], key: "upstream[0].allow.email_domains[0]", at: (21, 28), fragment: "in an upstream's `allow` it adds nothing" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = { group = [\"x\"] }")], key: "upstream[0].allow.group", at: (21, 11), fragment: "unknown key `group`" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = { providers = [\"github\"] }")], key: "upstream[0].allow.providers[0]", at: (21, 24), fragment: "unknown provider `github`" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\ncors_preflight = \"yes\"")], key: "upstream[0].cors_preflight", at: (21, 18), fragment: "expected a boolean" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"App.example.com\"\n[[upstream]]\nhost = \"app.example.com\"\npath = \"/\"\nurl = \"builtin:echo\"")], key: "upstream[1].path", at: (24, 8), fragment: "duplicate upstream path `/` on host `app.example.com`: it is already used on line 19" },
         // Syntax.
         Case { edits: &[(URL, "url = ")], key: "", at: (20, 7), fragment: "invalid TOML" },
     ];
@@ -566,5 +599,124 @@ fn no_input_panics() {
                 "{input:?}: {errors}"
             );
         }
+    }
+}
+
+#[test]
+fn rules_hosts_and_skip_auth_round_trip() {
+    let source = r#"
+[server]
+listen = "127.0.0.1:4180"
+public_url = "https://auth.example.com"
+
+[session]
+secret = "${PORTCULLIS_SECRET}"
+
+[[provider]]
+id = "corp"
+kind = "oidc"
+issuer = "https://sso.example.com"
+client_id = "portcullis"
+client_secret = "${CLIENT_SECRET}"
+
+[authorize]
+groups = ["staff"]
+claims = { "/org/tier" = ["gold", "silver"], email_verified = [true], level = [3, 2.5] }
+
+[[upstream]]
+path = "/"
+url = "builtin:echo"
+allow = { email_domains = ["*.Example.com", "example.org"], providers = ["corp"] }
+skip_auth = [
+  { methods = ["get", "HEAD"], path = "^/health$" },
+  { path = '(?i)^/static/[a-z0-9_.-]+\.css$' },
+]
+cors_preflight = true
+
+[[upstream]]
+host = "App.Example.com."
+path = "/"
+url = "http://127.0.0.1:8080"
+
+[upstream.allow]
+groups = ["admins"]
+
+[[upstream]]
+host = "*.example.com"
+path = "/"
+url = "http://127.0.0.1:8081"
+"#;
+    let config = parse(source).unwrap();
+
+    let global = &config.authorize;
+    assert_eq!(global.origin, "authorize");
+    assert!(global.emails.is_empty() && global.email_domains.is_empty());
+    assert_eq!(global.groups, ["staff"]);
+    assert_eq!(
+        global.claims,
+        [
+            ClaimRule {
+                claim: "/org/tier".into(),
+                accepted: vec![
+                    ClaimValue::String("gold".into()),
+                    ClaimValue::String("silver".into())
+                ],
+            },
+            ClaimRule {
+                claim: "email_verified".into(),
+                accepted: vec![ClaimValue::Bool(true)],
+            },
+            ClaimRule {
+                claim: "level".into(),
+                accepted: vec![ClaimValue::Integer(3), ClaimValue::Float(2.5)],
+            },
+        ]
+    );
+
+    let [root, app, wildcard] = config.upstreams.as_slice() else {
+        panic!("three upstreams expected");
+    };
+    assert_eq!(root.host, None);
+    let allow = root.allow.as_ref().unwrap();
+    assert_eq!(allow.origin, "upstream[0].allow");
+    assert_eq!(allow.email_domains, ["*.example.com", "example.org"]);
+    assert_eq!(allow.providers, ["corp"]);
+    assert!(root.cors_preflight);
+    let [health, css] = root.skip_auth.as_slice() else {
+        panic!("two skip_auth rules expected");
+    };
+    assert_eq!(health.methods, ["GET", "HEAD"]);
+    assert!(health.path.is_match("/health"));
+    assert!(!health.path.is_match("/health/x"));
+    assert!(css.methods.is_empty());
+    assert!(css.path.is_match("/STATIC/site.css"));
+    assert!(!css.path.is_match("/static/site.css/x"));
+
+    assert_eq!(app.host, Some(HostPattern::Exact("app.example.com".into())));
+    assert_eq!(app.allow.as_ref().unwrap().groups, ["admins"]);
+    assert_eq!(app.allow.as_ref().unwrap().origin, "upstream[1].allow");
+    assert!(app.skip_auth.is_empty() && !app.cors_preflight);
+    assert_eq!(
+        wildcard.host,
+        Some(HostPattern::Subdomains("example.com".into()))
+    );
+    assert!(wildcard.allow.is_none());
+}
+
+#[test]
+fn skip_auth_patterns_cannot_be_unanchored_by_alternation() {
+    let source = BASE.replace(
+        "url = \"http://127.0.0.1:8080\"",
+        "url = \"http://127.0.0.1:8080\"\nskip_auth = [{ path = \"^/health$|^/metrics$\" }, { path = \"^/a|/b$\" }]",
+    );
+    let config = parse(&source).unwrap();
+    let [both, alternation] = config.upstreams[0].skip_auth.as_slice() else {
+        panic!("two rules expected");
+    };
+    assert!(both.path.is_match("/health") && both.path.is_match("/metrics"));
+    assert!(!both.path.is_match("/health/../admin"));
+    assert!(alternation.path.is_match("/a") && alternation.path.is_match("/b"));
+    for path in ["/a/admin", "/admin/b", "/x/b", "/ab"] {
+        assert!(!alternation.path.is_match(path), "{path}");
     }
 }

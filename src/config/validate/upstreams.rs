@@ -1,18 +1,26 @@
-//! `[[upstream]]`: path prefixes and the apps behind them.
+//! `[[upstream]]`: hosts, path prefixes, the apps behind them and who may reach them.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::authorize::is_hostname;
 use super::{Checker, Str};
 use crate::config::errors::line_column;
-use crate::config::raw::RawUpstream;
-use crate::config::{UpstreamConfig, UpstreamTarget};
+use crate::config::raw::{RawSkipAuth, RawUpstream};
+use crate::config::{HostPattern, SkipAuthRule, UpstreamConfig, UpstreamTarget};
 
 const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 const ECHO_TARGET: &str = "builtin:echo";
+/// Compiled size bound of one `skip_auth` pattern: generous for any path pattern, small
+/// enough that a pathological one fails at start-up rather than eating memory.
+const SKIP_AUTH_REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 impl Checker<'_, '_> {
-    pub(super) fn upstreams(&mut self, raw: &[RawUpstream]) -> Option<Vec<UpstreamConfig>> {
+    pub(super) fn upstreams(
+        &mut self,
+        raw: &[RawUpstream],
+        providers: Option<&[String]>,
+    ) -> Option<Vec<UpstreamConfig>> {
         if raw.is_empty() {
             self.missing(
                 "upstream",
@@ -25,7 +33,7 @@ impl Checker<'_, '_> {
         let mut seen = HashMap::new();
         let mut upstreams = Some(Vec::with_capacity(raw.len()));
         for (index, raw) in raw.iter().enumerate() {
-            let upstream = self.upstream(index, raw, &mut seen);
+            let upstream = self.upstream(index, raw, &mut seen, providers);
             match (upstream, upstreams.as_mut()) {
                 (Some(upstream), Some(list)) => list.push(upstream),
                 _ => upstreams = None,
@@ -39,8 +47,14 @@ impl Checker<'_, '_> {
         index: usize,
         raw: &RawUpstream,
         seen: &mut HashMap<String, usize>,
+        providers: Option<&[String]>,
     ) -> Option<UpstreamConfig> {
         let table = format!("upstream[{index}]");
+        let host = self.optional(
+            raw.host.as_ref(),
+            &format!("{table}.host"),
+            |this, text, key| this.host_pattern(&text, key),
+        );
         let path_key = format!("{table}.path");
         let path = self
             .required(
@@ -49,7 +63,10 @@ impl Checker<'_, '_> {
                 &path_key,
                 "`path` is required: the path prefix this upstream serves, like \"/\"",
             )
-            .and_then(|text| self.upstream_path(text, &path_key, seen));
+            .and_then(|text| {
+                let host = host.as_ref().and_then(Option::as_ref);
+                self.upstream_path(text, &path_key, host, seen)
+            });
         let url_key = format!("{table}.url");
         let target = self
             .required(
@@ -65,6 +82,13 @@ impl Checker<'_, '_> {
             &format!("{table}.timeout"),
             |this, text, key| this.duration(&text, key),
         );
+        let allow = match &raw.allow {
+            None => Some(None),
+            Some(allow) => self
+                .route_rules(allow, &format!("{table}.allow"), &table, providers)
+                .map(Some),
+        };
+        let skip_auth = self.skip_auth(raw.skip_auth.as_deref().unwrap_or_default(), &table);
         Some(UpstreamConfig {
             path: path?,
             target: target?,
@@ -72,15 +96,30 @@ impl Checker<'_, '_> {
             pass_access_token: raw.pass_access_token.unwrap_or(false),
             pass_authorization_header: raw.pass_authorization_header.unwrap_or(false),
             timeout: timeout?.unwrap_or(DEFAULT_UPSTREAM_TIMEOUT),
+            host: host?,
+            allow: allow?,
+            skip_auth: skip_auth?,
+            cors_preflight: raw.cors_preflight.unwrap_or(false),
         })
     }
 
+    /// A path prefix, unique for its host (an upstream without `host` counts as one more
+    /// host, "any").
     fn upstream_path(
         &mut self,
         text: Str,
         key: &str,
+        host: Option<&HostPattern>,
         seen: &mut HashMap<String, usize>,
     ) -> Option<String> {
+        let (host_key, on_host) = match host {
+            None => (String::new(), String::new()),
+            Some(HostPattern::Exact(name)) => (name.clone(), format!(" on host `{name}`")),
+            Some(HostPattern::Subdomains(parent)) => {
+                (format!("*.{parent}"), format!(" on host `*.{parent}`"))
+            }
+        };
+        let seen_key = format!("{host_key} {}", text.value);
         let problem = if !text.value.starts_with('/') {
             format!("upstream path `{}` must start with `/`", text.value)
         } else if text
@@ -92,14 +131,14 @@ impl Checker<'_, '_> {
                 "upstream path `{}` must be a plain path prefix, without `?`, `#` or spaces",
                 text.value
             )
-        } else if let Some(first) = seen.get(&text.value).copied() {
+        } else if let Some(first) = seen.get(&seen_key).copied() {
             let (line, _) = line_column(self.diagnostics.source(), first);
             format!(
-                "duplicate upstream path `{}`: it is already used on line {line}",
+                "duplicate upstream path `{}`{on_host}: it is already used on line {line}",
                 text.value
             )
         } else {
-            seen.insert(text.value.clone(), text.offset);
+            seen.insert(seen_key, text.offset);
             return Some(text.value);
         };
         self.error(text.offset, key, problem);
@@ -122,5 +161,172 @@ impl Checker<'_, '_> {
             return None;
         }
         self.web_url(text, key).map(UpstreamTarget::Http)
+    }
+
+    /// `app.example.com` or `*.example.com` (subdomains only), without scheme, port or path.
+    fn host_pattern(&mut self, text: &Str, key: &str) -> Option<HostPattern> {
+        let lowered = text.value.to_ascii_lowercase();
+        let name = lowered.strip_suffix('.').unwrap_or(&lowered);
+        let problem = if name == "*" {
+            "`*` is every host: leave `host` out to serve any host".to_owned()
+        } else if let Some(parent) = name.strip_prefix("*.") {
+            if is_hostname(parent) {
+                return Some(HostPattern::Subdomains(parent.to_owned()));
+            }
+            format!(
+                "`{}` is not a valid host pattern: after `*.` comes a domain name, like \
+                 \"*.example.com\"",
+                text.value
+            )
+        } else if is_hostname(name) {
+            return Some(HostPattern::Exact(name.to_owned()));
+        } else if name.contains('*') {
+            format!(
+                "`{}` is not a valid host pattern: the only wildcard is a leading `*.`, like \
+                 \"*.example.com\" (its subdomains)",
+                text.value
+            )
+        } else if name.contains(['/', ':']) {
+            format!(
+                "`{}` must be a host name only, like \"app.example.com\": no scheme, port or path",
+                text.value
+            )
+        } else {
+            format!(
+                "`{}` is not a valid host name, like \"app.example.com\"",
+                text.value
+            )
+        };
+        self.error(text.offset, key, problem);
+        None
+    }
+
+    fn skip_auth(&mut self, raw: &[RawSkipAuth], table: &str) -> Option<Vec<SkipAuthRule>> {
+        let mut rules = Some(Vec::with_capacity(raw.len()));
+        for (index, entry) in raw.iter().enumerate() {
+            let key = format!("{table}.skip_auth[{index}]");
+            let methods = self.list(
+                entry.methods.as_deref(),
+                &format!("{key}.methods"),
+                |this, text, key| this.method(text, key),
+            );
+            let path_key = format!("{key}.path");
+            let path = self
+                .required(
+                    entry.path.as_ref(),
+                    table,
+                    &path_key,
+                    "`path` is required: an anchored regular expression for the paths that \
+                     need no sign-in, like \"^/health$\"",
+                )
+                .and_then(|text| self.skip_auth_pattern(text, &path_key));
+            match (methods, path, rules.as_mut()) {
+                (Some(methods), Some((pattern, path)), Some(list)) => list.push(SkipAuthRule {
+                    methods,
+                    pattern,
+                    path,
+                }),
+                _ => rules = None,
+            }
+        }
+        rules
+    }
+
+    /// An HTTP method token (RFC 9110 §9.1), upper-cased.
+    fn method(&mut self, text: Str, key: &str) -> Option<String> {
+        let valid = !text.value.is_empty()
+            && text.value.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+            });
+        if valid {
+            return Some(text.value.to_ascii_uppercase());
+        }
+        self.error(
+            text.offset,
+            key,
+            format!(
+                "`{}` is not an HTTP method, like \"GET\" (leave `methods` out for any method)",
+                text.value
+            ),
+        );
+        None
+    }
+
+    /// A regular expression anchored at both ends, compiled wrapped in `^(?:…)$` so that a
+    /// top-level `|` cannot unanchor one side. The pattern alone must compile first, so it
+    /// cannot close the wrapping group itself.
+    fn skip_auth_pattern(&mut self, text: Str, key: &str) -> Option<(String, regex::Regex)> {
+        let compile = |pattern: &str| {
+            regex::RegexBuilder::new(pattern)
+                .size_limit(SKIP_AUTH_REGEX_SIZE_LIMIT)
+                .build()
+        };
+        let problem = if !is_anchored(&text.value) {
+            format!(
+                "`{}` is not anchored: write it as \"^…$\" (like \"^/health$\") so it matches \
+                 whole paths only",
+                text.value
+            )
+        } else {
+            match compile(&text.value)
+                .and_then(|_| compile(&format!("^(?:{})$", text.value)))
+            {
+                Ok(regex) => return Some((text.value, regex)),
+                Err(error) => format!(
+                    "`{}` is not a valid regular expression: {}",
+                    text.value,
+                    error.to_string().replace('\n', " ").trim()
+                ),
+            }
+        };
+        self.error(text.offset, key, problem);
+        None
+    }
+}
+
+/// Starts with `^` (after optional inline flags such as `(?i)`) and ends with an unescaped `$`.
+fn is_anchored(pattern: &str) -> bool {
+    let mut rest = pattern;
+    while let Some(flags) = rest.strip_prefix("(?") {
+        match flags.split_once(')') {
+            Some((letters, after)) if letters.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') => {
+                rest = after;
+            }
+            _ => break,
+        }
+    }
+    let Some(body) = rest.strip_prefix('^') else {
+        return false;
+    };
+    let Some(before_dollar) = body.strip_suffix('$') else {
+        return false;
+    };
+    let backslashes = before_dollar.bytes().rev().take_while(|&b| b == b'\\').count();
+    backslashes % 2 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_anchored;
+
+    #[test]
+    fn only_patterns_anchored_at_both_ends_are_accepted() {
+        let cases = [
+            ("^/health$", true),
+            ("(?i)^/health$", true),
+            ("(?i)(?-u)^/health$", true),
+            ("^$", true),
+            ("^/a\\\\$", true),
+            ("/health$", false),
+            ("^/health", false),
+            ("^/health\\$", false),
+            ("^/health$\n", false),
+            ("(?i^/health$", false),
+            ("", false),
+            ("^", false),
+        ];
+        for (pattern, anchored) in cases {
+            assert_eq!(is_anchored(pattern), anchored, "{pattern:?}");
+        }
     }
 }

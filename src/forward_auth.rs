@@ -1,0 +1,344 @@
+//! `/oauth2/auth`: forward auth for a proxy that stands in front of the apps itself — nginx
+//! `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth` (DESIGN §3, §4).
+//!
+//! For every request it receives, the proxy asks whether to let it through: 202 with the
+//! identity in `X-Auth-Request-*` headers, 401 when nobody is signed in, 403 when the rules
+//! refuse. The rules are those of the *original* request, whose host and path pick the
+//! `[[upstream]]` whose rules apply; the proxy describes it in `X-Forwarded-Method`,
+//! `X-Forwarded-Host` and `X-Forwarded-Uri` (Traefik, Caddy) or `X-Original-URL` and
+//! `X-Original-Method` (nginx). Those headers are believed only from a peer in
+//! `server.trusted_proxies`: anyone else could name a public path, or a laxer route, and
+//! collect a 202 for a protected one (the `X-Forwarded-Uri` bypass other gateways have had).
+//! From any other peer they are ignored and the request is judged as if for `/` on its own
+//! `Host`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::HeaderName;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::authz::{self, Subject};
+use crate::config::UpstreamConfig;
+use crate::error::AppError;
+use crate::flow::current_session;
+use crate::gate::passes_without_session;
+use crate::proxy::route::request_host;
+use crate::session::{CookieJar, Session};
+use crate::startup::AppState;
+
+/// Identity headers of a 202, as oauth2-proxy names them (DESIGN §4).
+pub const X_AUTH_REQUEST_USER: HeaderName = HeaderName::from_static("x-auth-request-user");
+pub const X_AUTH_REQUEST_EMAIL: HeaderName = HeaderName::from_static("x-auth-request-email");
+pub const X_AUTH_REQUEST_PREFERRED_USERNAME: HeaderName =
+    HeaderName::from_static("x-auth-request-preferred-username");
+pub const X_AUTH_REQUEST_GROUPS: HeaderName = HeaderName::from_static("x-auth-request-groups");
+pub const X_AUTH_REQUEST_ACCESS_TOKEN: HeaderName =
+    HeaderName::from_static("x-auth-request-access-token");
+
+/// `GET /oauth2/auth` (any method: nginx's subrequest may carry the original one). Answers
+/// 202 / 401 / 403 for the original request; never proxies anything.
+pub async fn auth(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let trusted = state
+        .config
+        .server
+        .trusted_proxies
+        .iter()
+        .any(|network| network.contains(peer.ip()));
+    let original = OriginalRequest::from_request(&request, trusted)?;
+    let path = path_only(&original.uri);
+    let host = original.host.as_deref().unwrap_or_default();
+    // Decided exactly as the gate decides for a request it proxies itself.
+    let upstream = state
+        .routes
+        .route(original.host.as_deref(), &original.uri)
+        .ok_or_else(|| {
+            AppError::Forbidden(format!(
+                "forward auth: no [[upstream]] matches {} {host}{path}",
+                original.method
+            ))
+        })?;
+    if passes_without_session(upstream, &original.method, path, request.headers()) {
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
+    let jar = CookieJar::from_headers(&state.cookies, request.headers());
+    let session = current_session(&state, &jar).ok_or(AppError::Unauthenticated)?;
+    let subject = Subject::new(&session.identity, session.id_token.as_deref());
+    let route_rules = upstream.allow.as_ref();
+    if let Err(denial) = authz::authorize_route(&state.config.authorize, route_rules, &subject) {
+        tracing::info!(
+            user = %session.identity.user,
+            provider = %session.identity.provider,
+            host = %host,
+            path = %path,
+            rule = %denial.rule,
+            reason = %denial.reason,
+            "forward auth: access denied"
+        );
+        return Err(AppError::Forbidden(denial.to_string()));
+    }
+    Ok(accepted(&session, upstream))
+}
+
+/// 202 with the identity (DESIGN §4): `X-Auth-Request-User`, `-Email`,
+/// `-Preferred-Username`, `-Groups` (comma-separated), and `-Access-Token` when the route has
+/// `pass_access_token`. Values that are not valid field values (RFC 9110 §5.5) are left out.
+fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
+    let identity = &session.identity;
+    let mut response = StatusCode::ACCEPTED.into_response();
+    let headers = response.headers_mut();
+    set(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
+    set(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
+    set(
+        headers,
+        X_AUTH_REQUEST_PREFERRED_USERNAME,
+        identity.preferred_username.as_deref(),
+    );
+    let groups: Vec<&str> = identity
+        .groups
+        .iter()
+        .map(String::as_str)
+        .filter(|group| !group.contains(',') && HeaderValue::from_str(group).is_ok())
+        .collect();
+    if !groups.is_empty() {
+        set(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
+    }
+    if upstream.pass_access_token {
+        set(
+            headers,
+            X_AUTH_REQUEST_ACCESS_TOKEN,
+            session.access_token.as_deref(),
+        );
+    }
+    response
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+    if let Some(Ok(value)) = value.map(HeaderValue::from_str) {
+        headers.insert(name, value);
+    }
+}
+
+/// The path of an origin-form target, for log lines (queries may carry secrets).
+fn path_only(uri: &str) -> &str {
+    uri.split(['?', '#']).next().unwrap_or_default()
+}
+
+/// The request the proxy asks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalRequest {
+    pub method: Method,
+    /// As the client sent it (any case, possibly with a port); `None` when unknown.
+    pub host: Option<String>,
+    /// Origin-form request target (path and optional query), exactly as received: never
+    /// normalised here, so the route table sees `..` and `%2e%2e` and refuses them.
+    pub uri: String,
+}
+
+const X_ORIGINAL_URL: &str = "x-original-url";
+const X_ORIGINAL_METHOD: &str = "x-original-method";
+const X_FORWARDED_METHOD: &str = "x-forwarded-method";
+const X_FORWARDED_HOST: &str = "x-forwarded-host";
+const X_FORWARDED_URI: &str = "x-forwarded-uri";
+
+impl OriginalRequest {
+    /// From a trusted proxy: `X-Original-URL` (absolute, nginx) with `X-Original-Method`, or
+    /// else `X-Forwarded-Uri`, `-Host` and `-Method`; what is missing comes from the auth
+    /// request itself (path `/`). From anyone else: the auth request's method and `Host`,
+    /// path `/`, whatever headers it carries. A forwarding header given twice, or a target
+    /// that is not origin-form, is a 400: guessing which copy the proxy meant could judge
+    /// the wrong route.
+    pub fn from_request(request: &Request, trusted: bool) -> Result<OriginalRequest, AppError> {
+        let headers = request.headers();
+        let own_host = request_host(headers, request.uri())
+            .map_err(|bad| bad_request(bad.to_string()))?
+            .map(str::to_owned);
+        let own = OriginalRequest {
+            method: request.method().clone(),
+            host: own_host,
+            uri: "/".to_owned(),
+        };
+        if !trusted {
+            return Ok(own);
+        }
+        let (host, uri, method) = match single(headers, X_ORIGINAL_URL)? {
+            Some(url) => {
+                let (host, uri) = split_url(url)?;
+                (host, Some(uri), single(headers, X_ORIGINAL_METHOD)?)
+            }
+            None => (
+                single(headers, X_FORWARDED_HOST)?,
+                single(headers, X_FORWARDED_URI)?,
+                single(headers, X_FORWARDED_METHOD)?,
+            ),
+        };
+        let method = match method {
+            Some(method) => Method::from_bytes(method.as_bytes())
+                .map_err(|_| bad_request(format!("`{method}` is not an HTTP method")))?,
+            None => own.method,
+        };
+        let uri = uri.unwrap_or("/");
+        if !uri.starts_with('/') {
+            return Err(bad_request(format!(
+                "the original request target `{uri}` does not start with `/`"
+            )));
+        }
+        Ok(OriginalRequest {
+            method,
+            host: host.map(str::to_owned).or(own.host),
+            uri: uri.to_owned(),
+        })
+    }
+}
+
+/// The one value of `name`; `None` when absent; 400 when repeated or not visible ASCII.
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AppError> {
+    let mut values = headers.get_all(name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return match headers.contains_key(name) {
+            true => Err(bad_request(format!("{name} is given more than once"))),
+            false => Ok(None),
+        };
+    };
+    value
+        .to_str()
+        .map(|value| Some(value.trim()))
+        .map_err(|_| bad_request(format!("{name} is not visible ASCII")))
+}
+
+/// `scheme://host[:port]/path?query` (or an origin-form target) split into the authority and
+/// the request target, the target kept byte for byte (a URL parser would resolve `..`).
+fn split_url(url: &str) -> Result<(Option<&str>, &str), AppError> {
+    if url.starts_with('/') {
+        return Ok((None, url));
+    }
+    let rest = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| {
+            url.get(..scheme.len())
+                .filter(|head| head.eq_ignore_ascii_case(scheme))
+                .and_then(|_| url.get(scheme.len()..))
+        })
+        .ok_or_else(|| bad_request(format!("X-Original-URL `{url}` is not an http(s) URL")))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, target) = rest.split_at_checked(end).unwrap_or((rest, ""));
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad_request(format!(
+            "X-Original-URL `{url}` has no plain host"
+        )));
+    }
+    match target {
+        "" => Ok((Some(authority), "/")),
+        target if target.starts_with('/') => Ok((Some(authority), target)),
+        _ => Err(bad_request(format!(
+            "X-Original-URL `{url}` has no path after its host"
+        ))),
+    }
+}
+
+fn bad_request(message: String) -> AppError {
+    AppError::BadRequest(format!("forward auth: {message}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    fn request(method: &str, headers: &[(&str, &str)]) -> Request {
+        let mut builder = Request::builder().method(method).uri("/oauth2/auth");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    fn original(method: &str, host: &str, uri: &str) -> OriginalRequest {
+        OriginalRequest {
+            method: Method::from_bytes(method.as_bytes()).unwrap(),
+            host: Some(host.to_owned()),
+            uri: uri.to_owned(),
+        }
+    }
+
+    /// Every way of naming the original request, each heard from a trusted and from an
+    /// untrusted peer.
+    #[test]
+    fn forwarding_headers_count_only_from_trusted_peers() {
+        let own = original("GET", "gate.test", "/");
+        let cases: &[(&[(&str, &str)], OriginalRequest)] = &[
+            (&[("host", "gate.test")], own.clone()),
+            (
+                &[
+                    ("host", "gate.test"),
+                    ("x-forwarded-method", "POST"),
+                    ("x-forwarded-host", "app.example.com"),
+                    ("x-forwarded-uri", "/admin/x?y=1"),
+                ],
+                original("POST", "app.example.com", "/admin/x?y=1"),
+            ),
+            (
+                &[("host", "gate.test"), ("x-forwarded-uri", "/admin")],
+                original("GET", "gate.test", "/admin"),
+            ),
+            (
+                &[
+                    ("host", "gate.test"),
+                    ("x-original-url", "https://App.example.com:8443/public/../admin?q"),
+                    ("x-original-method", "DELETE"),
+                    ("x-forwarded-uri", "/ignored"),
+                ],
+                original("DELETE", "App.example.com:8443", "/public/../admin?q"),
+            ),
+            (
+                &[("host", "gate.test"), ("x-original-url", "http://app.example.com")],
+                original("GET", "app.example.com", "/"),
+            ),
+            (
+                &[("host", "gate.test"), ("x-original-url", "/admin")],
+                original("GET", "gate.test", "/admin"),
+            ),
+        ];
+        for (headers, from_trusted) in cases {
+            let got = OriginalRequest::from_request(&request("GET", headers), true).unwrap();
+            assert_eq!(&got, from_trusted, "trusted {headers:?}");
+            let got = OriginalRequest::from_request(&request("GET", headers), false).unwrap();
+            assert_eq!(got, own, "untrusted {headers:?}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_or_malformed_forwarding_headers_are_refused_from_trusted_peers() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/b")],
+            &[("x-forwarded-host", "a.test"), ("x-forwarded-host", "b.test")],
+            &[("x-forwarded-uri", "admin")],
+            &[("x-forwarded-uri", "https://evil.test/admin")],
+            &[("x-forwarded-method", "G E T")],
+            &[("x-original-url", "ftp://app.example.com/")],
+            &[("x-original-url", "https://user@evil.test/")],
+            &[("x-original-url", "https:///admin")],
+            &[("x-original-url", "https://app.example.com?x")],
+            &[("x-original-url", "app.example.com/admin")],
+        ];
+        for headers in cases {
+            let result = OriginalRequest::from_request(&request("GET", headers), true);
+            assert!(
+                matches!(result, Err(AppError::BadRequest(_))),
+                "{headers:?}: {result:?}"
+            );
+            assert!(OriginalRequest::from_request(&request("GET", headers), false).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_auth_requests_own_method_is_kept_without_a_forwarded_one() {
+        let got = OriginalRequest::from_request(&request("HEAD", &[("host", "h")]), false);
+        assert_eq!(got.unwrap(), original("HEAD", "h", "/"));
+    }
+}

@@ -1,0 +1,188 @@
+//! Paths the gateway refuses to route: those that some server behind it could read as
+//! containing a dot segment (`.` or `..`, RFC 3986 §5.2.4), and so resolve into a path under
+//! another route's policy (`/public/../admin`).
+//!
+//! Servers disagree on what counts, so the check is deliberately wide. A path is refused when,
+//! at any level of percent-decoding (`%252e` is `%2e` once decoded, `.` twice; `%u002e` is
+//! IIS's form), it has
+//! - a segment, split on `/` or `\` (a separator on Windows servers), that is only dots once
+//!   cut at `;` (matrix parameters: Tomcat reads `..;x` as `..`) or NUL, and stripped of
+//!   trailing white space (`.. `), or whose dots are Unicode look-alikes that NFKC
+//!   normalisation turns into dots or slashes (`．．`, `‥`, `／`);
+//! - an overlong UTF-8 sequence (`%c0%ae` is a `.` to lenient decoders), never valid UTF-8.
+//!
+//! Browsers resolve dot segments before sending, so no honest request is refused.
+
+/// More decoding rounds than this and the path is refused outright.
+const MAX_DECODE_ROUNDS: usize = 4;
+
+/// Whether `path` (the raw path of a request target, without query) must not be routed.
+pub(super) fn could_hide_a_dot_segment(path: &str) -> bool {
+    let mut view = path.as_bytes().to_vec();
+    for _ in 0..MAX_DECODE_ROUNDS {
+        if has_overlong_utf8(&view) || has_dot_segment(&String::from_utf8_lossy(&view)) {
+            return true;
+        }
+        let decoded = percent_decode_all(&view);
+        if decoded == view {
+            return false;
+        }
+        view = decoded;
+    }
+    true
+}
+
+/// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
+pub(super) fn percent_decode(input: &[u8]) -> Vec<u8> {
+    decode(input, false)
+}
+
+/// [`percent_decode`], plus IIS's non-standard `%uXXXX` escapes.
+fn percent_decode_all(input: &[u8]) -> Vec<u8> {
+    decode(input, true)
+}
+
+fn decode(input: &[u8], with_u_escapes: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut rest = input;
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            if let [high, low, after @ ..] = tail {
+                if let (Some(high), Some(low)) = (hex_value(*high), hex_value(*low)) {
+                    out.push(high << 4 | low);
+                    rest = after;
+                    continue;
+                }
+            }
+            if let ([b'u' | b'U', a, b, c, d, after @ ..], true) = (tail, with_u_escapes) {
+                let code = [a, b, c, d]
+                    .iter()
+                    .try_fold(0u32, |acc, digit| Some(acc << 4 | u32::from(hex_value(**digit)?)));
+                if let Some(ch) = code.and_then(char::from_u32) {
+                    let mut buffer = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buffer).as_bytes());
+                    rest = after;
+                    continue;
+                }
+            }
+        }
+        out.push(byte);
+        rest = tail;
+    }
+    out
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
+}
+
+/// `C0`/`C1` lead bytes, or `E0`/`F0` followed by a continuation byte too small for their
+/// length: code points encoded in more bytes than needed (RFC 3629 §3 forbids them).
+fn has_overlong_utf8(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|pair| {
+        matches!(
+            pair,
+            [0xC0 | 0xC1, _] | [0xE0, 0x80..=0x9F] | [0xF0, 0x80..=0x8F]
+        )
+    }) || bytes.last().is_some_and(|&last| matches!(last, 0xC0 | 0xC1))
+}
+
+/// Unicode characters that NFKC normalisation maps to `.`, `..`, `...`, `/` or `\`.
+fn fold_look_alikes(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{FF0E}' | '\u{2024}' | '\u{FE52}' => folded.push('.'),
+            '\u{2025}' => folded.push_str(".."),
+            '\u{2026}' => folded.push_str("..."),
+            '\u{FF0F}' => folded.push('/'),
+            '\u{FF3C}' | '\u{FE68}' => folded.push('\\'),
+            other => folded.push(other),
+        }
+    }
+    folded
+}
+
+fn has_dot_segment(path: &str) -> bool {
+    fold_look_alikes(path)
+        .split(['/', '\\'])
+        .any(|segment| {
+            let cut = segment.split([';', '\0']).next().unwrap_or_default();
+            let trimmed = cut.trim_end();
+            !trimmed.is_empty() && trimmed.bytes().all(|b| b == b'.')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_in_any_disguise_are_found() {
+        let hidden = [
+            "/a/../b",
+            "/a/./b",
+            "/..",
+            "/a/..",
+            "/a/...",
+            "/a/..;x=y/b",
+            "/a/..;/b",
+            "/a/.. /b",
+            "/a/..%20/b",
+            "/a/..%00/b",
+            "/a/%2e%2e/b",
+            "/a/%2E%2e/b",
+            "/a%2f..%2fb",
+            "/a%5c..%5cb",
+            "/a\\..\\b",
+            "/a/%252e%252e/b",
+            "/a/%25252e%25252e/b",
+            "/a/%u002e%u002e/b",
+            "/a/%U002E%U002E/b",
+            "/a/%c0%ae%c0%ae/b",
+            "/a/%e0%80%ae/b",
+            "/a/%c0%2e/b",
+            "/a/%ef%bc%8e%ef%bc%8e/b",
+            "/a/\u{FF0E}\u{FF0E}/b",
+            "/a/%e2%80%a5/b",
+            "/a/%e2%80%a4%e2%80%a4/b",
+            "/a%ef%bc%8f..%ef%bc%8fb",
+            "/a/%25%32%65%25%32%65/b",
+        ];
+        for path in hidden {
+            assert!(could_hide_a_dot_segment(path), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_paths_are_routable() {
+        let plain = [
+            "/",
+            "/a/b",
+            "/a/..x/.y",
+            "/a/b.c",
+            "/.well-known/x",
+            "/a/%2e%2ex",
+            "/a%2Fb",
+            "/caf%C3%A9",
+            "/a;b/c",
+            "/100%25",
+            "/a%zz",
+            "/a/%u00zz",
+        ];
+        for path in plain {
+            assert!(!could_hide_a_dot_segment(path), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn decoding_handles_malformed_escapes() {
+        assert_eq!(percent_decode(b"/a%2Fb%2f"), b"/a/b/");
+        assert_eq!(percent_decode(b"/a%zz%4"), b"/a%zz%4");
+        assert_eq!(percent_decode(b"/%u002e"), b"/%u002e");
+        assert_eq!(percent_decode_all(b"/%u002e%u00"), b"/.%u00");
+        assert_eq!(percent_decode_all(b"/%ud800"), b"/%ud800");
+    }
+}

@@ -1,0 +1,280 @@
+//! What every journey starts from: the gate that decides whether the real components are
+//! here (DESIGN §8), the real OpenID provider, the gateway configured against it with the
+//! built-in echo upstream, and headless Chromium.
+//!
+//! Order matters: the provider must know the gateway's redirect URIs when it starts, and the
+//! gateway must know the provider's issuer, so the gateway's port is bound first, then the
+//! provider starts, then the gateway is built on the bound listener.
+
+mod chrome;
+mod op;
+mod process;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use chrome::{Browser, CdpCookie, Page, DESKTOP, PHONE};
+pub use op::OpenIdProvider;
+
+use crate::helpers::{toml_str, BROWSER_ACCEPT, TEST_SESSION_SECRET};
+
+/// The gateway's provider id: the sign-in button is `a.provider-op` and the callback is
+/// `/oauth2/callback/op`.
+pub const PROVIDER_ID: &str = "op";
+/// Every test user's password at the provider.
+pub const PASSWORD: &str = "secret";
+/// The session cookie name (the gateway's default); chunks are `_portcullis_N` and flow
+/// cookies `_portcullis_flow_<hex>`.
+pub const SESSION_COOKIE: &str = "_portcullis";
+
+/// What a journey needs besides the gateway.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Provider,
+    ProviderAndBrowser,
+}
+
+/// Gateway settings a journey may change.
+#[derive(Clone, Copy, Default)]
+pub struct Settings {
+    /// `[session] login_timeout`, the flow cookie's lifetime; the gateway's default when
+    /// `None`.
+    pub login_timeout: Option<&'static str>,
+}
+
+/// The provider and a gateway in front of the echo upstream, signed in through it.
+pub struct Deployment {
+    pub op: OpenIdProvider,
+    /// `http://127.0.0.1:PORT`, also the gateway's `public_url`.
+    pub gateway: String,
+    /// `target/e2e/<test name>/`: logs of the provider and chromedriver, the browser profile.
+    pub work_dir: PathBuf,
+}
+
+impl Deployment {
+    /// `{gateway}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.gateway)
+    }
+}
+
+/// The provider and the gateway, or `None` when the test is skipped (Node or the provider's
+/// packages are missing and `PORTCULLIS_E2E` is not `1`).
+pub async fn deployment(settings: Settings) -> Option<Deployment> {
+    let tools = tools_or_skip(Needs::Provider)?;
+    Some(start_deployment(&tools, settings).await)
+}
+
+/// The provider, the gateway and a browser, or `None` when the test is skipped (Node, the
+/// provider's packages, Chromium or chromedriver are missing and `PORTCULLIS_E2E` is not
+/// `1`).
+pub async fn deployment_with_browser(settings: Settings) -> Option<(Deployment, Browser)> {
+    let tools = tools_or_skip(Needs::ProviderAndBrowser)?;
+    let deployment = start_deployment(&tools, settings).await;
+    let (chromium, chromedriver) = tools.browser.expect("checked by tools_or_skip");
+    let browser = Browser::start(&chromium, &chromedriver, &deployment.work_dir).await;
+    Some((deployment, browser))
+}
+
+/// `target/screenshots/`, created.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = target_dir().join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+struct Tools {
+    repo: PathBuf,
+    /// Chromium and chromedriver, when the journey needs a browser.
+    browser: Option<(PathBuf, PathBuf)>,
+}
+
+/// Finds the real components, or prints why the test is skipped and returns `None`; with
+/// `PORTCULLIS_E2E=1` a missing component fails the test instead (DESIGN §8).
+fn tools_or_skip(needs: Needs) -> Option<Tools> {
+    match find_tools(needs) {
+        Ok(tools) => Some(tools),
+        Err(reason) => {
+            let test = std::thread::current()
+                .name()
+                .unwrap_or("an e2e test")
+                .to_owned();
+            if std::env::var("PORTCULLIS_E2E").as_deref() == Ok("1") {
+                panic!("PORTCULLIS_E2E=1, but {reason}");
+            }
+            // Straight to stderr, past the test harness's output capture, so that a skip is
+            // visible in a plain `cargo test` run.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: {test}: {reason} (set PORTCULLIS_E2E=1 to make this a failure)"
+            );
+            None
+        }
+    }
+}
+
+fn find_tools(needs: Needs) -> Result<Tools, String> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if find_program("node", None).is_none() {
+        return Err("`node` is not on PATH (install Node.js 20 or later)".to_owned());
+    }
+    if !repo
+        .join("e2e/op/node_modules/oidc-provider/package.json")
+        .is_file()
+    {
+        return Err(
+            "the OpenID provider's packages are not installed (run `npm ci --prefix e2e/op`)"
+                .to_owned(),
+        );
+    }
+    let browser = if needs == Needs::ProviderAndBrowser {
+        let chromium = find_program("chromium", Some("PORTCULLIS_E2E_CHROMIUM")).ok_or(
+            "`chromium` is not on PATH (install Debian's `chromium`, or set \
+             PORTCULLIS_E2E_CHROMIUM to a Chrome/Chromium binary)",
+        )?;
+        let chromedriver = find_program("chromedriver", Some("PORTCULLIS_E2E_CHROMEDRIVER"))
+            .ok_or(
+                "`chromedriver` is not on PATH (install Debian's `chromium-driver`, or set \
+                 PORTCULLIS_E2E_CHROMEDRIVER to the chromedriver matching the browser)",
+            )?;
+        Some((chromium, chromedriver))
+    } else {
+        None
+    };
+    Ok(Tools { repo, browser })
+}
+
+/// `program` on PATH, or the file named by the environment variable `overridden_by`.
+fn find_program(program: &str, overridden_by: Option<&str>) -> Option<PathBuf> {
+    if let Some(path) = overridden_by.and_then(std::env::var_os) {
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The cargo target directory this test binary was built in (`target/debug/deps/api-…`
+/// → `target/`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// `target/e2e/<test name>/`, emptied.
+fn work_dir() -> PathBuf {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("e2e")
+        .replace("::", "-");
+    let dir = target_dir().join("e2e").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the e2e work directory");
+    dir
+}
+
+async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
+    init_tracing();
+    let work_dir = work_dir();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the gateway port");
+    let gateway = format!("http://{}", listener.local_addr().expect("gateway address"));
+
+    let op = OpenIdProvider::start(&tools.repo, &gateway, &work_dir.join("op.log")).await;
+
+    let toml = gateway_toml(&gateway, &op.issuer, settings);
+    let config = portcullis::config::Config::parse(&toml, "providers.toml", &|_| None)
+        .unwrap_or_else(|errors| panic!("config rejected:\n{errors}\n{toml}"));
+    let app = portcullis::startup::Application::with_listener(config, listener)
+        .await
+        .unwrap_or_else(|err| panic!("the gateway did not start: {err:#}"));
+    tokio::spawn(app.run_until_stopped());
+
+    let deployment = Deployment {
+        op,
+        gateway,
+        work_dir,
+    };
+    wait_until_ready(&deployment.url("/ready")).await;
+    deployment
+}
+
+/// `providers.toml` for the gateway at `gateway` with the provider at `issuer`.
+fn gateway_toml(gateway: &str, issuer: &str, settings: Settings) -> String {
+    let listen = gateway.trim_start_matches("http://");
+    let login_timeout = settings
+        .login_timeout
+        .map(|timeout| format!("login_timeout = {}\n", toml_str(timeout)))
+        .unwrap_or_default();
+    format!(
+        r#"[server]
+listen = {listen}
+public_url = {gateway}
+
+[session]
+secret = {secret}
+{login_timeout}
+[[provider]]
+id = {id}
+kind = "oidc"
+name = "Test OP"
+issuer = {issuer}
+client_id = {client_id}
+client_secret = {client_secret}
+scopes = ["openid", "email", "profile", "groups"]
+
+[authorize]
+email_domains = ["example.com"]
+
+[[upstream]]
+path = "/"
+url = "builtin:echo"
+"#,
+        listen = toml_str(listen),
+        gateway = toml_str(gateway),
+        secret = toml_str(TEST_SESSION_SECRET),
+        id = toml_str(PROVIDER_ID),
+        issuer = toml_str(issuer),
+        client_id = toml_str(op::CLIENT_ID),
+        client_secret = toml_str(op::CLIENT_SECRET),
+    )
+}
+
+/// Polls `/ready` until the gateway has discovered the provider.
+async fn wait_until_ready(ready_url: &str) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        match client
+            .get(ready_url)
+            .header(reqwest::header::ACCEPT, BROWSER_ACCEPT)
+            .send()
+            .await
+        {
+            Ok(resp) if resp.status().is_success() => return,
+            Ok(resp) => last = format!("{}", resp.status()),
+            Err(err) => last = err.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway never became ready at {ready_url} (last answer: {last})");
+}
+
+/// Gateway logs in the test output when `RUST_LOG` is set (`cargo test -- --nocapture`).
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
