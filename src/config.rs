@@ -159,6 +159,103 @@ pub enum ProviderKind {
     Oidc,
     /// The OpenID provider embedded in the gateway for local development.
     Dev,
+    /// Google (OpenID Connect), optionally limited to one Google Workspace domain.
+    Google,
+    /// GitHub or GitHub Enterprise (plain OAuth 2.0 plus the REST API).
+    Github,
+    /// GitLab.com or a self-managed GitLab (OpenID Connect).
+    Gitlab,
+    /// Microsoft Entra ID v2.0 endpoints (OpenID Connect), one tenant or several.
+    Microsoft,
+    /// A Keycloak realm (OpenID Connect).
+    Keycloak,
+    /// Any plain OAuth 2.0 provider: endpoints and a claim mapping, no ID token.
+    OAuth2,
+}
+
+impl ProviderKind {
+    /// Whether the gateway signs in through OpenID Connect (discovery, ID token, nonce).
+    pub fn is_oidc(self) -> bool {
+        !matches!(self, ProviderKind::Github | ProviderKind::OAuth2)
+    }
+
+    /// The kind as written in `providers.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Oidc => "oidc",
+            ProviderKind::Dev => "dev",
+            ProviderKind::Google => "google",
+            ProviderKind::Github => "github",
+            ProviderKind::Gitlab => "gitlab",
+            ProviderKind::Microsoft => "microsoft",
+            ProviderKind::Keycloak => "keycloak",
+            ProviderKind::OAuth2 => "oauth2",
+        }
+    }
+}
+
+/// What a kind adds to the common provider settings (DESIGN §2; issue 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderPreset {
+    /// `oidc` and `dev`: nothing beyond discovery.
+    None,
+    /// `hosted_domain`: sent as `hd` and required in the ID token's `hd` claim.
+    Google { hosted_domain: Option<String> },
+    /// Groups from userinfo's `groups` (or the ID token's `groups_direct`).
+    Gitlab,
+    /// `tenant` (an id, `common` or `organizations`) and the `tenants` allow-list, lower-cased.
+    Microsoft {
+        tenant: String,
+        tenants: Vec<String>,
+    },
+    /// Realm roles (`realm_access.roles`) and `groups` as groups.
+    Keycloak,
+    Github(GithubConfig),
+    OAuth2(OAuth2Config),
+}
+
+/// `kind = "github"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubConfig {
+    /// `https://github.com`, or a GitHub Enterprise Server URL (API under `/api/v3`).
+    pub base_url: Url,
+    /// Lower-cased organization logins; the user must belong to one when not empty.
+    pub orgs: Vec<String>,
+    /// Lower-cased `org/team-slug`s; the user must belong to one when not empty.
+    pub teams: Vec<String>,
+}
+
+/// `kind = "oauth2"`: the endpoints and where the identity is in the userinfo answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2Config {
+    pub auth_url: Url,
+    pub token_url: Url,
+    pub userinfo_url: Url,
+    pub claims: ClaimMapping,
+}
+
+/// RFC 6901 JSON pointers into the userinfo answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimMapping {
+    pub id: String,
+    pub email: String,
+    pub email_verified: String,
+    pub name: String,
+    pub username: String,
+    pub groups: String,
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        ClaimMapping {
+            id: "/sub".to_owned(),
+            email: "/email".to_owned(),
+            email_verified: "/email_verified".to_owned(),
+            name: "/name".to_owned(),
+            username: "/preferred_username".to_owned(),
+            groups: "/groups".to_owned(),
+        }
+    }
 }
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
@@ -191,6 +288,8 @@ pub struct ProviderConfig {
     /// `bearer = { audiences = [...] }`: accept `Authorization: Bearer <JWT>` signed by this
     /// provider for API clients.
     pub bearer: Option<BearerConfig>,
+    /// The kind's own settings.
+    pub preset: ProviderPreset,
 }
 
 /// Settings for accepting this provider's JWTs as bearer tokens (RFC 6750, RFC 9068).
@@ -298,6 +397,16 @@ pub struct UpstreamConfig {
     /// is proxied without a session (the Fetch standard's CORS preflight never carries
     /// cookies).
     pub cors_preflight: bool,
+}
+
+/// A Microsoft Entra Directory (tenant) ID: a GUID in its usual lower-case form, `8-4-4-4-12` hex digits.
+pub fn is_tenant_id(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl Config {

@@ -28,6 +28,8 @@ pub enum AppError {
     NoRoute,
     #[error("not signed in")]
     Unauthenticated,
+    #[error("invalid bearer token: {0}")]
+    InvalidBearer(String),
     #[error("sign-in rejected: {0}")]
     Login(#[from] LoginError),
     #[error("access denied: {0}")]
@@ -118,6 +120,8 @@ pub struct ErrorReport {
     pub retry_url: Option<String>,
     /// The full cause, for the log line only.
     pub cause: String,
+    /// `WWW-Authenticate` for 401 answers (RFC 6750 §3).
+    pub www_authenticate: &'static str,
 }
 
 impl AppError {
@@ -143,6 +147,13 @@ impl AppError {
                 "Sign-in required",
                 "You need to sign in to see this.".to_owned(),
                 Some("/oauth2/sign_in".to_owned()),
+            ),
+            AppError::InvalidBearer(_) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "Invalid bearer token",
+                "The bearer token is invalid, expired or not meant for this service.".to_owned(),
+                None,
             ),
             AppError::Login(error) => (
                 error.status(),
@@ -196,7 +207,12 @@ impl AppError {
                 None,
             ),
         };
+        let www_authenticate = match self {
+            AppError::InvalidBearer(_) => "Bearer realm=\"portcullis\", error=\"invalid_token\"",
+            _ => "Bearer realm=\"portcullis\"",
+        };
         ErrorReport {
+            www_authenticate,
             status,
             code,
             title,
@@ -281,7 +297,7 @@ pub async fn render_errors(
     {
         parts.headers.insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"portcullis\""),
+            HeaderValue::from_static(report.www_authenticate),
         );
     }
     Response::from_parts(parts, axum::body::Body::from(body))

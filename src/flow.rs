@@ -58,7 +58,10 @@ pub async fn sign_in(
     uri: Uri,
 ) -> Response {
     let params = QueryParams::from_uri(&uri);
-    let rd = RedirectTarget::parse(params.get("rd"), &state.config.server.allowed_redirect_hosts);
+    let rd = RedirectTarget::parse(
+        params.get("rd"),
+        &state.config.server.allowed_redirect_hosts,
+    );
     let providers = state
         .providers
         .iter()
@@ -66,6 +69,7 @@ pub async fn sign_in(
             id: p.id().to_owned(),
             name: p.name().to_owned(),
             start_url: start_url(p.id(), &rd),
+            logo: p.logo().to_owned(),
         })
         .collect();
     let page = SignInPage {
@@ -96,7 +100,10 @@ pub async fn start(
         .providers
         .get(provider_id)
         .ok_or(AppError::UnknownProvider)?;
-    let rd = RedirectTarget::parse(params.get("rd"), &state.config.server.allowed_redirect_hosts);
+    let rd = RedirectTarget::parse(
+        params.get("rd"),
+        &state.config.server.allowed_redirect_hosts,
+    );
 
     let csrf = CsrfToken::new_random_len(32);
     let nonce = Nonce::new_random_len(32);
@@ -225,7 +232,7 @@ async fn complete(
     let login = provider
         .complete_login(code, &flow.pkce_verifier, &flow.nonce)
         .await?;
-    let subject = authz::Subject::new(&login.identity, Some(&login.id_token));
+    let subject = authz::Subject::new(&login.identity, login.id_token.as_deref());
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
         return Err(Failure {
             error: LoginError::NotAuthorized(denial.to_string()),
@@ -235,13 +242,16 @@ async fn complete(
     let now = unix_now();
     let session = Session {
         identity: login.identity,
-        id_token: Some(login.id_token),
+        id_token: login.id_token,
         access_token: Some(login.access_token),
         issued_at: now,
         expires_at: now.saturating_add(state.cookies.lifetime.as_secs()),
     };
     // The destination was validated at start; validate again in case the secret leaked.
-    Ok((session, RedirectTarget::parse(Some(&flow.rd), &state.config.server.allowed_redirect_hosts)))
+    Ok((
+        session,
+        RedirectTarget::parse(Some(&flow.rd), &state.config.server.allowed_redirect_hosts),
+    ))
 }
 
 /// Provider-supplied text shown on a page: printable ASCII only, bounded length.
@@ -270,7 +280,11 @@ pub async fn sign_out(State(state): State<AppState>, uri: Uri, headers: HeaderMa
     }
     let target = match (end_session, params.get("rd")) {
         (Some(url), _) => url.to_string(),
-        (None, Some(rd)) => RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts).as_str().to_owned(),
+        (None, Some(rd)) => {
+            RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts)
+                .as_str()
+                .to_owned()
+        }
         (None, None) => "/oauth2/signed_out".to_owned(),
     };
     let mut response = redirect(&target);

@@ -20,12 +20,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::authz::{self, Subject};
+use crate::bearer;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
 use crate::flow::current_session;
 use crate::gate::passes_without_session;
 use crate::proxy::route::request_host;
-use crate::session::{CookieJar, Session};
+use crate::session::{unix_now, CookieJar, Session};
 use crate::startup::AppState;
 
 /// Identity headers of a 202, as oauth2-proxy names them (DESIGN §4).
@@ -37,8 +38,10 @@ pub const X_AUTH_REQUEST_GROUPS: HeaderName = HeaderName::from_static("x-auth-re
 pub const X_AUTH_REQUEST_ACCESS_TOKEN: HeaderName =
     HeaderName::from_static("x-auth-request-access-token");
 
-/// `GET /oauth2/auth` (any method: nginx's subrequest may carry the original one). Answers
-/// 202 / 401 / 403 for the original request; never proxies anything.
+/// `/oauth2/auth`, any method (the answer never depends on it, except from an untrusted
+/// peer, where the request is judged as itself). Answers 202 / 401 / 403 for the original
+/// request; never proxies anything. Like the gate, it takes an `Authorization: Bearer` token
+/// where a provider accepts them, else the session cookie.
 pub async fn auth(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -66,9 +69,27 @@ pub async fn auth(
     if passes_without_session(upstream, &original.method, path, request.headers()) {
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    let jar = CookieJar::from_headers(&state.cookies, request.headers());
-    let session = current_session(&state, &jar).ok_or(AppError::Unauthenticated)?;
-    let subject = Subject::new(&session.identity, session.id_token.as_deref());
+    let (session, claims_token) = match bearer::authenticate(&state, request.headers()).await {
+        Some(bearer) => {
+            let bearer = bearer?;
+            let now = unix_now();
+            let session = Session {
+                identity: bearer.identity,
+                id_token: None,
+                access_token: Some(bearer.token.clone()),
+                issued_at: now,
+                expires_at: now,
+            };
+            (session, Some(bearer.token))
+        }
+        None => {
+            let jar = CookieJar::from_headers(&state.cookies, request.headers());
+            let session = current_session(&state, &jar).ok_or(AppError::Unauthenticated)?;
+            let id_token = session.id_token.clone();
+            (session, id_token)
+        }
+    };
+    let subject = Subject::new(&session.identity, claims_token.as_deref());
     let route_rules = upstream.allow.as_ref();
     if let Err(denial) = authz::authorize_route(&state.config.authorize, route_rules, &subject) {
         tracing::info!(
@@ -147,12 +168,15 @@ const X_FORWARDED_HOST: &str = "x-forwarded-host";
 const X_FORWARDED_URI: &str = "x-forwarded-uri";
 
 impl OriginalRequest {
-    /// From a trusted proxy: `X-Original-URL` (absolute, nginx) with `X-Original-Method`, or
-    /// else `X-Forwarded-Uri`, `-Host` and `-Method`; what is missing comes from the auth
-    /// request itself (path `/`). From anyone else: the auth request's method and `Host`,
-    /// path `/`, whatever headers it carries. A forwarding header given twice, or a target
-    /// that is not origin-form, is a 400: guessing which copy the proxy meant could judge
-    /// the wrong route.
+    /// From a trusted proxy, one of two descriptions, each read only from its own headers:
+    /// `X-Original-URL` with `X-Original-Method` (nginx), or `X-Forwarded-Uri` with
+    /// `X-Forwarded-Host` (else the request's `Host`) and `X-Forwarded-Method` (Traefik,
+    /// Caddy). Each proxy sets its own form and passes the other on from the client as it came,
+    /// so both at once is a 400: believing either could be believing the client. So is a
+    /// header given twice, or a target that is not origin-form. A description without its
+    /// method gets [`unspecified_method`]: the auth request's own method says nothing (nginx,
+    /// Traefik and Caddy all ask with `GET`). Without any description, and from any peer
+    /// that is not trusted: the auth request's own method and `Host`, path `/`.
     pub fn from_request(request: &Request, trusted: bool) -> Result<OriginalRequest, AppError> {
         let headers = request.headers();
         let own_host = request_host(headers, request.uri())
@@ -166,23 +190,32 @@ impl OriginalRequest {
         if !trusted {
             return Ok(own);
         }
-        let (host, uri, method) = match single(headers, X_ORIGINAL_URL)? {
-            Some(url) => {
-                let (host, uri) = split_url(url)?;
-                (host, Some(uri), single(headers, X_ORIGINAL_METHOD)?)
+        let (host, uri, method) = match (
+            single(headers, X_ORIGINAL_URL)?,
+            single(headers, X_FORWARDED_URI)?,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(bad_request(format!(
+                    "both {X_ORIGINAL_URL} and {X_FORWARDED_URI} describe the original request; \
+                     the proxy must send one and remove the other"
+                )))
             }
-            None => (
+            (Some(url), None) => {
+                let (host, uri) = split_url(url)?;
+                (host, uri, single(headers, X_ORIGINAL_METHOD)?)
+            }
+            (None, Some(uri)) => (
                 single(headers, X_FORWARDED_HOST)?,
-                single(headers, X_FORWARDED_URI)?,
+                uri,
                 single(headers, X_FORWARDED_METHOD)?,
             ),
+            (None, None) => return Ok(own),
         };
         let method = match method {
             Some(method) => Method::from_bytes(method.as_bytes())
                 .map_err(|_| bad_request(format!("`{method}` is not an HTTP method")))?,
-            None => own.method,
+            None => unspecified_method(),
         };
-        let uri = uri.unwrap_or("/");
         if !uri.starts_with('/') {
             return Err(bad_request(format!(
                 "the original request target `{uri}` does not start with `/`"
@@ -194,6 +227,13 @@ impl OriginalRequest {
             uri: uri.to_owned(),
         })
     }
+}
+
+/// Stands in for the original method when the proxy does not name it: an extension method
+/// (RFC 9110 §9.1) that no `skip_auth` method list and no CORS preflight check will match,
+/// so only rules for any method apply.
+pub fn unspecified_method() -> Method {
+    Method::from_bytes(b"UNSPECIFIED").unwrap_or(Method::CONNECT)
 }
 
 /// The one value of `name`; `None` when absent; 400 when repeated or not visible ASCII.
@@ -266,12 +306,14 @@ mod tests {
         }
     }
 
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+
     /// Every way of naming the original request, each heard from a trusted and from an
-    /// untrusted peer.
+    /// untrusted peer (asked with `GET`, as nginx, Traefik and Caddy ask).
     #[test]
     fn forwarding_headers_count_only_from_trusted_peers() {
         let own = original("GET", "gate.test", "/");
-        let cases: &[(&[(&str, &str)], OriginalRequest)] = &[
+        let cases: &[(Headers, OriginalRequest)] = &[
             (&[("host", "gate.test")], own.clone()),
             (
                 &[
@@ -279,29 +321,50 @@ mod tests {
                     ("x-forwarded-method", "POST"),
                     ("x-forwarded-host", "app.example.com"),
                     ("x-forwarded-uri", "/admin/x?y=1"),
+                    ("x-original-method", "GET"),
                 ],
                 original("POST", "app.example.com", "/admin/x?y=1"),
             ),
             (
                 &[("host", "gate.test"), ("x-forwarded-uri", "/admin")],
-                original("GET", "gate.test", "/admin"),
+                original("UNSPECIFIED", "gate.test", "/admin"),
             ),
             (
                 &[
                     ("host", "gate.test"),
-                    ("x-original-url", "https://App.example.com:8443/public/../admin?q"),
+                    (
+                        "x-original-url",
+                        "https://App.example.com:8443/public/../admin?q",
+                    ),
                     ("x-original-method", "DELETE"),
-                    ("x-forwarded-uri", "/ignored"),
+                    ("x-forwarded-host", "ignored.test"),
+                    ("x-forwarded-method", "GET"),
                 ],
                 original("DELETE", "App.example.com:8443", "/public/../admin?q"),
             ),
             (
-                &[("host", "gate.test"), ("x-original-url", "http://app.example.com")],
-                original("GET", "app.example.com", "/"),
+                &[
+                    ("host", "gate.test"),
+                    ("x-original-url", "http://app.example.com"),
+                ],
+                original("UNSPECIFIED", "app.example.com", "/"),
             ),
             (
-                &[("host", "gate.test"), ("x-original-url", "/admin")],
-                original("GET", "gate.test", "/admin"),
+                &[
+                    ("host", "gate.test"),
+                    ("x-original-url", "/admin"),
+                    ("x-original-method", "PUT"),
+                ],
+                original("PUT", "gate.test", "/admin"),
+            ),
+            (
+                &[
+                    ("host", "gate.test"),
+                    ("x-forwarded-host", "app.example.com"),
+                    ("x-forwarded-method", "POST"),
+                    ("x-original-method", "POST"),
+                ],
+                own.clone(),
             ),
         ];
         for (headers, from_trusted) in cases {
@@ -314,12 +377,21 @@ mod tests {
 
     #[test]
     fn ambiguous_or_malformed_forwarding_headers_are_refused_from_trusted_peers() {
-        let cases: &[&[(&str, &str)]] = &[
+        let cases: &[Headers] = &[
             &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/b")],
-            &[("x-forwarded-host", "a.test"), ("x-forwarded-host", "b.test")],
+            &[
+                ("x-forwarded-uri", "/a"),
+                ("x-forwarded-host", "a.test"),
+                ("x-forwarded-host", "b.test"),
+            ],
+            &[("x-original-url", "/a"), ("x-forwarded-uri", "/a")],
+            &[
+                ("x-original-url", "https://app.example.com/admin"),
+                ("x-forwarded-uri", "/public"),
+            ],
             &[("x-forwarded-uri", "admin")],
             &[("x-forwarded-uri", "https://evil.test/admin")],
-            &[("x-forwarded-method", "G E T")],
+            &[("x-forwarded-uri", "/"), ("x-forwarded-method", "G E T")],
             &[("x-original-url", "ftp://app.example.com/")],
             &[("x-original-url", "https://user@evil.test/")],
             &[("x-original-url", "https:///admin")],
@@ -337,8 +409,13 @@ mod tests {
     }
 
     #[test]
-    fn the_auth_requests_own_method_is_kept_without_a_forwarded_one() {
+    fn the_auth_requests_own_method_counts_only_without_a_description() {
         let got = OriginalRequest::from_request(&request("HEAD", &[("host", "h")]), false);
         assert_eq!(got.unwrap(), original("HEAD", "h", "/"));
+        let got = OriginalRequest::from_request(&request("HEAD", &[("host", "h")]), true);
+        assert_eq!(got.unwrap(), original("HEAD", "h", "/"));
+        let described = request("POST", &[("host", "h"), ("x-forwarded-uri", "/x")]);
+        let got = OriginalRequest::from_request(&described, true).unwrap();
+        assert_eq!(got.method, unspecified_method());
     }
 }

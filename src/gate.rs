@@ -42,25 +42,62 @@ pub async fn handle(
     ) {
         return forward(&state, upstream, request, peer, None).await;
     }
+    if let Some(bearer) = crate::bearer::authenticate(&state, request.headers()).await {
+        let bearer = bearer?;
+        check_rules(
+            &state,
+            upstream,
+            &bearer.identity,
+            Some(&bearer.token),
+            request.uri().path(),
+        )?;
+        let now = crate::session::unix_now();
+        let session = Session {
+            identity: bearer.identity,
+            id_token: None,
+            access_token: Some(bearer.token),
+            issued_at: now,
+            expires_at: now,
+        };
+        return forward(&state, upstream, request, peer, Some(&session)).await;
+    }
     let jar = CookieJar::from_headers(&state.cookies, request.headers());
     let Some(session) = current_session(&state, &jar) else {
         return unauthenticated(&state, &request);
     };
-    let subject = Subject::new(&session.identity, session.id_token.as_deref());
-    if let Err(denial) =
-        authz::authorize_route(&state.config.authorize, upstream.allow.as_ref(), &subject)
-    {
-        tracing::info!(
-            user = %session.identity.user,
-            provider = %session.identity.provider,
-            path = %request.uri().path(),
-            rule = %denial.rule,
-            reason = %denial.reason,
-            "access denied"
-        );
-        return Err(AppError::Forbidden(denial.to_string()));
-    }
+    check_rules(
+        &state,
+        upstream,
+        &session.identity,
+        session.id_token.as_deref(),
+        request.uri().path(),
+    )?;
     forward(&state, upstream, request, peer, Some(&session)).await
+}
+
+/// The global `[authorize]` rules and the route's `allow`; `token` is the validated JWT
+/// (ID token of the session, or the bearer token) whose payload claim rules read.
+fn check_rules(
+    state: &AppState,
+    upstream: &UpstreamConfig,
+    identity: &crate::identity::Identity,
+    token: Option<&str>,
+    path: &str,
+) -> Result<(), AppError> {
+    let subject = Subject::new(identity, token);
+    authz::authorize_route(&state.config.authorize, upstream.allow.as_ref(), &subject).map_err(
+        |denial| {
+            tracing::info!(
+                user = %identity.user,
+                provider = %identity.provider,
+                path = %path,
+                rule = %denial.rule,
+                reason = %denial.reason,
+                "access denied"
+            );
+            AppError::Forbidden(denial.to_string())
+        },
+    )
 }
 
 /// Whether a request to `upstream` goes through without a session: the route is `public`,
@@ -111,7 +148,10 @@ fn unauthenticated(state: &AppState, request: &Request) -> Result<Response, AppE
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    let rd = RedirectTarget::parse(Some(path_and_query), &state.config.server.allowed_redirect_hosts);
+    let rd = RedirectTarget::parse(
+        Some(path_and_query),
+        &state.config.server.allowed_redirect_hosts,
+    );
     let mut only = state.providers.iter();
     let location = match (state.config.server.auto_redirect, only.next(), only.next()) {
         (true, Some(provider), None) => start_url(provider.id(), &rd),

@@ -5,6 +5,7 @@
 //! configuration and hands it to [`startup::Application`].
 
 pub mod authz;
+pub mod bearer;
 pub mod config;
 pub mod error;
 pub mod flow;

@@ -39,6 +39,36 @@ const STATIC_ASSETS: &[(&str, &str, &[u8])] = &[
         "image/svg+xml",
         include_bytes!("../static/logo.svg"),
     ),
+    (
+        "google.svg",
+        "image/svg+xml",
+        include_bytes!("../static/google.svg"),
+    ),
+    (
+        "github.svg",
+        "image/svg+xml",
+        include_bytes!("../static/github.svg"),
+    ),
+    (
+        "gitlab.svg",
+        "image/svg+xml",
+        include_bytes!("../static/gitlab.svg"),
+    ),
+    (
+        "microsoft.svg",
+        "image/svg+xml",
+        include_bytes!("../static/microsoft.svg"),
+    ),
+    (
+        "keycloak.svg",
+        "image/svg+xml",
+        include_bytes!("../static/keycloak.svg"),
+    ),
+    (
+        "key.svg",
+        "image/svg+xml",
+        include_bytes!("../static/key.svg"),
+    ),
 ];
 
 /// The page renderer: one template environment, built once at start-up and shared.
@@ -56,6 +86,8 @@ pub struct ProviderButton {
     pub name: String,
     /// Where the button leads: `/oauth2/start?provider=ID&rd=…`.
     pub start_url: String,
+    /// The provider's logo, a file under `/oauth2/static/` (`google.svg`).
+    pub logo: String,
 }
 
 /// `/oauth2/sign_in`: one button per configured provider.

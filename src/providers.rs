@@ -1,32 +1,154 @@
-//! Identity providers: the configured ones, in configuration order, each reached through the
-//! same OpenID Connect code path (`providers/oidc.rs`). The embedded development provider
-//! (`providers/dev.rs`) is a real OpenID provider served by the gateway itself.
+//! Identity providers: the configured ones, in configuration order. OpenID Connect ones
+//! (`oidc`, `dev` and the presets google, gitlab, microsoft, keycloak, whose rules live in
+//! `providers/presets.rs`) go through `providers/oidc.rs`; plain OAuth 2.0 ones (`oauth2`,
+//! and GitHub in `providers/github.rs`) through `providers/oauth2.rs`. The embedded
+//! development provider (`providers/dev.rs`) is a real OpenID provider served by the gateway.
 
 pub mod dev;
+pub mod github;
+pub mod oauth2;
 pub mod oidc;
+pub mod presets;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use url::Url;
+
+use crate::config::{ProviderConfig, ProviderKind, ProviderPreset};
+use crate::error::LoginError;
+use crate::identity::Identity;
+pub use oauth2::OAuth2Provider;
 pub use oidc::{OidcProvider, VerifiedLogin};
+
+/// One configured provider, whichever protocol it speaks; the flow calls these methods
+/// without knowing which.
+#[derive(Debug)]
+pub enum Provider {
+    Oidc(OidcProvider),
+    OAuth2(OAuth2Provider),
+}
+
+impl Provider {
+    pub fn id(&self) -> &str {
+        match self {
+            Provider::Oidc(p) => p.id(),
+            Provider::OAuth2(p) => p.id(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Provider::Oidc(p) => p.name(),
+            Provider::OAuth2(p) => p.name(),
+        }
+    }
+
+    /// The OpenID issuer; empty for plain OAuth 2.0 providers, which have none.
+    pub fn issuer(&self) -> &str {
+        match self {
+            Provider::Oidc(p) => p.issuer(),
+            Provider::OAuth2(_) => "",
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        match self {
+            Provider::Oidc(p) => p.client_id(),
+            Provider::OAuth2(p) => p.client_id(),
+        }
+    }
+
+    /// The sign-in button's logo, a file under `/oauth2/static/`.
+    pub fn logo(&self) -> &'static str {
+        match self {
+            Provider::Oidc(p) => p.logo(),
+            Provider::OAuth2(p) => p.logo(),
+        }
+    }
+
+    /// Plain OAuth 2.0 providers need no discovery and are always ready.
+    pub fn is_ready(&self) -> bool {
+        match self {
+            Provider::Oidc(p) => p.is_ready(),
+            Provider::OAuth2(_) => true,
+        }
+    }
+
+    pub async fn discover(&self) -> Result<(), String> {
+        match self {
+            Provider::Oidc(p) => p.discover().await,
+            Provider::OAuth2(_) => Ok(()),
+        }
+    }
+
+    /// The authorization request; `nonce` is only sent to OpenID providers.
+    pub fn authorization_url(&self, state: &str, nonce: &str, code_challenge: &str) -> Option<Url> {
+        match self {
+            Provider::Oidc(p) => p.authorization_url(state, nonce, code_challenge),
+            Provider::OAuth2(p) => Some(p.authorization_url(state, code_challenge)),
+        }
+    }
+
+    /// RFC 9207; plain OAuth 2.0 providers have no issuer to compare (state and PKCE still
+    /// bind the callback to this provider's flow).
+    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
+        match self {
+            Provider::Oidc(p) => p.check_callback_issuer(iss),
+            Provider::OAuth2(_) => Ok(()),
+        }
+    }
+
+    pub async fn complete_login(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<VerifiedLogin, LoginError> {
+        match self {
+            Provider::Oidc(p) => p.complete_login(code, pkce_verifier, nonce).await,
+            Provider::OAuth2(p) => p.complete_login(code, pkce_verifier).await,
+        }
+    }
+
+    pub fn end_session_url(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: &str,
+    ) -> Option<Url> {
+        match self {
+            Provider::Oidc(p) => p.end_session_url(id_token_hint, post_logout_redirect_uri),
+            Provider::OAuth2(_) => None,
+        }
+    }
+
+    /// Bearer JWTs are validated against an OpenID provider's JWKS; plain OAuth 2.0
+    /// providers have none (configuration refuses `bearer` for them).
+    pub async fn verify_bearer(&self, token: &str, audiences: &[String]) -> Result<Identity, String> {
+        match self {
+            Provider::Oidc(p) => p.verify_bearer(token, audiences).await,
+            Provider::OAuth2(_) => Err("this provider issues no JWTs".into()),
+        }
+    }
+}
 
 /// The configured providers, looked up by id.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderRegistry {
-    providers: Vec<Arc<OidcProvider>>,
+    providers: Vec<Arc<Provider>>,
 }
 
 impl ProviderRegistry {
-    pub fn new(providers: Vec<Arc<OidcProvider>>) -> ProviderRegistry {
+    pub fn new(providers: Vec<Arc<Provider>>) -> ProviderRegistry {
         ProviderRegistry { providers }
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<OidcProvider>> {
+    pub fn get(&self, id: &str) -> Option<&Arc<Provider>> {
         self.providers.iter().find(|p| p.id() == id)
     }
 
     /// In configuration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<OidcProvider>> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Provider>> {
         self.providers.iter()
     }
 
@@ -66,6 +188,46 @@ impl ProviderRegistry {
             });
         }
     }
+}
+
+/// The sign-in button's logo for a kind, a file under `static/`.
+pub fn logo_for(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Google => "google.svg",
+        ProviderKind::Github => "github.svg",
+        ProviderKind::Gitlab => "gitlab.svg",
+        ProviderKind::Microsoft => "microsoft.svg",
+        ProviderKind::Keycloak => "keycloak.svg",
+        ProviderKind::OAuth2 | ProviderKind::Oidc => "key.svg",
+        ProviderKind::Dev => "logo.svg",
+    }
+}
+
+/// A `github` or `oauth2` provider from its validated configuration; `None` for other kinds.
+pub fn oauth2_provider(
+    config: &ProviderConfig,
+    public_url: &str,
+    http: reqwest::Client,
+) -> Option<OAuth2Provider> {
+    let api = match &config.preset {
+        ProviderPreset::Github(github) => oauth2::OAuth2Api::Github(github.clone()),
+        ProviderPreset::OAuth2(generic) => oauth2::OAuth2Api::Generic(generic.clone()),
+        _ => return None,
+    };
+    Some(OAuth2Provider::new(
+        oauth2::OAuth2Settings {
+            id: config.id.clone(),
+            name: config.name.clone(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone()?,
+            scopes: config.scopes.clone(),
+            token_endpoint_auth: config.token_endpoint_auth,
+            redirect_uri: format!("{public_url}/oauth2/callback/{}", config.id),
+            logo: logo_for(config.kind),
+            api,
+        },
+        http,
+    ))
 }
 
 /// The one HTTP client for all provider calls: timeouts, a user agent, redirects off

@@ -17,7 +17,9 @@ use crate::error::AppError;
 use crate::pages::Pages;
 use crate::providers::dev::DevProvider;
 use crate::providers::oidc::ProviderSettings;
-use crate::providers::{provider_http_client, OidcProvider, ProviderRegistry};
+use crate::providers::{
+    logo_for, oauth2_provider, provider_http_client, OidcProvider, Provider, ProviderRegistry,
+};
 use crate::proxy::{RouteTable, UpstreamClient};
 use crate::session::{CookieSettings, SessionCodec};
 use crate::{flow, forward_auth, gate};
@@ -62,7 +64,17 @@ impl AppState {
         let mut providers = Vec::new();
         for provider in &config.providers {
             let (issuer, client_secret) = match provider.kind {
-                ProviderKind::Oidc => (
+                ProviderKind::Github | ProviderKind::OAuth2 => {
+                    let oauth2 = oauth2_provider(provider, &public_url, http.clone())
+                        .context("a plain OAuth 2.0 provider without its settings")?;
+                    providers.push(Arc::new(Provider::OAuth2(oauth2)));
+                    continue;
+                }
+                ProviderKind::Oidc
+                | ProviderKind::Google
+                | ProviderKind::Gitlab
+                | ProviderKind::Microsoft
+                | ProviderKind::Keycloak => (
                     provider
                         .issuer
                         .clone()
@@ -94,7 +106,7 @@ impl AppState {
                     (issuer, secret)
                 }
             };
-            providers.push(Arc::new(OidcProvider::new(
+            providers.push(Arc::new(Provider::Oidc(OidcProvider::new(
                 ProviderSettings {
                     id: provider.id.clone(),
                     name: provider.name.clone(),
@@ -104,9 +116,11 @@ impl AppState {
                     scopes: provider.scopes.clone(),
                     token_endpoint_auth: provider.token_endpoint_auth,
                     redirect_uri: format!("{public_url}/oauth2/callback/{}", provider.id),
+                    preset: provider.preset.clone(),
+                    logo: logo_for(provider.kind),
                 },
                 http.clone(),
-            )));
+            ))));
         }
 
         let codec = session_codec(&config);

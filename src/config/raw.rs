@@ -64,6 +64,35 @@ pub(super) struct RawProvider {
     pub(super) scopes: Option<Vec<Text>>,
     pub(super) token_endpoint_auth: Option<Text>,
     pub(super) bearer: Option<RawBearer>,
+    /// `google`.
+    pub(super) hosted_domain: Option<Text>,
+    /// `github`, `gitlab`, `microsoft`.
+    pub(super) base_url: Option<Text>,
+    /// `microsoft`.
+    pub(super) tenant: Option<Text>,
+    pub(super) tenants: Option<Vec<Text>>,
+    /// `keycloak`.
+    pub(super) realm_url: Option<Text>,
+    /// `github`.
+    pub(super) orgs: Option<Vec<Text>>,
+    pub(super) teams: Option<Vec<Text>>,
+    /// `oauth2`.
+    pub(super) auth_url: Option<Text>,
+    pub(super) token_url: Option<Text>,
+    pub(super) userinfo_url: Option<Text>,
+    pub(super) claims: Option<RawClaimMapping>,
+}
+
+/// An `oauth2` provider's `claims = { id = "/id", ... }`: JSON pointers into userinfo.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClaimMapping {
+    pub(super) id: Option<Text>,
+    pub(super) email: Option<Text>,
+    pub(super) email_verified: Option<Text>,
+    pub(super) name: Option<Text>,
+    pub(super) username: Option<Text>,
+    pub(super) groups: Option<Text>,
 }
 
 /// A provider's `bearer = { audiences = [...] }`.

@@ -15,6 +15,7 @@ use super::raw::{self, Places, RawConfig, Text};
 use super::{Config, ConfigErrors};
 
 mod authorize;
+mod presets;
 mod providers;
 mod server;
 mod session;

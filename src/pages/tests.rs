@@ -30,11 +30,13 @@ fn sign_in_page_has_one_button_per_provider() {
         providers: vec![
             ProviderButton {
                 id: "google".into(),
+                logo: "key.svg".into(),
                 name: "Google".into(),
                 start_url: "/oauth2/start?provider=google&rd=%2Fapp".into(),
             },
             ProviderButton {
                 id: "dev".into(),
+                logo: "key.svg".into(),
                 name: "Dev login".into(),
                 start_url: "/oauth2/start?provider=dev&rd=%2F".into(),
             },
@@ -47,6 +49,7 @@ fn sign_in_page_has_one_button_per_provider() {
     assert!(html.contains("<h1>Sign in</h1>"));
     assert!(html.contains("href=\"/oauth2/start?provider=google&amp;rd=%2Fapp\""));
     assert!(html.contains("Sign in with Google"));
+    assert!(html.contains("src=\"/oauth2/static/key.svg\""));
     assert!(html.contains("href=\"/oauth2/start?provider=dev&amp;rd=%2F\""));
     assert!(html.contains("Sign in with Dev login"));
     assert_eq!(html.matches("class=\"button provider").count(), 2);
@@ -180,6 +183,7 @@ fn values_are_html_escaped() {
             id: attack.into(),
             name: attack.into(),
             start_url: attack.into(),
+            logo: attack.into(),
         }],
         request_id: attack.into(),
     });
@@ -214,6 +218,7 @@ fn a_missing_template_falls_back_for_every_page() {
     let sign_in = empty.sign_in(&SignInPage {
         providers: vec![ProviderButton {
             id: "dev".into(),
+            logo: "key.svg".into(),
             name: "Dev".into(),
             start_url: "/oauth2/start?provider=dev".into(),
         }],
@@ -247,6 +252,11 @@ fn static_asset_serves_the_stylesheet_and_logo() {
     assert!(content_type.starts_with("text/css"));
     assert!(std::str::from_utf8(css).unwrap().contains(":focus-visible"));
 
+    for logo in ["google.svg", "github.svg", "gitlab.svg", "microsoft.svg", "keycloak.svg", "key.svg"] {
+        let (content_type, svg) = static_asset(logo).unwrap();
+        assert_eq!(content_type, "image/svg+xml");
+        assert!(std::str::from_utf8(svg).unwrap().contains("<title>"), "{logo}");
+    }
     let (content_type, svg) = static_asset("logo.svg").unwrap();
     assert_eq!(content_type, "image/svg+xml");
     assert!(std::str::from_utf8(svg).unwrap().starts_with("<svg"));

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::config::TokenEndpointAuth;
+use crate::config::{ProviderPreset, TokenEndpointAuth};
+use crate::providers::presets;
 use crate::error::LoginError;
 use crate::identity::Identity;
 
@@ -114,6 +115,10 @@ pub struct ProviderSettings {
     pub token_endpoint_auth: TokenEndpointAuth,
     /// `{public_url}/oauth2/callback/{id}`.
     pub redirect_uri: String,
+    /// The kind's own rules (Google's `hd`, Entra's tenants, GitLab's and Keycloak's groups).
+    pub preset: ProviderPreset,
+    /// File name of the sign-in button's logo under `/oauth2/static/`.
+    pub logo: &'static str,
 }
 
 /// A provider the gateway signs people in with.
@@ -139,7 +144,8 @@ impl std::fmt::Debug for OidcProvider {
 /// A validated login: the identity plus the tokens worth keeping in the session.
 pub struct VerifiedLogin {
     pub identity: Identity,
-    pub id_token: String,
+    /// `None` for plain OAuth 2.0 providers, which issue no ID token.
+    pub id_token: Option<String>,
     pub access_token: String,
 }
 
@@ -185,6 +191,10 @@ impl OidcProvider {
         &self.settings.client_id
     }
 
+    pub fn logo(&self) -> &'static str {
+        self.settings.logo
+    }
+
     pub fn is_ready(&self) -> bool {
         self.current().is_some()
     }
@@ -203,9 +213,12 @@ impl OidcProvider {
     /// configured issuer exactly (OpenID Connect Discovery 1.0 §4.3).
     pub async fn discover(&self) -> Result<(), String> {
         let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|err| err.to_string())?;
-        let metadata = DiscoveredMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|err| error_chain(&err))?;
+        let metadata = match presets::discovery_issuer(&self.settings.preset, &self.settings.issuer) {
+            Some(template) => self.discover_templated(&issuer, &template).await?,
+            None => DiscoveredMetadata::discover_async(issuer, &self.http)
+                .await
+                .map_err(|err| error_chain(&err))?,
+        };
         let token_endpoint = metadata
             .token_endpoint()
             .map(|u| u.url().clone())
@@ -222,6 +235,42 @@ impl OidcProvider {
         };
         self.store(discovered);
         Ok(())
+    }
+
+    /// Discovery for a multi-tenant Entra ID registration, whose document's `issuer` is the
+    /// template `…/{tenantid}/v2.0` rather than the URL it was fetched from; the library's
+    /// discovery would reject that, so the document is fetched and checked here.
+    async fn discover_templated(
+        &self,
+        issuer: &IssuerUrl,
+        template: &str,
+    ) -> Result<DiscoveredMetadata, String> {
+        let url = issuer
+            .join(".well-known/openid-configuration")
+            .map_err(|err| err.to_string())?;
+        let response = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|err| error_chain(&err))?;
+        if !response.status().is_success() {
+            return Err(format!("{} from the discovery endpoint", response.status().as_u16()));
+        }
+        let body = response.bytes().await.map_err(|err| error_chain(&err))?;
+        let metadata: DiscoveredMetadata = serde_json::from_slice(&body)
+            .map_err(|err| format!("the discovery document is not valid: {err}"))?;
+        if metadata.issuer().as_str() != template {
+            return Err(format!(
+                "the discovery document's issuer `{}` is not `{template}`",
+                metadata.issuer().as_str()
+            ));
+        }
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|err| error_chain(&err))?;
+        Ok(metadata.set_jwks(jwks))
     }
 
     fn ready(&self) -> Result<Arc<Discovered>, LoginError> {
@@ -244,6 +293,9 @@ impl OidcProvider {
             .append_pair("nonce", nonce)
             .append_pair("code_challenge", code_challenge)
             .append_pair("code_challenge_method", "S256");
+        for (name, value) in presets::authorization_params(&self.settings.preset) {
+            url.query_pairs_mut().append_pair(name, &value);
+        }
         Some(url)
     }
 
@@ -252,7 +304,7 @@ impl OidcProvider {
     pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
         let advertised = self.current().is_some_and(|d| d.iss_parameter_supported);
         match iss {
-            Some(iss) if iss == self.settings.issuer => Ok(()),
+            Some(iss) if presets::callback_issuer_matches(&self.settings.preset, &self.settings.issuer, iss) => Ok(()),
             Some(_) => Err(LoginError::IssuerMismatch),
             None if advertised => Err(LoginError::IssuerMismatch),
             None => Ok(()),
@@ -292,15 +344,20 @@ impl OidcProvider {
             LoginError::TokenExchange("the token response has no id_token".into())
         })?;
         let mut claims = self.verify_id_token(&id_token, nonce).await?;
-        if claims.needs_userinfo() {
+        let mut userinfo = None;
+        if claims.needs_userinfo() || presets::wants_userinfo(&self.settings.preset) {
             if let Some(endpoint) = &discovered.userinfo_endpoint {
-                let userinfo = self.fetch_userinfo(endpoint, &tokens.access_token).await?;
-                claims.merge_userinfo(&userinfo)?;
+                let answer = self.fetch_userinfo(endpoint, &tokens.access_token).await?;
+                claims.merge_userinfo(&answer)?;
+                userinfo = Some(answer);
             }
         }
+        // The signature was verified above: the payload can be read for the kind's claims.
+        let payload = jwt_payload(&id_token).unwrap_or_default();
+        presets::finish(&self.settings.preset, &mut claims, &payload, userinfo.as_ref())?;
         Ok(VerifiedLogin {
             identity: claims.into_identity(self.id()),
-            id_token,
+            id_token: Some(id_token),
             access_token: tokens.access_token,
         })
     }
@@ -382,14 +439,19 @@ impl OidcProvider {
             .parse()
             .map_err(|err| LoginError::InvalidIdToken(format!("malformed: {err}")))?;
         let discovered = self.ready()?;
-        let claims = match self.verify_with(&token, &discovered.jwks, nonce) {
+        let issuer = presets::token_issuer(
+            &self.settings.preset,
+            &self.settings.issuer,
+            &jwt_payload(id_token).unwrap_or_default(),
+        )?;
+        let claims = match self.verify_with(&token, &discovered.jwks, nonce, &issuer) {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
                 let jwks = self.refetch_jwks().await.map_err(|err| {
                     LoginError::InvalidIdToken(format!("no key matches the token's kid ({err})"))
                 })?;
-                self.verify_with(&token, &jwks, nonce)
+                self.verify_with(&token, &jwks, nonce, &issuer)
             }
             other => other,
         }
@@ -402,8 +464,9 @@ impl OidcProvider {
         token: &ProviderIdToken,
         jwks: &CoreJsonWebKeySet,
         nonce: &str,
+        issuer: &str,
     ) -> Result<LoginClaims, ClaimsVerificationError> {
-        let issuer = IssuerUrl::new(self.settings.issuer.clone())
+        let issuer = IssuerUrl::new(issuer.to_owned())
             .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
         let verifier = CoreIdTokenVerifier::new_public_client(
             ClientId::new(self.settings.client_id.clone()),
@@ -648,7 +711,7 @@ pub fn jwt_payload(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn json_bool(value: &serde_json::Value) -> Option<bool> {
+pub(crate) fn json_bool(value: &serde_json::Value) -> Option<bool> {
     match value {
         serde_json::Value::Bool(b) => Some(*b),
         serde_json::Value::String(s) if s == "true" => Some(true),
@@ -657,7 +720,7 @@ fn json_bool(value: &serde_json::Value) -> Option<bool> {
     }
 }
 
-fn groups_from_json(value: &serde_json::Value) -> Vec<String> {
+pub(crate) fn groups_from_json(value: &serde_json::Value) -> Vec<String> {
     match value {
         serde_json::Value::String(group) => vec![group.clone()],
         serde_json::Value::Array(items) => items

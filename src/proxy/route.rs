@@ -139,6 +139,8 @@ pub fn request_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Result<Option<&
         (Some(value), None) => Some(value.to_str().map_err(|_| BadHost::Malformed)?),
         (None, _) => None,
     };
+    // An empty `Host` is how a client says the target has no authority (RFC 9112 §3.2).
+    let header = header.filter(|value| !value.trim().is_empty());
     let authority = uri.authority().map(http::uri::Authority::as_str);
     match (header, authority) {
         (Some(header), Some(authority)) => {

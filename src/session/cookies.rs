@@ -113,7 +113,10 @@ impl<'a> CookieJar<'a> {
     fn expire_session_cookie(&self, name: &str) -> Vec<HeaderValue> {
         let mut out = vec![self.expire(name, "/")];
         if let Some(domain) = self.settings.domain.as_deref() {
-            out.insert(0, self.cookie(name, "", "/", Some(domain), Some(Duration::ZERO)));
+            out.insert(
+                0,
+                self.cookie(name, "", "/", Some(domain), Some(Duration::ZERO)),
+            );
         }
         out
     }
@@ -276,13 +279,21 @@ mod tests {
 
         let set = texts(jar.set_session("abc"));
         assert!(set[0].starts_with("_portcullis=abc;") && set[0].contains("Domain=example.com"));
-        let chunk_clears: Vec<_> = set.iter().filter(|t| t.starts_with("_portcullis_0=;")).collect();
+        let chunk_clears: Vec<_> = set
+            .iter()
+            .filter(|t| t.starts_with("_portcullis_0=;"))
+            .collect();
         assert_eq!(chunk_clears.len(), 2, "{set:?}");
-        assert!(chunk_clears.iter().any(|t| t.contains("Domain=example.com")));
+        assert!(chunk_clears
+            .iter()
+            .any(|t| t.contains("Domain=example.com")));
         assert!(chunk_clears.iter().any(|t| !t.contains("Domain=")));
 
         let cleared = texts(jar.clear_session());
-        let plain: Vec<_> = cleared.iter().filter(|t| t.starts_with("_portcullis=;")).collect();
+        let plain: Vec<_> = cleared
+            .iter()
+            .filter(|t| t.starts_with("_portcullis=;"))
+            .collect();
         assert_eq!(plain.len(), 2, "{cleared:?}");
         assert!(plain.iter().all(|t| t.contains("Max-Age=0")));
         assert!(plain.iter().any(|t| t.contains("Domain=example.com")));

@@ -59,7 +59,8 @@ async fn deployment(root_extra: &str) -> Deployment {
         .find(|upstream| upstream.path == "/")
         .expect("the root upstream");
     assert!(
-        !root.public && (root_extra.is_empty() || !root.skip_auth.is_empty() || root.cors_preflight),
+        !root.public
+            && (root_extra.is_empty() || !root.skip_auth.is_empty() || root.cors_preflight),
         "the root upstream did not get {root_extra:?}:\n{}",
         app.toml
     );
@@ -153,20 +154,33 @@ const CORPUS: &[(&str, &str, &[&str])] = &[
     (
         "OPTIONS",
         "/admin",
-        &["Origin: https://evil.test", "Access-Control-Request-Method: GET"],
+        &[
+            "Origin: https://evil.test",
+            "Access-Control-Request-Method: GET",
+        ],
     ),
     (
         "OPTIONS",
         "/secret",
-        &["Origin: https://evil.test", "Access-Control-Request-Method: POST"],
+        &[
+            "Origin: https://evil.test",
+            "Access-Control-Request-Method: POST",
+        ],
     ),
     // Forged identity and forwarding headers change nothing.
     (
         "GET",
         "/admin",
-        &["X-Forwarded-User: admin", "X-Forwarded-Email: admin@example.com"],
+        &[
+            "X-Forwarded-User: admin",
+            "X-Forwarded-Email: admin@example.com",
+        ],
     ),
-    ("GET", "/admin", &["X-Original-URL: /public", "X-Rewrite-URL: /public"]),
+    (
+        "GET",
+        "/admin",
+        &["X-Original-URL: /public", "X-Rewrite-URL: /public"],
+    ),
     ("GET", "/admin", &["X-Forwarded-Uri: /health"]),
 ];
 
@@ -198,7 +212,11 @@ async fn no_bypass_attempt_reaches_a_protected_upstream() {
         if success && !public_answered {
             failures.push(format!("{method} {target}: {status} {body}"));
         }
-        if let Some(request) = public_after.iter().skip(public_before).find(|r| mentions_admin(r)) {
+        if let Some(request) = public_after
+            .iter()
+            .skip(public_before)
+            .find(|r| mentions_admin(r))
+        {
             failures.push(format!(
                 "{method} {target}: the public upstream saw {} {}",
                 request.method, request.path
@@ -232,13 +250,19 @@ async fn the_deployment_serves_what_it_should() {
     let health = echoed(app.get("/health").await).await;
     assert_eq!(health.path, "/health");
     let (status, _) = deployment.raw("GET", "//health", &[]).await;
-    assert_eq!(status, 200, "repeated slashes are collapsed before matching");
+    assert_eq!(
+        status, 200,
+        "repeated slashes are collapsed before matching"
+    );
     let public = echoed(app.get("/public/page").await).await;
     assert_eq!(public.path, "/public/page");
 
     // Anything else needs one: 401 for programs, the sign-in page for browsers.
     let (status, code) = error_code(app.get("/admin").await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
     let resp = app.navigate("/admin/users").await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert!(deployment.admin.requests().is_empty());
@@ -286,7 +310,10 @@ async fn skip_auth_requests_carry_no_identity_even_with_a_session_or_forged_head
             "x-auth-request-user",
             "x_forwarded_user",
         ] {
-            assert!(!seen.has_header(name), "{path}: {name} reached the upstream");
+            assert!(
+                !seen.has_header(name),
+                "{path}: {name} reached the upstream"
+            );
         }
         assert!(
             seen.cookies()
@@ -302,20 +329,30 @@ async fn skip_auth_requests_carry_no_identity_even_with_a_session_or_forged_head
 async fn cors_preflights_pass_only_where_enabled_and_only_as_preflights() {
     // Arrange: `cors_preflight = true` on the root upstream only.
     let deployment = deployment("cors_preflight = true").await;
-    let preflight = ["Origin: https://app.test", "Access-Control-Request-Method: PUT"];
+    let preflight = [
+        "Origin: https://app.test",
+        "Access-Control-Request-Method: PUT",
+    ];
 
     // Act + Assert: a preflight to the root reaches it, without identity.
     let (status, body) = deployment.raw("OPTIONS", "/api/items", &preflight).await;
     assert_eq!(status, 200, "{body}");
     let seen = deployment.root().requests();
     assert_eq!(seen.len(), 1);
-    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("OPTIONS", "/api/items"));
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("OPTIONS", "/api/items")
+    );
     assert!(!seen[0].has_header("x-forwarded-user"));
 
     // Not a preflight, or not on a route that allows them: a session is needed.
     let not_preflights: [(&str, &str, &[&str]); 5] = [
         ("OPTIONS", "/api/items", &["Origin: https://app.test"]),
-        ("OPTIONS", "/api/items", &["Access-Control-Request-Method: PUT"]),
+        (
+            "OPTIONS",
+            "/api/items",
+            &["Access-Control-Request-Method: PUT"],
+        ),
         ("OPTIONS", "/api/items", &[]),
         ("GET", "/api/items", &preflight),
         ("OPTIONS", "/admin", &preflight),

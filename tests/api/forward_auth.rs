@@ -15,8 +15,8 @@ use reqwest::{Method, Response, StatusCode};
 
 use crate::echo_upstream::EchoUpstream;
 use crate::helpers::{
-    error_code, location, render_toml, set_cookies, spawn_app, spawn_app_with, toml_str,
-    Addresses, Browser, TestApp, TestConfig, BROWSER_ACCEPT, TEST_SESSION_SECRET,
+    error_code, location, render_toml, set_cookies, spawn_app, spawn_app_with, toml_str, Addresses,
+    Browser, TestApp, TestConfig, BROWSER_ACCEPT, TEST_SESSION_SECRET,
 };
 use crate::mock_provider::{ClientRegistration, MockProvider};
 
@@ -26,8 +26,9 @@ const TRUSTED_LOOPBACK: &str = r#"trusted_proxies = ["127.0.0.1/32", "::1"]"#;
 const TRUSTED_ELSEWHERE: &str = r#"trusted_proxies = ["10.0.0.0/8"]"#;
 
 /// Routes with stricter rules than `[authorize]` (which admits example.com): `/admin` only
-/// for bob, the host `ops.example.test` only for the group `wheel`. The default routes of
-/// the harness stay: `/` (protected) and `/public` (public).
+/// for bob, the host `ops.example.test` only for the group `wheel`; and `GET
+/// /status/health` without a session. The default routes of the harness stay: `/`
+/// (protected) and `/public` (public).
 const STRICT_ROUTES: &str = r#"
 [[upstream]]
 path = "/admin"
@@ -39,6 +40,11 @@ host = "ops.example.test"
 path = "/"
 url = "{echo}"
 allow = { groups = ["wheel"] }
+
+[[upstream]]
+path = "/status"
+url = "{echo}"
+skip_auth = [{ methods = ["GET"], path = "^/status/health$" }]
 "#;
 
 async fn forward_auth_app(trusted_proxies: &str) -> TestApp {
@@ -136,10 +142,7 @@ async fn signed_in_and_allowed_is_202_with_the_identity() {
             header(&resp, "x-auth-request-preferred-username"),
             Some("alice")
         );
-        assert_eq!(
-            header(&resp, "x-auth-request-groups"),
-            Some("staff,admins")
-        );
+        assert_eq!(header(&resp, "x-auth-request-groups"), Some("staff,admins"));
         assert_eq!(header(&resp, "x-auth-request-access-token"), None);
         assert_eq!(header(&resp, "cache-control"), Some("no-store"));
     }
@@ -180,6 +183,9 @@ async fn signed_in_but_refused_by_the_global_rules_is_403() {
     );
 }
 
+/// Who asks (a label and their browser), with which forwarding headers, and the answer.
+type Case<'a> = (&'a str, &'a Browser, Vec<(&'a str, &'a str)>, StatusCode);
+
 /// From a trusted proxy, the original request's method, host and path choose the route
 /// whose rules apply, in both the Traefik/Caddy and the nginx form.
 #[tokio::test]
@@ -189,10 +195,19 @@ async fn a_trusted_proxy_describes_the_original_request() {
     let alice = browser_signed_in_as(&app, "alice@example.com", &["staff"]);
     let bob = browser_signed_in_as(&app, "bob@example.com", &["wheel"]);
 
-    // (who, forwarding headers, expected status)
-    let cases: Vec<(&str, &Browser, Vec<(&str, &str)>, StatusCode)> = vec![
-        ("out", &signed_out, vec![("x-forwarded-uri", "/public/x")], StatusCode::ACCEPTED),
-        ("out", &signed_out, vec![("x-forwarded-uri", "/app")], StatusCode::UNAUTHORIZED),
+    let cases: Vec<Case> = vec![
+        (
+            "out",
+            &signed_out,
+            vec![("x-forwarded-uri", "/public/x")],
+            StatusCode::ACCEPTED,
+        ),
+        (
+            "out",
+            &signed_out,
+            vec![("x-forwarded-uri", "/app")],
+            StatusCode::UNAUTHORIZED,
+        ),
         (
             "out",
             &signed_out,
@@ -217,24 +232,43 @@ async fn a_trusted_proxy_describes_the_original_request() {
             vec![("x-original-url", "http://gate.test/public%2F..%2Fadmin")],
             StatusCode::FORBIDDEN,
         ),
-        ("alice", &alice, vec![("x-forwarded-uri", "/app")], StatusCode::ACCEPTED),
-        ("alice", &alice, vec![("x-forwarded-uri", "/admin")], StatusCode::FORBIDDEN),
         (
             "alice",
             &alice,
-            vec![("x-forwarded-method", "POST"), ("x-forwarded-uri", "/admin/users?id=1")],
+            vec![("x-forwarded-uri", "/app")],
+            StatusCode::ACCEPTED,
+        ),
+        (
+            "alice",
+            &alice,
+            vec![("x-forwarded-uri", "/admin")],
             StatusCode::FORBIDDEN,
         ),
         (
             "alice",
             &alice,
-            vec![("x-original-url", "https://gate.test/admin"), ("x-original-method", "GET")],
+            vec![
+                ("x-forwarded-method", "POST"),
+                ("x-forwarded-uri", "/admin/users?id=1"),
+            ],
             StatusCode::FORBIDDEN,
         ),
         (
             "alice",
             &alice,
-            vec![("x-forwarded-host", "ops.example.test"), ("x-forwarded-uri", "/")],
+            vec![
+                ("x-original-url", "https://gate.test/admin"),
+                ("x-original-method", "GET"),
+            ],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "alice",
+            &alice,
+            vec![
+                ("x-forwarded-host", "ops.example.test"),
+                ("x-forwarded-uri", "/"),
+            ],
             StatusCode::FORBIDDEN,
         ),
         (
@@ -243,12 +277,70 @@ async fn a_trusted_proxy_describes_the_original_request() {
             vec![("x-original-url", "https://OPS.example.test:8443/x")],
             StatusCode::FORBIDDEN,
         ),
-        ("bob", &bob, vec![("x-forwarded-uri", "/admin")], StatusCode::ACCEPTED),
         (
             "bob",
             &bob,
-            vec![("x-forwarded-host", "ops.example.test"), ("x-forwarded-uri", "/x")],
+            vec![("x-forwarded-uri", "/admin")],
             StatusCode::ACCEPTED,
+        ),
+        (
+            "bob",
+            &bob,
+            vec![
+                ("x-forwarded-host", "ops.example.test"),
+                ("x-forwarded-uri", "/x"),
+            ],
+            StatusCode::ACCEPTED,
+        ),
+        (
+            "out",
+            &signed_out,
+            vec![
+                ("x-forwarded-method", "GET"),
+                ("x-forwarded-uri", "/status/health"),
+            ],
+            StatusCode::ACCEPTED,
+        ),
+        (
+            "out",
+            &signed_out,
+            vec![
+                ("x-forwarded-method", "POST"),
+                ("x-forwarded-uri", "/status/health"),
+            ],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "out",
+            &signed_out,
+            vec![
+                ("x-original-url", "http://gate.test/status/health"),
+                ("x-original-method", "GET"),
+            ],
+            StatusCode::ACCEPTED,
+        ),
+        // Without the method the proxy asked with GET, which says nothing of the original.
+        (
+            "out",
+            &signed_out,
+            vec![("x-forwarded-uri", "/status/health")],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "out",
+            &signed_out,
+            vec![("x-original-url", "http://gate.test/status/health")],
+            StatusCode::UNAUTHORIZED,
+        ),
+        // Each proxy passes the other's form on from the client: both is never believed.
+        (
+            "alice",
+            &alice,
+            vec![
+                ("x-original-url", "http://gate.test/app"),
+                ("x-forwarded-uri", "/admin"),
+            ],
+            StatusCode::BAD_REQUEST,
         ),
         (
             "alice",
@@ -277,10 +369,17 @@ async fn forwarding_headers_from_an_untrusted_peer_have_no_effect() {
 
     let spoofs_towards_public: &[&[(&str, &str)]] = &[
         &[("x-forwarded-uri", "/public/x")],
-        &[("x-forwarded-uri", "/public"), ("x-forwarded-method", "GET")],
+        &[
+            ("x-forwarded-uri", "/public"),
+            ("x-forwarded-method", "GET"),
+        ],
         &[("x-original-url", "http://gate.test/public/x")],
         &[("x-original-url", "/public")],
         &[("x_forwarded_uri", "/public/x")],
+        &[
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/status/health"),
+        ],
     ];
     for headers in spoofs_towards_public {
         let resp = ask(&app, &signed_out, headers).await;
@@ -290,16 +389,25 @@ async fn forwarding_headers_from_an_untrusted_peer_have_no_effect() {
     let spoofs_towards_strict: &[&[(&str, &str)]] = &[
         &[("x-forwarded-uri", "/admin")],
         &[("x-forwarded-host", "ops.example.test")],
-        &[("x-forwarded-host", "ops.example.test"), ("x-forwarded-uri", "/x")],
+        &[
+            ("x-forwarded-host", "ops.example.test"),
+            ("x-forwarded-uri", "/x"),
+        ],
         &[("x-original-url", "https://ops.example.test/admin")],
-        &[("x-original-url", "https://gate.test/admin"), ("x-original-method", "POST")],
+        &[
+            ("x-original-url", "https://gate.test/admin"),
+            ("x-original-method", "POST"),
+        ],
         &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/admin")],
         &[("x-forwarded-uri", "/public/../admin")],
     ];
     for headers in spoofs_towards_strict {
         let resp = ask(&app, &alice, headers).await;
         assert_eq!(resp.status(), StatusCode::ACCEPTED, "{headers:?}");
-        assert_eq!(header(&resp, "x-auth-request-email"), Some("alice@example.com"));
+        assert_eq!(
+            header(&resp, "x-auth-request-email"),
+            Some("alice@example.com")
+        );
     }
 
     // The request's own Host still picks the route, as for any request to the gateway.
@@ -325,11 +433,20 @@ async fn an_absolute_rd_is_kept_only_for_allowed_hosts() {
     .await;
     // (rd, where the browser ends up)
     let cases = [
-        ("https://app.example.test/x?y=1", "https://app.example.test/x?y=1"),
-        ("http://app.example.test:8443/x", "http://app.example.test:8443/x"),
+        (
+            "https://app.example.test/x?y=1",
+            "https://app.example.test/x?y=1",
+        ),
+        (
+            "http://app.example.test:8443/x",
+            "http://app.example.test:8443/x",
+        ),
         ("https://APP.Example.test/", "https://app.example.test/"),
         ("https://corp.example.test/a", "https://corp.example.test/a"),
-        ("https://wiki.corp.example.test/a", "https://wiki.corp.example.test/a"),
+        (
+            "https://wiki.corp.example.test/a",
+            "https://wiki.corp.example.test/a",
+        ),
         ("/local?x=1", "/local?x=1"),
         ("https://example.test/", "/"),
         ("https://evil.app.example.test/", "/"),
@@ -362,7 +479,11 @@ async fn an_absolute_rd_is_kept_only_for_allowed_hosts() {
             .send()
             .await
             .unwrap();
-        assert_eq!(location_header(&sign_out), expected, "sign-out with rd {rd:?}");
+        assert_eq!(
+            location_header(&sign_out),
+            expected,
+            "sign-out with rd {rd:?}"
+        );
     }
 }
 
@@ -371,7 +492,9 @@ async fn an_absolute_rd_is_kept_only_for_allowed_hosts() {
 async fn without_allowed_hosts_an_absolute_rd_becomes_root() {
     let app = spawn_app().await;
 
-    let login = app.login(&Browser::new(), "https://app.example.test/x").await;
+    let login = app
+        .login(&Browser::new(), "https://app.example.test/x")
+        .await;
 
     assert_eq!(location_header(&login), "/");
 }
@@ -438,7 +561,9 @@ async fn cookie_domain_lets_one_sign_in_cover_the_subdomains() {
         .filter(|c| c.starts_with("_portcullis=;"))
         .collect();
     assert!(
-        cleared.iter().any(|c| c.contains("Domain=portcullis.localhost")),
+        cleared
+            .iter()
+            .any(|c| c.contains("Domain=portcullis.localhost")),
         "{cleared:?}"
     );
     let after = browser

@@ -207,14 +207,21 @@ async fn the_host_comes_from_host_alone_and_must_agree_with_the_target() {
         .get(
             Some("example.test"),
             "/page",
-            &["X-Forwarded-Host: app.example.test", "Forwarded: host=app.example.test"],
+            &[
+                "X-Forwarded-Host: app.example.test",
+                "Forwarded: host=app.example.test",
+            ],
         )
         .await;
     let (conflicting, _) = app
         .get(Some("example.test"), "http://app.example.test/page", &[])
         .await;
     let (agreeing, _) = app
-        .get(Some("App.Example.Test"), "http://app.example.test:80/page", &[])
+        .get(
+            Some("App.Example.Test"),
+            "http://app.example.test:80/page",
+            &[],
+        )
         .await;
 
     // Assert
@@ -222,5 +229,9 @@ async fn the_host_comes_from_host_alone_and_must_agree_with_the_target() {
     assert_eq!(conflicting, 400);
     assert_eq!(agreeing, 200);
     let after = app.counts();
-    assert_eq!(after[0], before[0] + 1, "only the agreeing request reached app.example.test");
+    assert_eq!(
+        after[0],
+        before[0] + 1,
+        "only the agreeing request reached app.example.test"
+    );
 }

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod bearer;
 mod bypass;
 mod config_errors;
 mod e2e;

@@ -45,7 +45,9 @@ async fn gateway() -> TestApp {
 
 #[tokio::test]
 async fn signed_out_browsers_are_sent_to_sign_in_and_come_back_signed_in() {
-    let Some(binary) = nginx_or_skip() else { return };
+    let Some(binary) = nginx_or_skip() else {
+        return;
+    };
     let app = gateway().await;
     let nginx = Nginx::start(&binary, &app).await;
     let browser = Browser::new();
@@ -59,7 +61,11 @@ async fn signed_out_browsers_are_sent_to_sign_in_and_come_back_signed_in() {
         "nginx makes the redirect absolute"
     );
     let sign_in = browser.navigate(&location(&resp)).await;
-    assert_eq!(sign_in.status(), StatusCode::OK, "the sign-in page via nginx");
+    assert_eq!(
+        sign_in.status(),
+        StatusCode::OK,
+        "the sign-in page via nginx"
+    );
     let start = app.start_url(&page).replace(&app.address, &nginx.base);
     let to_provider = browser.navigate(&start).await;
     let authorize = browser.navigate(&location(&to_provider)).await;
@@ -72,13 +78,22 @@ async fn signed_out_browsers_are_sent_to_sign_in_and_come_back_signed_in() {
     let arrived = echoed(browser.navigate(&page).await).await;
 
     assert_eq!(arrived.path, "/app/page");
-    assert_eq!(arrived.header("x-forwarded-email"), Some("alice@example.com"));
-    assert_eq!(app.upstream.requests().len(), 1, "only the signed-in request");
+    assert_eq!(
+        arrived.header("x-forwarded-email"),
+        Some("alice@example.com")
+    );
+    assert_eq!(
+        app.upstream.requests().len(),
+        1,
+        "only the signed-in request"
+    );
 }
 
 #[tokio::test]
 async fn signed_in_requests_reach_the_app_with_the_identity() {
-    let Some(binary) = nginx_or_skip() else { return };
+    let Some(binary) = nginx_or_skip() else {
+        return;
+    };
     let app = gateway().await;
     let nginx = Nginx::start(&binary, &app).await;
     app.sign_in().await;
@@ -86,8 +101,14 @@ async fn signed_in_requests_reach_the_app_with_the_identity() {
     let arrived = echoed(app.browser.navigate(&nginx.url("/app?q=1")).await).await;
 
     assert_eq!(arrived.header("x-forwarded-user"), Some("alice-sub-0001"));
-    assert_eq!(arrived.header("x-forwarded-email"), Some("alice@example.com"));
-    assert_eq!(arrived.header("x-forwarded-preferred-username"), Some("alice"));
+    assert_eq!(
+        arrived.header("x-forwarded-email"),
+        Some("alice@example.com")
+    );
+    assert_eq!(
+        arrived.header("x-forwarded-preferred-username"),
+        Some("alice")
+    );
     assert_eq!(arrived.header("x-forwarded-groups"), Some("staff,admins"));
     assert_eq!(arrived.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(arrived.header("x-forwarded-proto"), Some("http"));
@@ -103,7 +124,9 @@ async fn signed_in_requests_reach_the_app_with_the_identity() {
 
 #[tokio::test]
 async fn refused_users_get_403_and_never_reach_the_app() {
-    let Some(binary) = nginx_or_skip() else { return };
+    let Some(binary) = nginx_or_skip() else {
+        return;
+    };
     let app = gateway().await;
     let nginx = Nginx::start(&binary, &app).await;
     app.sign_in().await;
@@ -139,7 +162,9 @@ const FORGED: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn headers_forged_by_the_client_have_no_effect() {
-    let Some(binary) = nginx_or_skip() else { return };
+    let Some(binary) = nginx_or_skip() else {
+        return;
+    };
     let app = gateway().await;
     let nginx = Nginx::start(&binary, &app).await;
     let signed_out = Browser::new();
@@ -158,12 +183,25 @@ async fn headers_forged_by_the_client_have_no_effect() {
     assert!(app.upstream.requests().is_empty());
 
     let resp = forged_get(&app.browser, "/admin").await.unwrap();
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "still judged as /admin");
+    assert_eq!(
+        resp.status(),
+        StatusCode::FORBIDDEN,
+        "still judged as /admin"
+    );
 
     let arrived = echoed(forged_get(&app.browser, "/app").await.unwrap()).await;
-    assert_eq!(arrived.header_values("x-forwarded-user"), ["alice-sub-0001"]);
-    assert_eq!(arrived.header_values("x-forwarded-email"), ["alice@example.com"]);
-    assert_eq!(arrived.header_values("x-forwarded-groups"), ["staff,admins"]);
+    assert_eq!(
+        arrived.header_values("x-forwarded-user"),
+        ["alice-sub-0001"]
+    );
+    assert_eq!(
+        arrived.header_values("x-forwarded-email"),
+        ["alice@example.com"]
+    );
+    assert_eq!(
+        arrived.header_values("x-forwarded-groups"),
+        ["staff,admins"]
+    );
     assert_eq!(arrived.header_values("x-forwarded-host"), ["127.0.0.1"]);
     for name in [
         "x-forwarded-access-token",
@@ -330,7 +368,10 @@ fn configuration(dir: &Path, port: u16, app: &TestApp) -> String {
     ];
     let mut example = EXAMPLE.to_owned();
     for (from, to) in &replacements {
-        assert!(example.contains(from), "examples/nginx.conf no longer has {from:?}");
+        assert!(
+            example.contains(from),
+            "examples/nginx.conf no longer has {from:?}"
+        );
         example = example.replace(from, to);
     }
     let dir = dir.display();

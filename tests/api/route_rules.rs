@@ -86,7 +86,10 @@ async fn outcome(app: &TestApp, path: &str) -> Result<String, (StatusCode, Strin
     let resp = app.get(path).await;
     if resp.status() == StatusCode::OK {
         let seen = echoed(resp).await;
-        return Ok(seen.header("x-forwarded-user").unwrap_or_default().to_owned());
+        return Ok(seen
+            .header("x-forwarded-user")
+            .unwrap_or_default()
+            .to_owned());
     }
     Err(error_code(resp).await)
 }
@@ -176,14 +179,22 @@ async fn both_the_global_and_the_route_rules_must_pass_on_every_request() {
     );
 
     // Act
-    let outsider_admins = outsider.client.get(app.url("/admins")).send().await.unwrap();
+    let outsider_admins = outsider
+        .client
+        .get(app.url("/admins"))
+        .send()
+        .await
+        .unwrap();
     let insider_admins = insider.client.get(app.url("/admins")).send().await.unwrap();
     let insider_root = insider.client.get(app.url("/")).send().await.unwrap();
 
     // Assert
     assert_eq!(outsider_admins.status(), StatusCode::FORBIDDEN);
     assert_eq!(insider_admins.status(), StatusCode::FORBIDDEN);
-    assert_eq!(echoed(insider_root).await.header("x-forwarded-user"), Some("bob"));
+    assert_eq!(
+        echoed(insider_root).await.header("x-forwarded-user"),
+        Some("bob")
+    );
 }
 
 #[tokio::test]
@@ -232,7 +243,10 @@ async fn global_claim_rules_admit_users_who_have_the_claim() {
     app.sign_in().await;
 
     // Assert
-    assert_eq!(outcome(&app, "/gold").await, Ok("alice-sub-0001".to_owned()));
+    assert_eq!(
+        outcome(&app, "/gold").await,
+        Ok("alice-sub-0001".to_owned())
+    );
     assert_eq!(
         outcome(&app, "/platinum").await,
         Err((StatusCode::FORBIDDEN, "forbidden".to_owned()))

@@ -8,10 +8,14 @@ use secrecy::SecretString;
 use super::{is_loopback, Checker, Str};
 use crate::config::errors::line_column;
 use crate::config::raw::{RawBearer, RawProvider, Text};
-use crate::config::{BearerConfig, ProviderConfig, ProviderKind, TokenEndpointAuth};
+use crate::config::{
+    BearerConfig, ProviderConfig, ProviderKind, ProviderPreset, TokenEndpointAuth,
+};
 
 const DEV_CLIENT_ID: &str = "portcullis-dev";
 const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+/// The profile, every email address with its verification, and org and team memberships.
+const GITHUB_SCOPES: [&str; 3] = ["read:user", "user:email", "read:org"];
 
 impl Checker<'_, '_> {
     /// The providers, and whether any of them needs a configured session secret.
@@ -35,7 +39,7 @@ impl Checker<'_, '_> {
         let mut needs_secret = false;
         for (index, raw) in raw.iter().enumerate() {
             let (provider, kind) = self.provider(index, raw, listen, &mut seen);
-            needs_secret |= kind == Some(ProviderKind::Oidc);
+            needs_secret |= kind.is_some_and(|kind| kind != ProviderKind::Dev);
             match (provider, providers.as_mut()) {
                 (Some(provider), Some(list)) => list.push(provider),
                 _ => providers = None,
@@ -75,7 +79,7 @@ impl Checker<'_, '_> {
         let name = self.optional(raw.name.as_ref(), &key("name"), |this, text, key| {
             this.non_empty(text, key)
         });
-        let scopes = self.scopes(raw.scopes.as_deref(), &key("scopes"));
+        let scopes = self.scopes(raw.scopes.as_deref(), &key("scopes"), kind);
         let token_endpoint_auth = self.optional(
             raw.token_endpoint_auth.as_ref(),
             &key("token_endpoint_auth"),
@@ -83,12 +87,19 @@ impl Checker<'_, '_> {
         );
         let bearer = match &raw.bearer {
             None => Some(None),
-            Some(bearer) => self.bearer(bearer, &table).map(Some),
+            Some(bearer) => self.bearer(bearer, &table, kind).map(Some),
         };
+        let foreign_keys_ok = kind.is_none_or(|kind| self.keys_of_kind(kind, raw, &table));
+        let mut preset = Some(ProviderPreset::None);
         let client = match (kind, kind_text.as_ref()) {
             (Some(ProviderKind::Oidc), _) => self.oidc_client(raw, &table),
             (Some(ProviderKind::Dev), Some(kind_text)) => {
                 self.dev_client(raw, &table, listen, kind_text)
+            }
+            (Some(kind), _) if kind != ProviderKind::Dev => {
+                let (client, kind_preset) = self.preset_client(kind, raw, &table);
+                preset = kind_preset;
+                client
             }
             _ => {
                 // Still look for missing variables in what could not be checked.
@@ -104,7 +115,8 @@ impl Checker<'_, '_> {
                 None
             }
         };
-        let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer) {
+        let client = client.filter(|_| foreign_keys_ok);
+        let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer, preset) {
             (
                 Some(id),
                 Some(kind),
@@ -113,6 +125,7 @@ impl Checker<'_, '_> {
                 Some(scopes),
                 Some(token_endpoint_auth),
                 Some(bearer),
+                Some(preset),
             ) => Some(ProviderConfig {
                 id,
                 kind,
@@ -124,6 +137,7 @@ impl Checker<'_, '_> {
                 token_endpoint_auth: token_endpoint_auth
                     .unwrap_or(TokenEndpointAuth::ClientSecretBasic),
                 bearer,
+                preset,
             }),
             _ => None,
         };
@@ -131,8 +145,25 @@ impl Checker<'_, '_> {
     }
 
     /// `bearer = { audiences = [...] }`: at least one audience, each non-empty.
-    fn bearer(&mut self, raw: &RawBearer, table: &str) -> Option<BearerConfig> {
+    fn bearer(
+        &mut self,
+        raw: &RawBearer,
+        table: &str,
+        kind: Option<ProviderKind>,
+    ) -> Option<BearerConfig> {
         let key = format!("{table}.bearer.audiences");
+        if let Some(kind) = kind.filter(|kind| !kind.is_oidc()) {
+            self.missing(
+                table,
+                &format!("{table}.bearer"),
+                &format!(
+                    "`bearer` needs an OpenID Connect provider with a JWKS; kind \"{}\" has \
+                     none: remove `bearer`",
+                    kind.as_str()
+                ),
+            );
+            return None;
+        }
         let audiences = self.list(raw.audiences.as_deref(), &key, |this, text, key| {
             this.non_empty(text, key)
         })?;
@@ -192,14 +223,21 @@ impl Checker<'_, '_> {
         match text.value.as_str() {
             "oidc" => Some(ProviderKind::Oidc),
             "dev" => Some(ProviderKind::Dev),
+            "google" => Some(ProviderKind::Google),
+            "github" => Some(ProviderKind::Github),
+            "gitlab" => Some(ProviderKind::Gitlab),
+            "microsoft" => Some(ProviderKind::Microsoft),
+            "keycloak" => Some(ProviderKind::Keycloak),
+            "oauth2" => Some(ProviderKind::OAuth2),
             other => {
                 self.error(
                     text.offset,
                     key,
                     format!(
                         "unknown provider kind `{other}`: use \"oidc\" for any OpenID Connect \
-                         provider (with issuer, client_id and client_secret) or \"dev\" for the \
-                         embedded development provider"
+                         provider (with issuer, client_id and client_secret), a preset (\"google\", \
+                         \"github\", \"gitlab\", \"microsoft\", \"keycloak\"), \"oauth2\" for a \
+                         plain OAuth 2.0 provider, or \"dev\" for the embedded development provider"
                     ),
                 );
                 None
@@ -207,11 +245,28 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn scopes(&mut self, raw: Option<&[Text]>, key: &str) -> Option<Vec<String>> {
+    /// As written, with `openid` first for OpenID Connect kinds; the kind's defaults when
+    /// absent.
+    fn scopes(
+        &mut self,
+        raw: Option<&[Text]>,
+        key: &str,
+        kind: Option<ProviderKind>,
+    ) -> Option<Vec<String>> {
+        let oidc = kind.is_none_or(ProviderKind::is_oidc);
         let Some(raw) = raw else {
-            return Some(DEFAULT_SCOPES.map(str::to_owned).to_vec());
+            let defaults: &[&str] = match kind {
+                Some(ProviderKind::Github) => &GITHUB_SCOPES,
+                Some(ProviderKind::OAuth2) => &[],
+                _ => &DEFAULT_SCOPES,
+            };
+            return Some(defaults.iter().map(|s| (*s).to_owned()).collect());
         };
-        let mut scopes = vec!["openid".to_owned()];
+        let mut scopes = if oidc {
+            vec!["openid".to_owned()]
+        } else {
+            Vec::new()
+        };
         let mut complete = true;
         for (index, raw) in raw.iter().enumerate() {
             let key = format!("{key}[{index}]");
@@ -297,7 +352,7 @@ impl Checker<'_, '_> {
 
     /// The issuer exactly as written: it is compared character for character with the
     /// discovery document's `issuer` and the ID token's `iss`, so it is not normalised.
-    fn issuer(&mut self, text: &Str, key: &str) -> Option<String> {
+    pub(super) fn issuer(&mut self, text: &Str, key: &str) -> Option<String> {
         let url = self.web_url(text, key)?;
         if url.scheme() == "https" || is_loopback(&url) {
             return Some(text.value.clone());
@@ -367,6 +422,12 @@ fn default_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Oidc => "OpenID Connect",
         ProviderKind::Dev => "Development sign-in",
+        ProviderKind::Google => "Google",
+        ProviderKind::Github => "GitHub",
+        ProviderKind::Gitlab => "GitLab",
+        ProviderKind::Microsoft => "Microsoft",
+        ProviderKind::Keycloak => "Keycloak",
+        ProviderKind::OAuth2 => "OAuth 2.0",
     }
 }
 

@@ -47,15 +47,18 @@ impl Checker<'_, '_> {
             |this, text, key| this.redirect_host(&text, key),
         );
         let server = match (listen, public_url, trusted_proxies, allowed_redirect_hosts) {
-            (Some(listen), Some(public_url), Some(trusted_proxies), Some(allowed_redirect_hosts)) => {
-                Some(ServerConfig {
-                    listen,
-                    public_url,
-                    auto_redirect: raw.auto_redirect.unwrap_or(false),
-                    trusted_proxies,
-                    allowed_redirect_hosts,
-                })
-            }
+            (
+                Some(listen),
+                Some(public_url),
+                Some(trusted_proxies),
+                Some(allowed_redirect_hosts),
+            ) => Some(ServerConfig {
+                listen,
+                public_url,
+                auto_redirect: raw.auto_redirect.unwrap_or(false),
+                trusted_proxies,
+                allowed_redirect_hosts,
+            }),
             _ => None,
         };
         (listen, server)
@@ -278,30 +281,56 @@ url = "http://127.0.0.1:8080"
         assert_problems(
             &source,
             &[
-                ("server.trusted_proxies[1]", "\"10.0.0.1/8\"", "write `10.0.0.0/8`"),
-                ("server.trusted_proxies[2]", "\"proxy.internal\"", "not an IP address"),
-                ("server.allowed_redirect_hosts[0]", "\"*.example.com\"", "wildcards"),
-                ("server.allowed_redirect_hosts[1]", "\"https://app", "not a host name"),
-                ("session.cookie_domain", "\"*.example.com\"\n", "not a domain name"),
+                (
+                    "server.trusted_proxies[1]",
+                    "\"10.0.0.1/8\"",
+                    "write `10.0.0.0/8`",
+                ),
+                (
+                    "server.trusted_proxies[2]",
+                    "\"proxy.internal\"",
+                    "not an IP address",
+                ),
+                (
+                    "server.allowed_redirect_hosts[0]",
+                    "\"*.example.com\"",
+                    "wildcards",
+                ),
+                (
+                    "server.allowed_redirect_hosts[1]",
+                    "\"https://app",
+                    "not a host name",
+                ),
+                (
+                    "session.cookie_domain",
+                    "\"*.example.com\"\n",
+                    "not a domain name",
+                ),
             ],
         );
     }
 
     #[test]
     fn the_cookie_domain_must_cover_the_public_url() {
-        for domain in ["\"example.org\"", "\"evil-example.com\"", "\"sso.example.com\""] {
+        for domain in [
+            "\"example.org\"",
+            "\"evil-example.com\"",
+            "\"sso.example.com\"",
+        ] {
             assert_problems(
                 &forward_auth_config("", domain),
                 &[("session.cookie_domain", domain, "is not within")],
             );
         }
-        let on_an_ip = forward_auth_config("", "\"example.com\"").replace(
-            "https://auth.example.com",
-            "https://127.0.0.1",
-        );
+        let on_an_ip = forward_auth_config("", "\"example.com\"")
+            .replace("https://auth.example.com", "https://127.0.0.1");
         assert_problems(
             &on_an_ip,
-            &[("session.cookie_domain", "\"example.com\"", "not an IP address")],
+            &[(
+                "session.cookie_domain",
+                "\"example.com\"",
+                "not an IP address",
+            )],
         );
     }
 

@@ -129,7 +129,8 @@ impl Checker<'_, '_> {
                         "the public_url's host `{host}` is not within `{domain}`, so browsers \
                          would refuse the cookie: set cookie_domain to the public_url's host or \
                          a parent domain of it, like \".{}\"",
-                        host.split_once('.').map_or(host.as_str(), |(_, parent)| parent)
+                        host.split_once('.')
+                            .map_or(host.as_str(), |(_, parent)| parent)
                     ),
                 );
                 None
@@ -208,7 +209,8 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 fn parse_cookie_domain(value: &str) -> Result<String, String> {
     let value = value.trim();
     let name = value.strip_prefix('.').unwrap_or(value);
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') || !c.is_ascii();
+    let plain =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') || !c.is_ascii();
     let problem = format!(
         "`{value}` is not a domain name: write the domain whose subdomains should share the \
          sign-in, like \".example.com\" (no scheme, port, path, wildcard or IP address)"
@@ -217,7 +219,9 @@ fn parse_cookie_domain(value: &str) -> Result<String, String> {
         return Err(problem);
     }
     match Host::parse(name) {
-        Ok(Host::Domain(domain)) if !domain.starts_with('.') && !domain.ends_with('.') => Ok(domain),
+        Ok(Host::Domain(domain)) if !domain.starts_with('.') && !domain.ends_with('.') => {
+            Ok(domain)
+        }
         _ => Err(problem),
     }
 }

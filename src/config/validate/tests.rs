@@ -167,6 +167,7 @@ fn bad_configs_are_reported_with_key_line_and_column() {
         Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = { email_domains = [\"*\"] }")], key: "upstream[0].allow.email_domains[0]", at: (21, 28), fragment: "in an upstream's `allow` it adds nothing" },
         Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = { group = [\"x\"] }")], key: "upstream[0].allow.group", at: (21, 11), fragment: "unknown key `group`" },
         Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nallow = { providers = [\"github\"] }")], key: "upstream[0].allow.providers[0]", at: (21, 24), fragment: "unknown provider `github`" },
+        Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\npublic = true\nallow = { groups = [\"admins\"] }")], key: "upstream[0].allow", at: (18, 1), fragment: "`allow` would have no effect" },
         Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\ncors_preflight = \"yes\"")], key: "upstream[0].cors_preflight", at: (21, 18), fragment: "expected a boolean" },
         Case { edits: &[(URL, "url = \"http://127.0.0.1:8080\"\nhost = \"App.example.com\"\n[[upstream]]\nhost = \"app.example.com\"\npath = \"/\"\nurl = \"builtin:echo\"")], key: "upstream[1].path", at: (24, 8), fragment: "duplicate upstream path `/` on host `app.example.com`: it is already used on line 19" },
         // Syntax.

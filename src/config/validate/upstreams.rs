@@ -84,6 +84,16 @@ impl Checker<'_, '_> {
         );
         let allow = match &raw.allow {
             None => Some(None),
+            Some(_) if raw.public == Some(true) => {
+                let offset = self.places.table_start(&table);
+                self.error(
+                    offset,
+                    &format!("{table}.allow"),
+                    "a public upstream admits everyone, so `allow` would have no effect: \
+                     remove `public = true` or `allow`",
+                );
+                None
+            }
             Some(allow) => self
                 .route_rules(allow, &format!("{table}.allow"), &table, providers)
                 .map(Some),
@@ -235,9 +245,10 @@ impl Checker<'_, '_> {
     /// An HTTP method token (RFC 9110 §9.1), upper-cased.
     fn method(&mut self, text: Str, key: &str) -> Option<String> {
         let valid = !text.value.is_empty()
-            && text.value.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-            });
+            && text
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if valid {
             return Some(text.value.to_ascii_uppercase());
         }
@@ -268,9 +279,7 @@ impl Checker<'_, '_> {
                 text.value
             )
         } else {
-            match compile(&text.value)
-                .and_then(|_| compile(&format!("^(?:{})$", text.value)))
-            {
+            match compile(&text.value).and_then(|_| compile(&format!("^(?:{})$", text.value))) {
                 Ok(regex) => return Some((text.value, regex)),
                 Err(error) => format!(
                     "`{}` is not a valid regular expression: {}",
@@ -289,7 +298,11 @@ fn is_anchored(pattern: &str) -> bool {
     let mut rest = pattern;
     while let Some(flags) = rest.strip_prefix("(?") {
         match flags.split_once(')') {
-            Some((letters, after)) if letters.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') => {
+            Some((letters, after))
+                if letters
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+            {
                 rest = after;
             }
             _ => break,
@@ -301,7 +314,11 @@ fn is_anchored(pattern: &str) -> bool {
     let Some(before_dollar) = body.strip_suffix('$') else {
         return false;
     };
-    let backslashes = before_dollar.bytes().rev().take_while(|&b| b == b'\\').count();
+    let backslashes = before_dollar
+        .bytes()
+        .rev()
+        .take_while(|&b| b == b'\\')
+        .count();
     backslashes % 2 == 0
 }
 

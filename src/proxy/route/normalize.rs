@@ -25,7 +25,9 @@ pub fn normalize_path(path: &str) -> Option<String> {
         return None;
     }
     let decoded = decode_strictly(path.as_bytes())?;
-    let decoded = String::from_utf8(decoded).ok().filter(|text| text.is_ascii())?;
+    let decoded = String::from_utf8(decoded)
+        .ok()
+        .filter(|text| text.is_ascii())?;
     if decoded.contains(['\\', ';']) {
         return None;
     }

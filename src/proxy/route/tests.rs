@@ -40,10 +40,12 @@ fn table() -> RouteTable {
 }
 
 fn routed_port(table: &RouteTable, host: Option<&str>, path: &str) -> Option<u16> {
-    table.route(host, path).map(|upstream| match &upstream.target {
-        UpstreamTarget::Http(url) => url.port().unwrap(),
-        UpstreamTarget::Echo => 0,
-    })
+    table
+        .route(host, path)
+        .map(|upstream| match &upstream.target {
+            UpstreamTarget::Http(url) => url.port().unwrap(),
+            UpstreamTarget::Echo => 0,
+        })
 }
 
 fn port(table: &RouteTable, path: &str) -> Option<u16> {
@@ -226,13 +228,20 @@ fn the_request_host_comes_from_host_or_the_authority_and_they_must_agree() {
     };
     let origin: Uri = "/x".parse().unwrap();
     let absolute: Uri = "http://app.example.com:8080/x".parse().unwrap();
-    let cases: [(&[&str], &Uri, Result<Option<&str>, BadHost>); 7] = [
+    /// (Host header values, request target, the host the request is for)
+    type HostCase<'a> = (&'a [&'a str], &'a Uri, Result<Option<&'a str>, BadHost>);
+    let cases: [HostCase; 8] = [
+        (&[""], &origin, Ok(None)),
         (&["app.example.com"], &origin, Ok(Some("app.example.com"))),
         (&[], &origin, Ok(None)),
         (&[], &absolute, Ok(Some("app.example.com:8080"))),
         (&["APP.example.com"], &absolute, Ok(Some("APP.example.com"))),
         (&["other.example.com"], &absolute, Err(BadHost::Conflicting)),
-        (&["a.example.com", "b.example.com"], &origin, Err(BadHost::Several)),
+        (
+            &["a.example.com", "b.example.com"],
+            &origin,
+            Err(BadHost::Several),
+        ),
         (&["x@y"], &origin, Err(BadHost::Malformed)),
     ];
     for (values, uri, expected) in cases {

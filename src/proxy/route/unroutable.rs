@@ -13,6 +13,8 @@
 //!
 //! Browsers resolve dot segments before sending, so no honest request is refused.
 
+use std::borrow::Cow;
+
 /// More decoding rounds than this and the path is refused outright.
 const MAX_DECODE_ROUNDS: usize = 4;
 
@@ -55,9 +57,9 @@ fn decode(input: &[u8], with_u_escapes: bool) -> Vec<u8> {
                 }
             }
             if let ([b'u' | b'U', a, b, c, d, after @ ..], true) = (tail, with_u_escapes) {
-                let code = [a, b, c, d]
-                    .iter()
-                    .try_fold(0u32, |acc, digit| Some(acc << 4 | u32::from(hex_value(**digit)?)));
+                let code = [a, b, c, d].iter().try_fold(0u32, |acc, digit| {
+                    Some(acc << 4 | u32::from(hex_value(**digit)?))
+                });
                 if let Some(ch) = code.and_then(char::from_u32) {
                     let mut buffer = [0u8; 4];
                     out.extend_from_slice(ch.encode_utf8(&mut buffer).as_bytes());
@@ -86,11 +88,16 @@ fn has_overlong_utf8(bytes: &[u8]) -> bool {
             pair,
             [0xC0 | 0xC1, _] | [0xE0, 0x80..=0x9F] | [0xF0, 0x80..=0x8F]
         )
-    }) || bytes.last().is_some_and(|&last| matches!(last, 0xC0 | 0xC1))
+    }) || bytes
+        .last()
+        .is_some_and(|&last| matches!(last, 0xC0 | 0xC1))
 }
 
 /// Unicode characters that NFKC normalisation maps to `.`, `..`, `...`, `/` or `\`.
-fn fold_look_alikes(text: &str) -> String {
+fn fold_look_alikes(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
     let mut folded = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -102,17 +109,15 @@ fn fold_look_alikes(text: &str) -> String {
             other => folded.push(other),
         }
     }
-    folded
+    Cow::Owned(folded)
 }
 
 fn has_dot_segment(path: &str) -> bool {
-    fold_look_alikes(path)
-        .split(['/', '\\'])
-        .any(|segment| {
-            let cut = segment.split([';', '\0']).next().unwrap_or_default();
-            let trimmed = cut.trim_end();
-            !trimmed.is_empty() && trimmed.bytes().all(|b| b == b'.')
-        })
+    fold_look_alikes(path).split(['/', '\\']).any(|segment| {
+        let cut = segment.split([';', '\0']).next().unwrap_or_default();
+        let trimmed = cut.trim_end();
+        !trimmed.is_empty() && trimmed.bytes().all(|b| b == b'.')
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub const PHONE: (u32, u32) = (390, 844);
 /// the profile directory; [`Browser::close`] ends the session politely first.
 pub struct Browser {
     client: Client,
+    work_dir: PathBuf,
     // Dropped after `client`: first the session handle, then the processes, then the profile.
     _driver: ChildProcess,
     _profile: ProfileDir,
@@ -78,6 +79,7 @@ impl Browser {
             });
         let browser = Browser {
             client,
+            work_dir: work_dir.to_owned(),
             _driver: driver,
             _profile: profile,
         };
@@ -124,15 +126,20 @@ impl Browser {
     /// element. Fails after [`PAGE_TIMEOUT`], saying where the browser is instead.
     pub async fn wait_for_one_of(&self, pages: &[Page<'_>]) -> (usize, Element) {
         let deadline = Instant::now() + PAGE_TIMEOUT;
+        let mut last_error = String::new();
         loop {
-            if let Ok(url) = self.client.current_url().await {
-                for (index, page) in pages.iter().enumerate() {
-                    if (page.url_ok)(&url) {
-                        if let Ok(element) = self.client.find(Locator::Css(page.css)).await {
-                            return (index, element);
+            match self.client.current_url().await {
+                Ok(url) => {
+                    for (index, page) in pages.iter().enumerate() {
+                        if (page.url_ok)(&url) {
+                            match self.client.find(Locator::Css(page.css)).await {
+                                Ok(element) => return (index, element),
+                                Err(err) => last_error = format!("find {}: {err}", page.css),
+                            }
                         }
                     }
                 }
+                Err(err) => last_error = format!("current URL: {err}"),
             }
             if Instant::now() > deadline {
                 let expected: Vec<String> = pages
@@ -141,14 +148,30 @@ impl Browser {
                     .collect();
                 let url = self.current_url_text().await;
                 let text = self.body_text().await;
+                self.save_evidence().await;
                 panic!(
-                    "timed out after {PAGE_TIMEOUT:?} waiting for {}; the browser shows \
-                     {url}:\n{text}",
+                    "timed out after {PAGE_TIMEOUT:?} waiting for {} (last error: {last_error}); \
+                     the browser shows {url}:\n{text}",
                     expected.join(" or ")
                 );
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Saves a screenshot and the source of the current page next to the logs, for a
+    /// failing journey.
+    async fn save_evidence(&self) {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.work_dir.join("failure.png"), png);
+        }
+        if let Ok(html) = self.client.source().await {
+            let _ = std::fs::write(self.work_dir.join("failure.html"), html);
+        }
+        eprintln!(
+            "screenshot and page source saved in {}",
+            self.work_dir.display()
+        );
     }
 
     /// The visible text of the current page (for assertions and failure messages).

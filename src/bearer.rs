@@ -1,0 +1,91 @@
+//! Bearer tokens for API clients: `Authorization: Bearer <JWT>` signed by a provider that
+//! has `bearer = { audiences = [...] }` (RFC 6750, JWT profile RFC 9068).
+//!
+//! The token is validated as strictly as an ID token (see `OidcProvider::verify_bearer`)
+//! and then goes through the same rules and identity headers as a cookie session. A bearer
+//! token that fails validation is answered 401 with `WWW-Authenticate: Bearer
+//! error="invalid_token"` (RFC 6750 §3.1) and never reaches an upstream.
+
+use axum::http::{header, HeaderMap};
+
+use crate::error::AppError;
+use crate::identity::Identity;
+use crate::providers::oidc::jwt_payload;
+use crate::startup::AppState;
+
+/// A validated bearer token and who it names.
+pub struct BearerIdentity {
+    pub identity: Identity,
+    pub token: String,
+}
+
+/// The bearer token of the request, validated; `None` when the request has none or no
+/// provider accepts bearer tokens (the `Authorization` header is then the upstream's business).
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<Result<BearerIdentity, AppError>> {
+    let accepting: Vec<_> = state
+        .config
+        .providers
+        .iter()
+        .filter_map(|p| p.bearer.as_ref().map(|bearer| (p.id.as_str(), bearer)))
+        .collect();
+    if accepting.is_empty() {
+        return None;
+    }
+    let token = bearer_token(headers)?;
+    Some(validate(state, &accepting, token).await)
+}
+
+async fn validate(state: &AppState, accepting: &[(&str, &crate::config::BearerConfig)], token: &str) -> Result<BearerIdentity, AppError> {
+    let invalid = |reason: String| AppError::InvalidBearer(reason);
+    let issuer = jwt_payload(token)
+        .and_then(|payload| payload.get("iss").and_then(|iss| iss.as_str()).map(str::to_owned))
+        .ok_or_else(|| invalid("not a JWT with an iss claim".into()))?;
+    let (provider, bearer) = accepting
+        .iter()
+        .find_map(|(id, bearer)| {
+            let provider = state.providers.get(id)?;
+            (provider.issuer() == issuer).then_some((provider, bearer))
+        })
+        .ok_or_else(|| invalid("issued by no provider that accepts bearer tokens".into()))?;
+    let identity = provider
+        .verify_bearer(token, &bearer.audiences)
+        .await
+        .map_err(invalid)?;
+    Ok(BearerIdentity {
+        identity,
+        token: token.to_owned(),
+    })
+}
+
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn bearer_token_parsing() {
+        let cases = [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER  abc ", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("Bearerabc", None),
+        ];
+        for (value, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert_eq!(bearer_token(&headers), expected, "{value:?}");
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,302 @@
+//! Plain OAuth 2.0 providers (`kind = "oauth2"`, and GitHub in `providers/github.rs`): the
+//! authorization code grant with PKCE and state, the code exchange, then the identity from a
+//! user information API instead of an ID token.
+//!
+//! Specs: RFC 6749 §4.1 (code grant), §2.3.1 (client authentication), §5 (token response);
+//! RFC 7636 (PKCE S256, sent even to providers that ignore it); RFC 6901 (JSON pointers of
+//! the claim mapping). There is no nonce (no ID token carries it back): state and PKCE bind
+//! the callback to the browser that started the login.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use url::Url;
+
+use crate::config::{ClaimMapping, GithubConfig, OAuth2Config, TokenEndpointAuth};
+use crate::error::LoginError;
+use crate::identity::Identity;
+use crate::providers::github;
+use crate::providers::oidc::{error_chain, groups_from_json, json_bool, VerifiedLogin};
+
+/// Settings for one plain OAuth 2.0 provider, fixed at start-up.
+pub struct OAuth2Settings {
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    pub token_endpoint_auth: TokenEndpointAuth,
+    /// `{public_url}/oauth2/callback/{id}`.
+    pub redirect_uri: String,
+    pub logo: &'static str,
+    pub api: OAuth2Api,
+}
+
+/// Where the endpoints are and how the identity is read.
+pub enum OAuth2Api {
+    /// `kind = "oauth2"`: a userinfo URL and a claim mapping.
+    Generic(OAuth2Config),
+    /// `kind = "github"`: the REST API's /user, /user/emails, /user/orgs and /user/teams.
+    Github(GithubConfig),
+}
+
+/// A plain OAuth 2.0 provider the gateway signs people in with.
+pub struct OAuth2Provider {
+    settings: OAuth2Settings,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for OAuth2Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth2Provider")
+            .field("id", &self.settings.id)
+            .field("client_id", &self.settings.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The token endpoint's answer (RFC 6749 §5.1 and §5.2). GitHub answers errors with 200 and
+/// an `error` field, so both shapes are read from one object.
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+impl OAuth2Provider {
+    pub fn new(settings: OAuth2Settings, http: reqwest::Client) -> OAuth2Provider {
+        OAuth2Provider { settings, http }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.settings.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.settings.client_id
+    }
+
+    pub fn logo(&self) -> &'static str {
+        self.settings.logo
+    }
+
+    fn endpoints(&self) -> (Url, Url) {
+        match &self.settings.api {
+            OAuth2Api::Generic(config) => (config.auth_url.clone(), config.token_url.clone()),
+            OAuth2Api::Github(config) => github::oauth_endpoints(config),
+        }
+    }
+
+    /// The authorization request (RFC 6749 §4.1.1) with PKCE S256 (RFC 7636 §4.3).
+    pub fn authorization_url(&self, state: &str, code_challenge: &str) -> Url {
+        let (mut url, _) = self.endpoints();
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &self.settings.client_id)
+                .append_pair("redirect_uri", &self.settings.redirect_uri);
+            if !self.settings.scopes.is_empty() {
+                query.append_pair("scope", &self.settings.scopes.join(" "));
+            }
+            query
+                .append_pair("state", state)
+                .append_pair("code_challenge", code_challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+        url
+    }
+
+    /// Exchanges the code and reads the identity from the provider's API.
+    pub async fn complete_login(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+    ) -> Result<VerifiedLogin, LoginError> {
+        let access_token = self.exchange_code(code, pkce_verifier).await?;
+        let identity = match &self.settings.api {
+            OAuth2Api::Generic(config) => {
+                let userinfo = get_json(&self.http, &config.userinfo_url, &access_token)
+                    .await
+                    .map_err(LoginError::Userinfo)?;
+                identity_from_userinfo(&userinfo, &config.claims, self.id())?
+            }
+            OAuth2Api::Github(config) => {
+                github::identity(&self.http, config, &access_token, self.id()).await?
+            }
+        };
+        Ok(VerifiedLogin {
+            identity,
+            id_token: None,
+            access_token,
+        })
+    }
+
+    /// RFC 6749 §4.1.3 with the PKCE verifier; client authentication as configured.
+    async fn exchange_code(&self, code: &str, pkce_verifier: &str) -> Result<String, LoginError> {
+        let (_, token_url) = self.endpoints();
+        let secret = self.settings.client_secret.expose_secret();
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", self.settings.redirect_uri.as_str()),
+            ("code_verifier", pkce_verifier),
+        ];
+        let mut request = self
+            .http
+            .post(token_url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        match self.settings.token_endpoint_auth {
+            TokenEndpointAuth::ClientSecretBasic => {
+                let encode = |v: &str| -> String {
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+                };
+                let credentials = format!("{}:{}", encode(&self.settings.client_id), encode(secret));
+                request = request.header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Basic {}", STANDARD.encode(credentials)),
+                );
+            }
+            TokenEndpointAuth::ClientSecretPost => {
+                form.push(("client_id", self.settings.client_id.as_str()));
+                form.push(("client_secret", secret));
+            }
+        }
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|err| LoginError::TokenExchange(error_chain(&err)))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| LoginError::TokenExchange(error_chain(&err)))?;
+        let answer: Option<TokenAnswer> = serde_json::from_slice(&body).ok();
+        match answer {
+            Some(TokenAnswer {
+                error: Some(error),
+                error_description,
+                ..
+            }) => Err(LoginError::TokenExchange(format!(
+                "{} {error}{}",
+                status.as_u16(),
+                error_description.map(|d| format!(": {d}")).unwrap_or_default()
+            ))),
+            Some(TokenAnswer {
+                access_token: Some(token),
+                ..
+            }) if status.is_success() && !token.is_empty() => Ok(token),
+            _ => Err(LoginError::TokenExchange(format!(
+                "{} from the token endpoint without an access_token",
+                status.as_u16()
+            ))),
+        }
+    }
+}
+
+/// GET `url` with the access token; the answer must be 2xx JSON.
+pub(crate) async fn get_json(
+    http: &reqwest::Client,
+    url: &Url,
+    access_token: &str,
+) -> Result<Value, String> {
+    get_json_with_headers(http, url, access_token)
+        .await
+        .map(|(json, _)| json)
+}
+
+/// Like [`get_json`], also returning the response headers (for `Link` pagination).
+pub(crate) async fn get_json_with_headers(
+    http: &reqwest::Client,
+    url: &Url,
+    access_token: &str,
+) -> Result<(Value, reqwest::header::HeaderMap), String> {
+    let response = http
+        .get(url.clone())
+        .bearer_auth(access_token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|err| error_chain(&err))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("{} from {}", status.as_u16(), url.path()));
+    }
+    let headers = response.headers().clone();
+    let json = response
+        .json()
+        .await
+        .map_err(|err| format!("{} is not JSON: {err}", url.path()))?;
+    Ok((json, headers))
+}
+
+/// The identity in a userinfo answer, by the configured JSON pointers. The id is required
+/// (a string or a number); the email counts only when `email_verified` says `true`.
+pub fn identity_from_userinfo(
+    userinfo: &Value,
+    claims: &ClaimMapping,
+    provider: &str,
+) -> Result<Identity, LoginError> {
+    let text = |pointer: &str| match userinfo.pointer(pointer) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let user = text(&claims.id).ok_or_else(|| {
+        LoginError::Userinfo(format!("the answer has no user id at {}", claims.id))
+    })?;
+    let verified = userinfo.pointer(&claims.email_verified).and_then(json_bool) == Some(true);
+    Ok(Identity {
+        user,
+        email: text(&claims.email).filter(|_| verified),
+        preferred_username: text(&claims.username).or_else(|| text(&claims.name)),
+        groups: userinfo
+            .pointer(&claims.groups)
+            .map(groups_from_json)
+            .unwrap_or_default(),
+        provider: provider.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_mapping_reads_pointers_and_drops_unverified_emails() {
+        let mapping = ClaimMapping {
+            id: "/data/id".into(),
+            email: "/data/mail".into(),
+            email_verified: "/data/verified".into(),
+            name: "/data/name".into(),
+            username: "/data/login".into(),
+            groups: "/data/teams".into(),
+        };
+        let answer = json!({ "data": { "id": 42, "mail": "a@example.com", "verified": true,
+            "login": "alice", "teams": ["x", "y"] } });
+        let identity = identity_from_userinfo(&answer, &mapping, "corp").unwrap();
+        assert_eq!(identity.user, "42");
+        assert_eq!(identity.email.as_deref(), Some("a@example.com"));
+        assert_eq!(identity.preferred_username.as_deref(), Some("alice"));
+        assert_eq!(identity.groups, ["x", "y"]);
+
+        let unverified = json!({ "data": { "id": "7", "mail": "a@example.com", "verified": false } });
+        let identity = identity_from_userinfo(&unverified, &mapping, "corp").unwrap();
+        assert_eq!(identity.email, None);
+
+        let anonymous = json!({ "data": { "mail": "a@example.com" } });
+        assert!(identity_from_userinfo(&anonymous, &mapping, "corp").is_err());
+    }
+}
