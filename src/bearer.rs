@@ -21,7 +21,10 @@ pub struct BearerIdentity {
 
 /// The bearer token of the request, validated; `None` when the request has none or no
 /// provider accepts bearer tokens (the `Authorization` header is then the upstream's business).
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<Result<BearerIdentity, AppError>> {
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<Result<BearerIdentity, AppError>> {
     let accepting: Vec<_> = state
         .config
         .providers
@@ -35,10 +38,19 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<Resul
     Some(validate(state, &accepting, token).await)
 }
 
-async fn validate(state: &AppState, accepting: &[(&str, &crate::config::BearerConfig)], token: &str) -> Result<BearerIdentity, AppError> {
+async fn validate(
+    state: &AppState,
+    accepting: &[(&str, &crate::config::BearerConfig)],
+    token: &str,
+) -> Result<BearerIdentity, AppError> {
     let invalid = |reason: String| AppError::InvalidBearer(reason);
     let issuer = jwt_payload(token)
-        .and_then(|payload| payload.get("iss").and_then(|iss| iss.as_str()).map(str::to_owned))
+        .and_then(|payload| {
+            payload
+                .get("iss")
+                .and_then(|iss| iss.as_str())
+                .map(str::to_owned)
+        })
         .ok_or_else(|| invalid("not a JWT with an iss claim".into()))?;
     let (provider, bearer) = accepting
         .iter()

@@ -200,7 +200,9 @@ pub enum ProviderPreset {
     /// `oidc` and `dev`: nothing beyond discovery.
     None,
     /// `hosted_domain`: sent as `hd` and required in the ID token's `hd` claim.
-    Google { hosted_domain: Option<String> },
+    Google {
+        hosted_domain: Option<String>,
+    },
     /// Groups from userinfo's `groups` (or the ID token's `groups_direct`).
     Gitlab,
     /// `tenant` (an id, `common` or `organizations`) and the `tenants` allow-list, lower-cased.
@@ -211,7 +213,7 @@ pub enum ProviderPreset {
     /// Realm roles (`realm_access.roles`) and `groups` as groups.
     Keycloak,
     Github(GithubConfig),
-    OAuth2(OAuth2Config),
+    OAuth2(Box<OAuth2Config>),
 }
 
 /// `kind = "github"`.

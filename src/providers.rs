@@ -124,7 +124,11 @@ impl Provider {
 
     /// Bearer JWTs are validated against an OpenID provider's JWKS; plain OAuth 2.0
     /// providers have none (configuration refuses `bearer` for them).
-    pub async fn verify_bearer(&self, token: &str, audiences: &[String]) -> Result<Identity, String> {
+    pub async fn verify_bearer(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Identity, String> {
         match self {
             Provider::Oidc(p) => p.verify_bearer(token, audiences).await,
             Provider::OAuth2(_) => Err("this provider issues no JWTs".into()),

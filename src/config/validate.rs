@@ -15,6 +15,8 @@ use super::raw::{self, Places, RawConfig, Text};
 use super::{Config, ConfigErrors};
 
 mod authorize;
+#[cfg(test)]
+mod preset_tests;
 mod presets;
 mod providers;
 mod server;

@@ -252,10 +252,20 @@ fn static_asset_serves_the_stylesheet_and_logo() {
     assert!(content_type.starts_with("text/css"));
     assert!(std::str::from_utf8(css).unwrap().contains(":focus-visible"));
 
-    for logo in ["google.svg", "github.svg", "gitlab.svg", "microsoft.svg", "keycloak.svg", "key.svg"] {
+    for logo in [
+        "google.svg",
+        "github.svg",
+        "gitlab.svg",
+        "microsoft.svg",
+        "keycloak.svg",
+        "key.svg",
+    ] {
         let (content_type, svg) = static_asset(logo).unwrap();
         assert_eq!(content_type, "image/svg+xml");
-        assert!(std::str::from_utf8(svg).unwrap().contains("<title>"), "{logo}");
+        assert!(
+            std::str::from_utf8(svg).unwrap().contains("<title>"),
+            "{logo}"
+        );
     }
     let (content_type, svg) = static_asset("logo.svg").unwrap();
     assert_eq!(content_type, "image/svg+xml");

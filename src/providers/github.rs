@@ -222,14 +222,23 @@ mod tests {
             orgs: vec![],
             teams: vec![],
         };
-        assert_eq!(api_base(&config("https://github.com")), "https://api.github.com");
+        assert_eq!(
+            api_base(&config("https://github.com")),
+            "https://api.github.com"
+        );
         assert_eq!(
             api_base(&config("https://git.example.com")),
             "https://git.example.com/api/v3"
         );
         let (authorize, token) = oauth_endpoints(&config("https://github.com"));
-        assert_eq!(authorize.as_str(), "https://github.com/login/oauth/authorize");
-        assert_eq!(token.as_str(), "https://github.com/login/oauth/access_token");
+        assert_eq!(
+            authorize.as_str(),
+            "https://github.com/login/oauth/authorize"
+        );
+        assert_eq!(
+            token.as_str(),
+            "https://github.com/login/oauth/access_token"
+        );
     }
 
     #[test]
@@ -242,6 +251,11 @@ mod tests {
         let orgs = ["Acme".to_owned()];
         assert!(check_membership(&config, &orgs, &["acme/Platform".to_owned()]).is_ok());
         assert!(check_membership(&config, &orgs, &["acme/web".to_owned()]).is_err());
-        assert!(check_membership(&config, &["other".to_owned()], &["acme/platform".to_owned()]).is_err());
+        assert!(check_membership(
+            &config,
+            &["other".to_owned()],
+            &["acme/platform".to_owned()]
+        )
+        .is_err());
     }
 }

@@ -36,7 +36,7 @@ pub struct OAuth2Settings {
 /// Where the endpoints are and how the identity is read.
 pub enum OAuth2Api {
     /// `kind = "oauth2"`: a userinfo URL and a claim mapping.
-    Generic(OAuth2Config),
+    Generic(Box<OAuth2Config>),
     /// `kind = "github"`: the REST API's /user, /user/emails, /user/orgs and /user/teams.
     Github(GithubConfig),
 }
@@ -161,7 +161,8 @@ impl OAuth2Provider {
                 let encode = |v: &str| -> String {
                     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
                 };
-                let credentials = format!("{}:{}", encode(&self.settings.client_id), encode(secret));
+                let credentials =
+                    format!("{}:{}", encode(&self.settings.client_id), encode(secret));
                 request = request.header(
                     reqwest::header::AUTHORIZATION,
                     format!("Basic {}", STANDARD.encode(credentials)),
@@ -191,7 +192,9 @@ impl OAuth2Provider {
             }) => Err(LoginError::TokenExchange(format!(
                 "{} {error}{}",
                 status.as_u16(),
-                error_description.map(|d| format!(": {d}")).unwrap_or_default()
+                error_description
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
             ))),
             Some(TokenAnswer {
                 access_token: Some(token),
@@ -292,7 +295,8 @@ mod tests {
         assert_eq!(identity.preferred_username.as_deref(), Some("alice"));
         assert_eq!(identity.groups, ["x", "y"]);
 
-        let unverified = json!({ "data": { "id": "7", "mail": "a@example.com", "verified": false } });
+        let unverified =
+            json!({ "data": { "id": "7", "mail": "a@example.com", "verified": false } });
         let identity = identity_from_userinfo(&unverified, &mapping, "corp").unwrap();
         assert_eq!(identity.email, None);
 

@@ -25,9 +25,9 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::{ProviderPreset, TokenEndpointAuth};
-use crate::providers::presets;
 use crate::error::LoginError;
 use crate::identity::Identity;
+use crate::providers::presets;
 
 /// Asymmetric signature algorithms accepted on ID tokens. `none` and the HMAC family are
 /// never accepted: an HMAC "signed" with a provider's public key must not verify
@@ -213,7 +213,8 @@ impl OidcProvider {
     /// configured issuer exactly (OpenID Connect Discovery 1.0 §4.3).
     pub async fn discover(&self) -> Result<(), String> {
         let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|err| err.to_string())?;
-        let metadata = match presets::discovery_issuer(&self.settings.preset, &self.settings.issuer) {
+        let metadata = match presets::discovery_issuer(&self.settings.preset, &self.settings.issuer)
+        {
             Some(template) => self.discover_templated(&issuer, &template).await?,
             None => DiscoveredMetadata::discover_async(issuer, &self.http)
                 .await
@@ -256,7 +257,10 @@ impl OidcProvider {
             .await
             .map_err(|err| error_chain(&err))?;
         if !response.status().is_success() {
-            return Err(format!("{} from the discovery endpoint", response.status().as_u16()));
+            return Err(format!(
+                "{} from the discovery endpoint",
+                response.status().as_u16()
+            ));
         }
         let body = response.bytes().await.map_err(|err| error_chain(&err))?;
         let metadata: DiscoveredMetadata = serde_json::from_slice(&body)
@@ -304,7 +308,15 @@ impl OidcProvider {
     pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
         let advertised = self.current().is_some_and(|d| d.iss_parameter_supported);
         match iss {
-            Some(iss) if presets::callback_issuer_matches(&self.settings.preset, &self.settings.issuer, iss) => Ok(()),
+            Some(iss)
+                if presets::callback_issuer_matches(
+                    &self.settings.preset,
+                    &self.settings.issuer,
+                    iss,
+                ) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(LoginError::IssuerMismatch),
             None if advertised => Err(LoginError::IssuerMismatch),
             None => Ok(()),
@@ -354,7 +366,12 @@ impl OidcProvider {
         }
         // The signature was verified above: the payload can be read for the kind's claims.
         let payload = jwt_payload(&id_token).unwrap_or_default();
-        presets::finish(&self.settings.preset, &mut claims, &payload, userinfo.as_ref())?;
+        presets::finish(
+            &self.settings.preset,
+            &mut claims,
+            &payload,
+            userinfo.as_ref(),
+        )?;
         Ok(VerifiedLogin {
             identity: claims.into_identity(self.id()),
             id_token: Some(id_token),
@@ -485,7 +502,11 @@ impl OidcProvider {
     /// same strictness as ID tokens: signature by a JWKS key with an allow-listed asymmetric
     /// algorithm, `iss`, `exp`, `iat`, `nbf`, `sub`, and an `aud` containing one of
     /// `audiences`. An unknown `kid` triggers the same rate-limited JWKS refetch.
-    pub async fn verify_bearer(&self, token: &str, audiences: &[String]) -> Result<Identity, String> {
+    pub async fn verify_bearer(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Identity, String> {
         let parsed: ProviderIdToken = token.parse().map_err(|err| format!("malformed: {err}"))?;
         let discovered = self.current().ok_or("the provider is not discovered yet")?;
         let claims = match self.verify_bearer_with(&parsed, &discovered.jwks, audiences) {
@@ -503,7 +524,8 @@ impl OidcProvider {
         .map_err(|err| error_chain(&err))?;
         // The signature is verified: the payload can be read for the claims the library
         // does not check.
-        let nbf = jwt_payload(token).and_then(|payload| payload.get("nbf").and_then(|v| v.as_i64()));
+        let nbf =
+            jwt_payload(token).and_then(|payload| payload.get("nbf").and_then(|v| v.as_i64()));
         if let Some(nbf) = nbf {
             let skew = i64::try_from(CLOCK_SKEW.as_secs()).unwrap_or(0);
             if nbf > chrono::Utc::now().timestamp().saturating_add(skew) {
@@ -513,16 +535,25 @@ impl OidcProvider {
         Ok(claims.into_identity(self.id()))
     }
 
-    fn verify_bearer_with(&self, token: &ProviderIdToken, jwks: &CoreJsonWebKeySet, audiences: &[String]) -> Result<LoginClaims, ClaimsVerificationError> {
+    fn verify_bearer_with(
+        &self,
+        token: &ProviderIdToken,
+        jwks: &CoreJsonWebKeySet,
+        audiences: &[String],
+    ) -> Result<LoginClaims, ClaimsVerificationError> {
         let issuer = IssuerUrl::new(self.settings.issuer.clone())
             .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
         // The audience is checked below against the configured list instead of the client id;
         // RFC 9068 tokens carry `typ: at+jwt`, so any JOSE type is accepted.
-        let verifier = CoreIdTokenVerifier::new_public_client(ClientId::new(String::new()), issuer, jwks.clone())
-            .set_allowed_algs(ALLOWED_ALGS)
-            .require_audience_match(false)
-            .allow_all_jose_types()
-            .set_issue_time_verifier_fn(check_issue_time);
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            ClientId::new(String::new()),
+            issuer,
+            jwks.clone(),
+        )
+        .set_allowed_algs(ALLOWED_ALGS)
+        .require_audience_match(false)
+        .allow_all_jose_types()
+        .set_issue_time_verifier_fn(check_issue_time);
         let no_nonce = |_: Option<&Nonce>| -> Result<(), String> { Ok(()) };
         let claims = token.claims(&verifier, no_nonce)?;
         let accepted = claims

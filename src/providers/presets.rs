@@ -109,7 +109,9 @@ pub fn finish(
     userinfo: Option<&Value>,
 ) -> Result<(), LoginError> {
     match preset {
-        ProviderPreset::Google { hosted_domain } => google(claims, payload, hosted_domain.as_deref()),
+        ProviderPreset::Google { hosted_domain } => {
+            google(claims, payload, hosted_domain.as_deref())
+        }
         ProviderPreset::Gitlab => {
             let groups = userinfo
                 .and_then(|u| u.get("groups"))
@@ -138,7 +140,11 @@ pub fn finish(
 
 /// Google: the address must be verified, and with `hosted_domain` the token's `hd` claim
 /// must name that domain (the `hd` request parameter alone can be removed by the user).
-fn google(claims: &LoginClaims, payload: &Value, hosted_domain: Option<&str>) -> Result<(), LoginError> {
+fn google(
+    claims: &LoginClaims,
+    payload: &Value,
+    hosted_domain: Option<&str>,
+) -> Result<(), LoginError> {
     if claims.email.is_none() || claims.email_verified != Some(true) {
         return Err(LoginError::NotAuthorized(
             "Google did not assert a verified email address".into(),

@@ -127,7 +127,11 @@ async fn a_bearer_token_not_yet_valid_is_rejected() {
 #[tokio::test]
 async fn a_bearer_token_for_another_audience_is_rejected() {
     let app = spawn_api_app().await;
-    for aud in [json!("https://other.example"), json!("portcullis-test"), json!([])] {
+    for aud in [
+        json!("https://other.example"),
+        json!("portcullis-test"),
+        json!([]),
+    ] {
         let token = app
             .provider
             .sign(&with(claims(&app), "aud", aud), &Signing::Rs256, false);
@@ -145,7 +149,11 @@ async fn a_bearer_token_from_another_issuer_is_rejected() {
 #[tokio::test]
 async fn an_unsigned_bearer_token_is_rejected() {
     let app = spawn_api_app().await;
-    assert_rejected(&app, &app.provider.sign(&claims(&app), &Signing::AlgNone, false)).await;
+    assert_rejected(
+        &app,
+        &app.provider.sign(&claims(&app), &Signing::AlgNone, false),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -160,7 +168,9 @@ async fn an_hmac_bearer_token_keyed_with_the_public_key_is_rejected() {
 #[tokio::test]
 async fn a_bearer_token_with_a_bad_signature_is_rejected() {
     let app = spawn_api_app().await;
-    let token = app.provider.sign(&claims(&app), &Signing::BadSignature, false);
+    let token = app
+        .provider
+        .sign(&claims(&app), &Signing::BadSignature, false);
     assert_rejected(&app, &token).await;
 }
 
@@ -168,7 +178,9 @@ async fn a_bearer_token_with_a_bad_signature_is_rejected() {
 async fn a_bearer_token_with_an_unknown_kid_is_rejected_after_one_refetch() {
     let app = spawn_api_app().await;
     let fetches_before = app.provider.jwks_fetches();
-    let token = app.provider.sign(&claims(&app), &Signing::RotatedKey, false);
+    let token = app
+        .provider
+        .sign(&claims(&app), &Signing::RotatedKey, false);
 
     assert_rejected(&app, &token).await;
     assert_eq!(app.provider.jwks_fetches(), fetches_before + 1);
@@ -182,7 +194,9 @@ async fn a_bearer_token_with_an_unknown_kid_is_rejected_after_one_refetch() {
 async fn a_bearer_token_signed_with_a_rotated_key_is_accepted_once_published() {
     let app = spawn_api_app().await;
     app.provider.behave(|b| b.publish_rotated_key = true);
-    let token = app.provider.sign(&claims(&app), &Signing::RotatedKey, false);
+    let token = app
+        .provider
+        .sign(&claims(&app), &Signing::RotatedKey, false);
 
     let resp = call_with(&app, &token).await;
 

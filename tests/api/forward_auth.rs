@@ -18,7 +18,7 @@ use crate::helpers::{
     error_code, location, render_toml, set_cookies, spawn_app, spawn_app_with, toml_str, Addresses,
     Browser, TestApp, TestConfig, BROWSER_ACCEPT, TEST_SESSION_SECRET,
 };
-use crate::mock_provider::{ClientRegistration, MockProvider};
+use crate::mock_provider::{ClientRegistration, MockProvider, Signing};
 
 /// The test client connects from 127.0.0.1: a trusted proxy.
 const TRUSTED_LOOPBACK: &str = r#"trusted_proxies = ["127.0.0.1/32", "::1"]"#;
@@ -185,6 +185,71 @@ async fn signed_in_but_refused_by_the_global_rules_is_403() {
 
 /// Who asks (a label and their browser), with which forwarding headers, and the answer.
 type Case<'a> = (&'a str, &'a Browser, Vec<(&'a str, &'a str)>, StatusCode);
+
+/// API clients behind the proxy: a valid `Authorization: Bearer` JWT (forwarded by the
+/// proxy with the other request headers) counts like a session, through the same route
+/// rules; an invalid one is 401 `invalid_token` (DESIGN §4; issue 5 point 5).
+#[tokio::test]
+async fn bearer_tokens_count_like_sessions() {
+    const AUDIENCE: &str = "https://api.example.test";
+    let app = spawn_app_with(|cfg| {
+        cfg.server_extra = TRUSTED_LOOPBACK.to_owned();
+        cfg.provider_extra = format!("bearer = {{ audiences = [\"{AUDIENCE}\"] }}");
+        cfg.extra_toml = STRICT_ROUTES.to_owned();
+    })
+    .await;
+    let now = unix_now() as i64;
+    let claims = |exp: i64| {
+        serde_json::json!({
+            "iss": app.provider.issuer(),
+            "sub": "api-user-1",
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": exp,
+            "email": "alice@example.com",
+            "email_verified": true,
+            "groups": ["staff"],
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+    };
+    let valid = app
+        .provider
+        .sign(&claims(now + 300), &Signing::Rs256, false);
+    let expired = app
+        .provider
+        .sign(&claims(now - 300), &Signing::Rs256, false);
+    let api = |token: &str, uri: &str| {
+        let request = Browser::new()
+            .client
+            .get(app.url("/oauth2/auth"))
+            .bearer_auth(token)
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-uri", uri.to_owned());
+        request.send()
+    };
+
+    let allowed = api(&valid, "/api/items").await.unwrap();
+    let refused = api(&valid, "/admin").await.unwrap();
+    let stale = api(&expired, "/api/items").await.unwrap();
+
+    assert_eq!(allowed.status(), StatusCode::ACCEPTED);
+    assert_eq!(header(&allowed, "x-auth-request-user"), Some("api-user-1"));
+    assert_eq!(
+        header(&allowed, "x-auth-request-email"),
+        Some("alice@example.com")
+    );
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let challenge = header(&stale, "www-authenticate")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert_eq!(
+        error_code(stale).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".to_owned())
+    );
+}
 
 /// From a trusted proxy, the original request's method, host and path choose the route
 /// whose rules apply, in both the Traefik/Caddy and the nginx form.

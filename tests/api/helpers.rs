@@ -69,6 +69,9 @@ pub struct TestConfig {
     pub extra_toml: String,
     /// Extra variables for `${VAR}` substitution.
     pub env: HashMap<String, String>,
+    /// Replaces the generated `[[provider]]` (and `provider_extra`): one or more blocks, with
+    /// `{issuer}` replaced by the mock provider's issuer (tests/api/presets).
+    pub provider_blocks: Option<String>,
 }
 
 impl Default for TestConfig {
@@ -100,6 +103,7 @@ impl Default for TestConfig {
             authorize_extra: String::new(),
             extra_toml: String::new(),
             env: HashMap::new(),
+            provider_blocks: None,
         }
     }
 }
@@ -154,20 +158,13 @@ pub fn render_toml(cfg: &TestConfig, at: &Addresses<'_>) -> String {
     if let Some(lifetime) = &cfg.lifetime {
         toml.push_str(&format!("lifetime = {}\n", toml_str(lifetime)));
     }
-    toml.push_str(&format!(
-        "\n[[provider]]\nid = {id}\nkind = \"oidc\"\nname = \"Mock OpenID\"\nissuer = {issuer}\n\
-         client_id = {client_id}\nclient_secret = \"${{MOCK_CLIENT_SECRET}}\"\n",
-        id = toml_str(&cfg.provider_id),
-        issuer = toml_str(at.issuer),
-        client_id = toml_str(&cfg.client_id),
-    ));
-    if let Some(method) = &cfg.token_endpoint_auth {
-        toml.push_str(&format!("token_endpoint_auth = {}\n", toml_str(method)));
+    if let Some(blocks) = &cfg.provider_blocks {
+        toml.push('\n');
+        toml.push_str(&blocks.replace("{issuer}", at.issuer));
+        toml.push('\n');
+    } else {
+        push_provider(&mut toml, cfg, at);
     }
-    if let Some(scopes) = &cfg.scopes {
-        toml.push_str(&format!("scopes = {}\n", toml_list(scopes)));
-    }
-    push_lines(&mut toml, &cfg.provider_extra);
     toml.push_str("\n[authorize]\n");
     push_lines(&mut toml, &cfg.authorize_extra);
     if !cfg.emails.is_empty() {
@@ -214,6 +211,24 @@ pub fn render_toml(cfg: &TestConfig, at: &Addresses<'_>) -> String {
         toml.push('\n');
     }
     toml
+}
+
+/// The default `[[provider]]`: the mock OpenID provider.
+fn push_provider(toml: &mut String, cfg: &TestConfig, at: &Addresses<'_>) {
+    toml.push_str(&format!(
+        "\n[[provider]]\nid = {id}\nkind = \"oidc\"\nname = \"Mock OpenID\"\nissuer = {issuer}\n\
+         client_id = {client_id}\nclient_secret = \"${{MOCK_CLIENT_SECRET}}\"\n",
+        id = toml_str(&cfg.provider_id),
+        issuer = toml_str(at.issuer),
+        client_id = toml_str(&cfg.client_id),
+    ));
+    if let Some(method) = &cfg.token_endpoint_auth {
+        toml.push_str(&format!("token_endpoint_auth = {}\n", toml_str(method)));
+    }
+    if let Some(scopes) = &cfg.scopes {
+        toml.push_str(&format!("scopes = {}\n", toml_list(scopes)));
+    }
+    push_lines(toml, &cfg.provider_extra);
 }
 
 fn push_lines(toml: &mut String, lines: &str) {

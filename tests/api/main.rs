@@ -22,6 +22,7 @@ mod host_routing;
 mod login_rejections;
 mod mock_provider;
 mod nginx;
+mod presets;
 mod redirect_safety;
 mod route_rules;
 mod sessions;

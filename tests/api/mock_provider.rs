@@ -226,7 +226,7 @@ impl Default for Behaviour {
 pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
-    fn parse(encoded: &str) -> Self {
+    pub fn parse(encoded: &str) -> Self {
         Params(
             url::form_urlencoded::parse(encoded.as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

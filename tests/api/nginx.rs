@@ -5,7 +5,8 @@
 //! their identity, refused ones get 403, and headers a client forges change nothing.
 //!
 //! nginx runs as a child process on a free loopback port with its pid file, logs and
-//! temporary files under `target/nginx/<test>/`, so any user can run it. Without nginx the
+//! temporary files under `target/nginx/<test>-<pid>/` (kept when the test fails), so any
+//! user can run it. Without nginx the
 //! tests print `skipped: nginx not installed` and pass, unless `PORTCULLIS_E2E=1` (as in
 //! `.ci/run`), where that is a failure.
 
@@ -349,9 +350,13 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// Stops nginx; its files stay for inspection when the test failed.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -398,7 +403,8 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// `target/nginx/<test name>/`, emptied.
+/// `target/nginx/<test name>-<process id>/`, empty: test runs in parallel processes (as
+/// several `cargo test` at once) never share one.
 fn work_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe
@@ -410,7 +416,9 @@ fn work_dir() -> PathBuf {
         .name()
         .unwrap_or("nginx")
         .replace("::", "-");
-    let dir = target.join("nginx").join(test);
+    let dir = target
+        .join("nginx")
+        .join(format!("{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

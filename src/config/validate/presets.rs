@@ -5,33 +5,76 @@ use secrecy::SecretString;
 
 use super::{Checker, Str};
 use crate::config::raw::{RawClaimMapping, RawProvider, Text};
-use crate::config::{is_tenant_id, ClaimMapping, GithubConfig, OAuth2Config, ProviderKind, ProviderPreset};
+use crate::config::{
+    is_tenant_id, ClaimMapping, GithubConfig, OAuth2Config, ProviderKind, ProviderPreset,
+};
 
 const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 const GITLAB_URL: &str = "https://gitlab.com";
 const GITHUB_URL: &str = "https://github.com";
 const MICROSOFT_URL: &str = "https://login.microsoftonline.com";
 
+/// A kind-specific key: its name, where it is written (when it is), and the kinds it fits.
+type KindKey<'a> = (&'a str, Option<Option<usize>>, &'a [ProviderKind]);
+
 /// `(issuer, client_id, client_secret)`, as for the other kinds.
 type Client = (Option<String>, String, Option<SecretString>);
 
 impl Checker<'_, '_> {
     /// Reports every key that belongs to another kind; `true` when there is none.
-    pub(super) fn keys_of_kind(&mut self, kind: ProviderKind, raw: &RawProvider, table: &str) -> bool {
+    pub(super) fn keys_of_kind(
+        &mut self,
+        kind: ProviderKind,
+        raw: &RawProvider,
+        table: &str,
+    ) -> bool {
         use ProviderKind::{Github, Gitlab, Google, Keycloak, Microsoft, OAuth2, Oidc};
-        let first = |list: &Option<Vec<Text>>| list.as_ref().map(|l| l.first().map(|t| t.span().start));
-        let keys: [(&str, Option<Option<usize>>, &[ProviderKind]); 11] = [
-            ("issuer", raw.issuer.as_ref().map(|t| Some(t.span().start)), &[Oidc, Google]),
-            ("hosted_domain", raw.hosted_domain.as_ref().map(|t| Some(t.span().start)), &[Google]),
-            ("base_url", raw.base_url.as_ref().map(|t| Some(t.span().start)), &[Github, Gitlab, Microsoft]),
-            ("tenant", raw.tenant.as_ref().map(|t| Some(t.span().start)), &[Microsoft]),
+        let first =
+            |list: &Option<Vec<Text>>| list.as_ref().map(|l| l.first().map(|t| t.span().start));
+        let keys: [KindKey<'_>; 11] = [
+            (
+                "issuer",
+                raw.issuer.as_ref().map(|t| Some(t.span().start)),
+                &[Oidc, Google],
+            ),
+            (
+                "hosted_domain",
+                raw.hosted_domain.as_ref().map(|t| Some(t.span().start)),
+                &[Google],
+            ),
+            (
+                "base_url",
+                raw.base_url.as_ref().map(|t| Some(t.span().start)),
+                &[Github, Gitlab, Microsoft],
+            ),
+            (
+                "tenant",
+                raw.tenant.as_ref().map(|t| Some(t.span().start)),
+                &[Microsoft],
+            ),
             ("tenants", first(&raw.tenants), &[Microsoft]),
-            ("realm_url", raw.realm_url.as_ref().map(|t| Some(t.span().start)), &[Keycloak]),
+            (
+                "realm_url",
+                raw.realm_url.as_ref().map(|t| Some(t.span().start)),
+                &[Keycloak],
+            ),
             ("orgs", first(&raw.orgs), &[Github]),
             ("teams", first(&raw.teams), &[Github]),
-            ("auth_url", raw.auth_url.as_ref().map(|t| Some(t.span().start)), &[OAuth2]),
-            ("token_url", raw.token_url.as_ref().map(|t| Some(t.span().start)), &[OAuth2]),
-            ("userinfo_url", raw.userinfo_url.as_ref().map(|t| Some(t.span().start)), &[OAuth2]),
+            (
+                "auth_url",
+                raw.auth_url.as_ref().map(|t| Some(t.span().start)),
+                &[OAuth2],
+            ),
+            (
+                "token_url",
+                raw.token_url.as_ref().map(|t| Some(t.span().start)),
+                &[OAuth2],
+            ),
+            (
+                "userinfo_url",
+                raw.userinfo_url.as_ref().map(|t| Some(t.span().start)),
+                &[OAuth2],
+            ),
         ];
         let mut ok = true;
         for (field, present, kinds) in keys {
@@ -41,7 +84,10 @@ impl Checker<'_, '_> {
                 continue;
             }
             let offset = offset.unwrap_or_else(|| self.places.table_start(table));
-            let owners: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", k.as_str())).collect();
+            let owners: Vec<String> = kinds
+                .iter()
+                .map(|k| format!("\"{}\"", k.as_str()))
+                .collect();
             self.error(
                 offset,
                 &format!("{table}.{field}"),
@@ -132,13 +178,24 @@ impl Checker<'_, '_> {
         let url = self.optional(raw.base_url.as_ref(), &key, |this, text, key| {
             this.issuer(&text, key)
         })?;
-        Some(url.as_deref().unwrap_or(default).trim_end_matches('/').to_owned())
+        Some(
+            url.as_deref()
+                .unwrap_or(default)
+                .trim_end_matches('/')
+                .to_owned(),
+        )
     }
 
-    fn google(&mut self, raw: &RawProvider, table: &str) -> Option<(Option<String>, ProviderPreset)> {
-        let issuer = self.optional(raw.issuer.as_ref(), &format!("{table}.issuer"), |this, text, key| {
-            this.issuer(&text, key)
-        });
+    fn google(
+        &mut self,
+        raw: &RawProvider,
+        table: &str,
+    ) -> Option<(Option<String>, ProviderPreset)> {
+        let issuer = self.optional(
+            raw.issuer.as_ref(),
+            &format!("{table}.issuer"),
+            |this, text, key| this.issuer(&text, key),
+        );
         let hosted_domain = self.optional(
             raw.hosted_domain.as_ref(),
             &format!("{table}.hosted_domain"),
@@ -152,7 +209,11 @@ impl Checker<'_, '_> {
         ))
     }
 
-    fn microsoft(&mut self, raw: &RawProvider, table: &str) -> Option<(Option<String>, ProviderPreset)> {
+    fn microsoft(
+        &mut self,
+        raw: &RawProvider,
+        table: &str,
+    ) -> Option<(Option<String>, ProviderPreset)> {
         let base = self.base_url(raw, table, MICROSOFT_URL);
         let tenant_key = format!("{table}.tenant");
         let tenant = self
@@ -211,14 +272,24 @@ impl Checker<'_, '_> {
         ))
     }
 
-    fn github(&mut self, raw: &RawProvider, table: &str) -> Option<(Option<String>, ProviderPreset)> {
+    fn github(
+        &mut self,
+        raw: &RawProvider,
+        table: &str,
+    ) -> Option<(Option<String>, ProviderPreset)> {
         let base = self.base_url(raw, table, GITHUB_URL);
-        let orgs = self.list(raw.orgs.as_deref(), &format!("{table}.orgs"), |this, text, key| {
-            let value = this.non_empty(text, key)?;
-            Some(value.to_ascii_lowercase())
-        });
-        let teams = self.list(raw.teams.as_deref(), &format!("{table}.teams"), |this, text, key| {
-            match text.value.split_once('/') {
+        let orgs = self.list(
+            raw.orgs.as_deref(),
+            &format!("{table}.orgs"),
+            |this, text, key| {
+                let value = this.non_empty(text, key)?;
+                Some(value.to_ascii_lowercase())
+            },
+        );
+        let teams = self.list(
+            raw.teams.as_deref(),
+            &format!("{table}.teams"),
+            |this, text, key| match text.value.split_once('/') {
                 Some((org, team)) if !org.is_empty() && !team.is_empty() && !team.contains('/') => {
                     Some(text.value.to_ascii_lowercase())
                 }
@@ -233,8 +304,8 @@ impl Checker<'_, '_> {
                     );
                     None
                 }
-            }
-        });
+            },
+        );
         let base_url = url::Url::parse(&base?).ok()?;
         Some((
             None,
@@ -246,7 +317,11 @@ impl Checker<'_, '_> {
         ))
     }
 
-    fn oauth2(&mut self, raw: &RawProvider, table: &str) -> Option<(Option<String>, ProviderPreset)> {
+    fn oauth2(
+        &mut self,
+        raw: &RawProvider,
+        table: &str,
+    ) -> Option<(Option<String>, ProviderPreset)> {
         let endpoint = |this: &mut Self, raw: Option<&Text>, field: &str, what: &str| {
             let key = format!("{table}.{field}");
             this.required(
@@ -258,21 +333,31 @@ impl Checker<'_, '_> {
             .and_then(|text| this.issuer(&text, &key))
             .and_then(|url| url::Url::parse(&url).ok())
         };
-        let auth_url = endpoint(self, raw.auth_url.as_ref(), "auth_url", "authorization endpoint");
+        let auth_url = endpoint(
+            self,
+            raw.auth_url.as_ref(),
+            "auth_url",
+            "authorization endpoint",
+        );
         let token_url = endpoint(self, raw.token_url.as_ref(), "token_url", "token endpoint");
-        let userinfo_url = endpoint(self, raw.userinfo_url.as_ref(), "userinfo_url", "user information");
+        let userinfo_url = endpoint(
+            self,
+            raw.userinfo_url.as_ref(),
+            "userinfo_url",
+            "user information",
+        );
         let claims = match &raw.claims {
             None => Some(ClaimMapping::default()),
             Some(claims) => self.claim_mapping(claims, &format!("{table}.claims")),
         };
         Some((
             None,
-            ProviderPreset::OAuth2(OAuth2Config {
+            ProviderPreset::OAuth2(Box::new(OAuth2Config {
                 auth_url: auth_url?,
                 token_url: token_url?,
                 userinfo_url: userinfo_url?,
                 claims: claims?,
-            }),
+            })),
         ))
     }
 
@@ -298,7 +383,12 @@ impl Checker<'_, '_> {
         };
         let id = pointer(self, raw.id.as_ref(), "id", defaults.id);
         let email = pointer(self, raw.email.as_ref(), "email", defaults.email);
-        let email_verified = pointer(self, raw.email_verified.as_ref(), "email_verified", defaults.email_verified);
+        let email_verified = pointer(
+            self,
+            raw.email_verified.as_ref(),
+            "email_verified",
+            defaults.email_verified,
+        );
         let name = pointer(self, raw.name.as_ref(), "name", defaults.name);
         let username = pointer(self, raw.username.as_ref(), "username", defaults.username);
         let groups = pointer(self, raw.groups.as_ref(), "groups", defaults.groups);

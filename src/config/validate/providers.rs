@@ -116,7 +116,16 @@ impl Checker<'_, '_> {
             }
         };
         let client = client.filter(|_| foreign_keys_ok);
-        let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer, preset) {
+        let provider = match (
+            id,
+            kind,
+            client,
+            name,
+            scopes,
+            token_endpoint_auth,
+            bearer,
+            preset,
+        ) {
             (
                 Some(id),
                 Some(kind),

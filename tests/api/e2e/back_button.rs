@@ -30,12 +30,15 @@ async fn back_button_after_sign_out_does_not_show_the_protected_page() {
     }
 
     let at_link = |url: &url::Url| url.as_str() == deep_link;
-    let at_sign_in = |url: &url::Url| {
-        url.as_str().starts_with(&e2e.gateway) && url.path() == "/oauth2/sign_in"
-    };
+    let at_sign_in =
+        |url: &url::Url| url.as_str().starts_with(&e2e.gateway) && url.path() == "/oauth2/sign_in";
     let (shown, _) = browser
         .wait_for_one_of(&[
-            Page::new("the sign-in page", &at_sign_in, super::journey::PROVIDER_BUTTON),
+            Page::new(
+                "the sign-in page",
+                &at_sign_in,
+                super::journey::PROVIDER_BUTTON,
+            ),
             Page::new("the protected page from history", &at_link, "table.headers"),
         ])
         .await;

@@ -38,7 +38,10 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
     // flow cookie only the callback path sees.
     let resp = client.navigate(&e2e.url(&start)).await;
     let authorize = Url::parse(&location(&resp)).expect("authorization URL");
-    assert!(authorize.as_str().starts_with(&e2e.op.url("/auth?")), "{authorize}");
+    assert!(
+        authorize.as_str().starts_with(&e2e.op.url("/auth?")),
+        "{authorize}"
+    );
     let param = |url: &Url, name: &str| {
         url.query_pairs()
             .find(|(n, _)| n == name)
@@ -65,7 +68,10 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
     let max_age: u64 = attribute(&flow_cookie, "Max-Age")
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("flow cookie without Max-Age: {flow_cookie}"));
-    assert!(max_age <= 600, "flow cookie lives {max_age}s: {flow_cookie}");
+    assert!(
+        max_age <= 600,
+        "flow cookie lives {max_age}s: {flow_cookie}"
+    );
 
     // The provider's login form and consent screen, submitted as a person would.
     let (page, _) = follow_at_op(&client, &e2e, authorize.as_str()).await;
@@ -89,10 +95,18 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
         .expect("submit the consent form");
     let (leaving, callback) = follow_at_op(&client, &e2e, &location(&resp)).await;
     let callback = Url::parse(&callback.unwrap_or_else(|| {
-        panic!("the provider did not send the browser back: {}", leaving.status())
+        panic!(
+            "the provider did not send the browser back: {}",
+            leaving.status()
+        )
     }))
     .expect("callback URL");
-    assert!(callback.as_str().starts_with(&e2e.url("/oauth2/callback/op?")), "{callback}");
+    assert!(
+        callback
+            .as_str()
+            .starts_with(&e2e.url("/oauth2/callback/op?")),
+        "{callback}"
+    );
     assert_eq!(param(&callback, "state"), Some(state));
     assert_eq!(param(&callback, "iss"), Some(e2e.op.issuer.clone()));
     assert!(param(&callback, "code").is_some(), "{callback}");
@@ -116,7 +130,11 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
         .find(|c| cookie_name(c) == flow_name)
         .unwrap_or_else(|| panic!("the flow cookie {flow_name} is not cleared: {cookies:?}"));
     assert_eq!(attribute(cleared, "Max-Age"), Some("0"), "{cleared}");
-    assert_eq!(attribute(cleared, "Path"), Some("/oauth2/callback"), "{cleared}");
+    assert_eq!(
+        attribute(cleared, "Path"),
+        Some("/oauth2/callback"),
+        "{cleared}"
+    );
     assert!(
         !client
             .cookies(callback.as_str())
@@ -127,9 +145,18 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
 
     // A proxied request carries the identity, and none of the gateway's cookies.
     let page = text_of(client.navigate(&e2e.url(DEEP_LINK)).await, StatusCode::OK).await;
-    assert_eq!(echo_header(&page, "x-forwarded-email").as_deref(), Some("alice@example.com"));
-    assert_eq!(echo_header(&page, "x-forwarded-groups").as_deref(), Some("staff,admins"));
-    assert_eq!(echo_header(&page, "x-forwarded-user").as_deref(), Some("alice"));
+    assert_eq!(
+        echo_header(&page, "x-forwarded-email").as_deref(),
+        Some("alice@example.com")
+    );
+    assert_eq!(
+        echo_header(&page, "x-forwarded-groups").as_deref(),
+        Some("staff,admins")
+    );
+    assert_eq!(
+        echo_header(&page, "x-forwarded-user").as_deref(),
+        Some("alice")
+    );
     let upstream_cookies = echo_header(&page, "cookie").unwrap_or_default();
     assert!(
         upstream_cookies.contains("op_session="),
@@ -154,7 +181,11 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
     let info: Value = resp.json().await.expect("userinfo JSON");
     assert_eq!(info["user"], "alice", "{info}");
     assert_eq!(info["email"], "alice@example.com", "{info}");
-    assert_eq!(info["groups"], serde_json::json!(["staff", "admins"]), "{info}");
+    assert_eq!(
+        info["groups"],
+        serde_json::json!(["staff", "admins"]),
+        "{info}"
+    );
     assert_eq!(info["preferred_username"], "alice", "{info}");
     assert_eq!(info["provider"], PROVIDER_ID, "{info}");
 }
@@ -232,14 +263,20 @@ fn unescape(html: &str) -> String {
 }
 
 fn cookie_name(set_cookie: &str) -> &str {
-    set_cookie.split(['=', ';']).next().unwrap_or_default().trim()
+    set_cookie
+        .split(['=', ';'])
+        .next()
+        .unwrap_or_default()
+        .trim()
 }
 
 /// The value of attribute `name` (case-insensitive) of a `Set-Cookie` header.
 fn attribute<'a>(set_cookie: &'a str, name: &str) -> Option<&'a str> {
     set_cookie.split(';').skip(1).find_map(|part| {
         let (key, value) = part.split_once('=').unwrap_or((part, ""));
-        key.trim().eq_ignore_ascii_case(name).then_some(value.trim())
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then_some(value.trim())
     })
 }
 
@@ -251,10 +288,20 @@ fn assert_cookie_attributes(set_cookie: &str, path: &str) {
         .skip(1)
         .map(|part| part.trim().to_ascii_lowercase())
         .collect();
-    assert!(flags.iter().any(|f| f == "httponly"), "not HttpOnly: {set_cookie}");
-    assert_eq!(attribute(set_cookie, "SameSite"), Some("Lax"), "{set_cookie}");
+    assert!(
+        flags.iter().any(|f| f == "httponly"),
+        "not HttpOnly: {set_cookie}"
+    );
+    assert_eq!(
+        attribute(set_cookie, "SameSite"),
+        Some("Lax"),
+        "{set_cookie}"
+    );
     assert_eq!(attribute(set_cookie, "Path"), Some(path), "{set_cookie}");
-    assert!(!flags.iter().any(|f| f == "secure"), "Secure on http: {set_cookie}");
+    assert!(
+        !flags.iter().any(|f| f == "secure"),
+        "Secure on http: {set_cookie}"
+    );
 }
 
 fn local_of(url: &str) -> String {

@@ -40,7 +40,10 @@ async fn two_tabs_signing_in_at_once_both_end_signed_in_at_their_own_deep_links(
     journey.log_in_at_op("alice@example.com").await;
     journey.allow_at_op().await;
     let second = journey.expect_echo_at(&second_link).await;
-    assert_eq!(second.header("x-forwarded-email"), Some("alice@example.com"));
+    assert_eq!(
+        second.header("x-forwarded-email"),
+        Some("alice@example.com")
+    );
 
     // …then the first tab, whose login form was shown before the provider had a session.
     // Depending on the provider, it may not ask for consent a second time.
@@ -73,7 +76,10 @@ async fn two_tabs_signing_in_at_once_both_end_signed_in_at_their_own_deep_links(
         second.line.as_deref(),
         Some("GET /calendar/week?tab=second&day=mon")
     );
-    assert_eq!(second.header("x-forwarded-email"), Some("alice@example.com"));
+    assert_eq!(
+        second.header("x-forwarded-email"),
+        Some("alice@example.com")
+    );
     let left: Vec<String> = journey
         .gateway_cookies()
         .await

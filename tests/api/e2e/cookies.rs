@@ -15,7 +15,9 @@ async fn session_cookie_is_httponly_lax_at_root_and_never_reaches_the_upstream()
         return;
     };
     let journey = Journey::new(&e2e, &browser);
-    let echo = journey.sign_in("/account?view=cookies", "alice@example.com").await;
+    let echo = journey
+        .sign_in("/account?view=cookies", "alice@example.com")
+        .await;
     assert_eq!(echo.header("x-forwarded-email"), Some("alice@example.com"));
 
     // As WebDriver sees the cookies of the page…
@@ -30,7 +32,11 @@ async fn session_cookie_is_httponly_lax_at_root_and_never_reaches_the_upstream()
         assert_eq!(cookie.http_only(), Some(true), "{cookie}");
         assert_eq!(cookie.same_site(), Some(SameSite::Lax), "{cookie}");
         assert_eq!(cookie.path(), Some("/"), "{cookie}");
-        assert_ne!(cookie.secure(), Some(true), "Secure on plain http: {cookie}");
+        assert_ne!(
+            cookie.secure(),
+            Some(true),
+            "Secure on plain http: {cookie}"
+        );
     }
     // …and as the browser's whole jar holds them: the flow cookie is gone.
     let jar = journey.gateway_cookies().await;
@@ -98,7 +104,10 @@ async fn denied_sign_in_leaves_no_session_cookie() {
     );
 
     let left = journey.gateway_cookies().await;
-    assert!(left.is_empty(), "gateway cookies after a denied sign-in: {left:?}");
+    assert!(
+        left.is_empty(),
+        "gateway cookies after a denied sign-in: {left:?}"
+    );
     browser.goto(&e2e.url("/reports")).await;
     journey.expect_sign_in_page().await;
 
@@ -132,7 +141,10 @@ async fn sign_in_cancelled_at_the_provider_leaves_no_session_cookie() {
     );
 
     let left = journey.gateway_cookies().await;
-    assert!(left.is_empty(), "gateway cookies after a cancelled sign-in: {left:?}");
+    assert!(
+        left.is_empty(),
+        "gateway cookies after a cancelled sign-in: {left:?}"
+    );
 
     browser.close().await;
 }

@@ -43,7 +43,11 @@ async fn login_left_open_past_login_timeout_fails_with_a_page_that_offers_to_sta
         page.request_id.as_deref().is_some_and(|id| !id.is_empty()),
         "{page:?}"
     );
-    assert_eq!(page.retry_href.as_deref(), Some("/oauth2/sign_in"), "{page:?}");
+    assert_eq!(
+        page.retry_href.as_deref(),
+        Some("/oauth2/sign_in"),
+        "{page:?}"
+    );
     assert_eq!(page.retry_text.as_deref(), Some("Try again"), "{page:?}");
     let cookies = journey.gateway_cookies().await;
     assert!(

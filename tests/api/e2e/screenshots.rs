@@ -14,7 +14,9 @@ async fn sign_in_error_and_signed_out_pages_at_desktop_and_phone_widths() {
     let journey = Journey::new(&e2e, &browser);
     let dir = screenshot_dir();
 
-    browser.goto(&e2e.url("/reports/q3?year=2026&team=ops")).await;
+    browser
+        .goto(&e2e.url("/reports/q3?year=2026&team=ops"))
+        .await;
     journey.expect_sign_in_page().await;
     capture(&browser, &dir, "sign-in").await;
 
@@ -48,8 +50,7 @@ async fn capture(browser: &Browser, dir: &std::path::Path, name: &str) {
             )
             .await;
         assert_eq!(
-            layout["viewport"],
-            size.0,
+            layout["viewport"], size.0,
             "{name} at {label}: viewport {layout}"
         );
         assert!(
