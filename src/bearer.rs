@@ -52,21 +52,30 @@ async fn validate(
                 .map(str::to_owned)
         })
         .ok_or_else(|| invalid("not a JWT with an iss claim".into()))?;
-    let (provider, bearer) = accepting
-        .iter()
-        .find_map(|(id, bearer)| {
-            let provider = state.providers.get(id)?;
-            (provider.issuer() == issuer).then_some((provider, bearer))
-        })
-        .ok_or_else(|| invalid("issued by no provider that accepts bearer tokens".into()))?;
-    let identity = provider
-        .verify_bearer(token, &bearer.audiences)
-        .await
-        .map_err(invalid)?;
-    Ok(BearerIdentity {
-        identity,
-        token: token.to_owned(),
-    })
+    // Several providers may share an issuer (one IdP, several clients or audiences): each is
+    // tried in configuration order, and the first whose keys and audiences accept the token
+    // names it, so the identity carries the provider that actually vouched for it.
+    let mut last_error = None;
+    for (id, bearer) in accepting {
+        let Some(provider) = state.providers.get(id) else {
+            continue;
+        };
+        if provider.issuer() != issuer {
+            continue;
+        }
+        match provider.verify_bearer(token, &bearer.audiences).await {
+            Ok(identity) => {
+                return Ok(BearerIdentity {
+                    identity,
+                    token: token.to_owned(),
+                })
+            }
+            Err(reason) => last_error = Some(reason),
+        }
+    }
+    Err(invalid(last_error.unwrap_or_else(|| {
+        "issued by no provider that accepts bearer tokens".into()
+    })))
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1).

@@ -183,10 +183,20 @@ async fn forward(
         }),
     };
     let prepared = prepare_request(request, upstream, &ctx);
-    match &upstream.target {
-        UpstreamTarget::Http(_) => Ok(state.upstream.send(prepared, upstream.timeout).await?),
-        UpstreamTarget::Echo => Ok(echo(state, &prepared)),
+    let mut response = match &upstream.target {
+        UpstreamTarget::Http(_) => state.upstream.send(prepared, upstream.timeout).await?,
+        UpstreamTarget::Echo => echo(state, &prepared),
+    };
+    // A page made for one signed-in person must not outlive the session in a cache: without
+    // this, the back button after sign-out shows it again from the browser's history. An
+    // upstream that says how its answer may be cached (static assets, typically) is obeyed.
+    if session.is_some() && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
     }
+    Ok(response)
 }
 
 /// The built-in echo upstream: the request exactly as an upstream would have received it.

@@ -241,6 +241,11 @@ pub fn provider_http_client() -> Result<reqwest::Client, reqwest::Error> {
         .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
+        // Servers close idle keep-alive connections on their own schedule (Node's default is
+        // 5 s): a pooled connection reused just as the provider closes it fails the code
+        // exchange, which cannot be retried (the code is single-use). Idle connections are
+        // dropped before the common server timeouts instead.
+        .pool_idle_timeout(Duration::from_secs(4))
         .redirect(reqwest::redirect::Policy::none())
         .build()
 }

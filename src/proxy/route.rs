@@ -30,6 +30,10 @@ pub use normalize::normalize_path;
 /// Paths that some server could read as containing a dot segment are not routed at all (see
 /// `unroutable.rs`): an upstream that normalises them (RFC 3986 §5.2.4) could otherwise be
 /// reached under another route's policy (`/public/../admin`). Browsers never send such paths.
+/// Nor are paths that a server reading them its own way (matrix parameters cut off, trailing
+/// dots and spaces dropped, `\` as a separator, a NUL ending the path) would place under
+/// another route than the gateway does: with `/` public and `/admin` protected, `/admin;x=y`
+/// would otherwise reach a Tomcat back office as `/admin` without a session.
 #[derive(Debug, Clone)]
 pub struct RouteTable {
     /// Best host match first, then longest prefix; ties keep file order (stable sort).
@@ -61,9 +65,23 @@ impl RouteTable {
         if !decoded.starts_with(b"/") {
             return None;
         }
+        let chosen = self.find(host.as_deref(), &decoded)?;
+        // A server that reads the path another way (`/admin;x=y` is `/admin` to Tomcat and
+        // Jetty, `/admin.` is `/admin` on Windows) must not be reached under a laxer route's
+        // policy than the one for the path it acts on (DESIGN §5, the same reasoning as for
+        // dot segments above): such a path is not routed at all.
+        let ambiguous = unroutable::other_readings(&decoded).iter().any(|reading| {
+            self.find(host.as_deref(), reading)
+                .is_some_and(|other| !std::ptr::eq(other, chosen))
+        });
+        (!ambiguous).then_some(chosen)
+    }
+
+    /// The first upstream (in matching order) for `host` and the percent-decoded `path`.
+    fn find(&self, host: Option<&str>, path: &[u8]) -> Option<&UpstreamConfig> {
         self.upstreams.iter().find(|upstream| {
-            host_matches(upstream.host.as_ref(), host.as_deref())
-                && prefix_matches(upstream.path.as_bytes(), &decoded)
+            host_matches(upstream.host.as_ref(), host)
+                && prefix_matches(upstream.path.as_bytes(), path)
         })
     }
 

@@ -11,6 +11,7 @@
 //! - `…/stream`: sends `chunk-1\n` at once, then waits for [`EchoUpstream::release_stream`]
 //!   before `chunk-2\n` and `chunk-3\n` (streaming tests without timing).
 //! - `…/status/NNN`: the echo, with status NNN.
+//! - `…/cached`: the echo, with `Cache-Control: public, max-age=3600`.
 //! - any request with `Upgrade: websocket`: 101 with `Sec-WebSocket-Accept` (RFC 6455
 //!   §4.2.2), then every byte received is sent back unchanged.
 //! - anything else: 200 `application/json` [`EchoedRequest`].
@@ -176,6 +177,14 @@ async fn handle(
             Ok(json_response(StatusCode::OK, &echoed))
         }
         ["stream", ..] => Ok(stream_response(shared)),
+        ["cached", ..] => {
+            let mut response = json_response(StatusCode::OK, &echoed);
+            response.headers_mut().insert(
+                hyper::header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            Ok(response)
+        }
         [code, "status", ..] => {
             let status = code
                 .parse()

@@ -180,6 +180,29 @@ async fn several_logins_in_several_tabs_all_succeed() {
 }
 
 #[tokio::test]
+async fn signed_in_pages_are_not_stored_unless_the_upstream_says_how() {
+    let app = spawn_app().await;
+    app.sign_in().await;
+    let cache_control = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("cache-control")
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+
+    let page = app.get("/app/salaries").await;
+    let static_asset = app.get("/app/cached").await;
+    let public = app.get("/public/docs").await;
+
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(cache_control(&page).as_deref(), Some("no-store"));
+    assert_eq!(
+        cache_control(&static_asset).as_deref(),
+        Some("public, max-age=3600")
+    );
+    assert_eq!(cache_control(&public), None);
+}
+
+#[tokio::test]
 async fn userinfo_describes_the_signed_in_user() {
     let app = spawn_app().await;
     app.sign_in().await;

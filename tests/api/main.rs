@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod adversarial;
 mod bearer;
 mod bypass;
 mod config_errors;

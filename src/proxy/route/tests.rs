@@ -249,3 +249,40 @@ fn the_request_host_comes_from_host_or_the_authority_and_they_must_agree() {
         assert_eq!(request_host(&map, uri), expected, "{values:?} {uri}");
     }
 }
+
+#[test]
+fn paths_servers_would_place_under_another_route_are_not_routed() {
+    let table = table();
+    let refused = [
+        "/app/admin;x=y",
+        "/app/admin;",
+        "/app/admin%3bx",
+        "/app;x/admin",
+        "/app/admin.",
+        "/app/admin%2e",
+        "/app/admin%20",
+        "/app/admin.%20.",
+        "/app/admin%00",
+        "/app/admin%00.html",
+        "/app/admin\\x",
+        "/app/admin%5cx",
+        "/app;/admin/users",
+        "/app.",
+        "/app;x",
+    ];
+    for path in refused {
+        assert_eq!(port(&table, path), None, "path {path:?}");
+    }
+    // Readings that stay under the same route change nothing.
+    let kept = [
+        ("/a;b/c", Some(1)),
+        ("/app/x;y", Some(2)),
+        ("/app/admin/a.b.", Some(3)),
+        ("/app/x.", Some(2)),
+        ("/files.", Some(1)),
+        ("/other;x", Some(1)),
+    ];
+    for (path, expected) in kept {
+        assert_eq!(port(&table, path), expected, "path {path:?}");
+    }
+}

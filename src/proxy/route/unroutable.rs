@@ -34,6 +34,59 @@ pub(super) fn could_hide_a_dot_segment(path: &str) -> bool {
     true
 }
 
+/// Other ways servers read a percent-decoded path, each one server family's (all of them
+/// together too): a NUL ending it (C strings), `;` starting matrix parameters that Tomcat and
+/// Jetty cut from every segment (RFC 3986 §3.3 leaves their meaning to the server:
+/// `/admin;x=y` is `/admin` there), `\` as a separator and trailing dots and spaces dropped
+/// from every segment (Windows: `/admin.` and `/admin ` are `/admin`). Only readings that
+/// differ from `decoded` are returned.
+pub(super) fn other_readings(decoded: &[u8]) -> Vec<Vec<u8>> {
+    let nul_cut = |path: &[u8]| -> Vec<u8> {
+        path.split(|&byte| byte == 0)
+            .next()
+            .unwrap_or_default()
+            .to_vec()
+    };
+    let per_segment = |path: &[u8], edit: &dyn Fn(&[u8]) -> Vec<u8>| -> Vec<u8> {
+        path.split(|&byte| byte == b'/')
+            .map(edit)
+            .collect::<Vec<_>>()
+            .join(&b'/')
+    };
+    let matrix = |segment: &[u8]| -> Vec<u8> {
+        segment
+            .split(|&byte| byte == b';')
+            .next()
+            .unwrap_or_default()
+            .to_vec()
+    };
+    let windows_trim = |segment: &[u8]| -> Vec<u8> {
+        let end = segment
+            .iter()
+            .rposition(|&byte| byte != b'.' && byte != b' ')
+            .map_or(0, |last| last + 1);
+        segment.get(..end).unwrap_or_default().to_vec()
+    };
+    let backslashes = |path: &[u8]| -> Vec<u8> {
+        path.iter()
+            .map(|&byte| if byte == b'\\' { b'/' } else { byte })
+            .collect()
+    };
+    let windows = |path: &[u8]| per_segment(&backslashes(path), &windows_trim);
+    let all = per_segment(&backslashes(&nul_cut(decoded)), &|segment: &[u8]| {
+        windows_trim(&matrix(segment))
+    });
+    let mut readings = vec![
+        nul_cut(decoded),
+        per_segment(decoded, &matrix),
+        windows(decoded),
+        all,
+    ];
+    readings.retain(|reading| reading.as_slice() != decoded);
+    readings.dedup();
+    readings
+}
+
 /// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
 pub(super) fn percent_decode(input: &[u8]) -> Vec<u8> {
     decode(input, false)

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::journey::{is_gateway_cookie, is_session_cookie};
 use super::support::{deployment, Deployment, Settings, PASSWORD, PROVIDER_ID};
-use crate::helpers::{assert_redirects_to, location, set_cookies, Browser};
+use crate::helpers::{assert_redirects_to, local_part, location, set_cookies, Browser};
 
 const DEEP_LINK: &str = "/reports/q3?year=2026&team=ops";
 
@@ -20,144 +20,27 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
     };
     let client = Browser::new();
 
-    // Signed out: the deep link sends a browser to the sign-in page, keeping the link.
-    let resp = client.navigate(&e2e.url(DEEP_LINK)).await;
-    assert_redirects_to(&resp, "/oauth2/sign_in?rd=");
-    let page = text_of(client.navigate(&location(&resp)).await, StatusCode::OK).await;
-    let start = unescape(
-        &attribute_after(&page, "class=\"button provider provider-op\"", "href")
-            .or_else(|| attribute_before(&page, "class=\"button provider provider-op\"", "href"))
-            .unwrap_or_else(|| panic!("no provider button on the sign-in page:\n{page}")),
-    );
-    assert!(
-        start.starts_with(&format!("/oauth2/start?provider={PROVIDER_ID}&rd=")),
-        "{start}"
-    );
-
-    // Start: to the provider's authorization endpoint with PKCE S256, state and nonce, and a
-    // flow cookie only the callback path sees.
-    let resp = client.navigate(&e2e.url(&start)).await;
-    let authorize = Url::parse(&location(&resp)).expect("authorization URL");
-    assert!(
-        authorize.as_str().starts_with(&e2e.op.url("/auth?")),
-        "{authorize}"
-    );
-    let param = |url: &Url, name: &str| {
-        url.query_pairs()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    assert_eq!(param(&authorize, "response_type").as_deref(), Some("code"));
-    assert_eq!(
-        param(&authorize, "redirect_uri"),
-        Some(e2e.url("/oauth2/callback/op"))
-    );
-    assert_eq!(
-        param(&authorize, "code_challenge_method").as_deref(),
-        Some("S256")
-    );
-    assert!(param(&authorize, "code_challenge").is_some_and(|c| c.len() >= 43));
-    assert!(param(&authorize, "nonce").is_some_and(|n| n.len() >= 22));
-    let state = param(&authorize, "state").expect("state");
-    assert!(state.len() >= 22, "state {state:?} is too short");
-    let flow_cookie = set_cookies(&resp)
-        .into_iter()
-        .find(|c| c.starts_with("_portcullis_flow_"))
-        .expect("a flow cookie");
-    assert_cookie_attributes(&flow_cookie, "/oauth2/callback");
-    let max_age: u64 = attribute(&flow_cookie, "Max-Age")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("flow cookie without Max-Age: {flow_cookie}"));
-    assert!(
-        max_age <= 600,
-        "flow cookie lives {max_age}s: {flow_cookie}"
-    );
-
-    // The provider's login form and consent screen, submitted as a person would.
-    let (page, _) = follow_at_op(&client, &e2e, authorize.as_str()).await;
-    let page = text_of(page, StatusCode::OK).await;
-    let action = form_action(&page, "login-form");
-    let resp = client
-        .client
-        .post(e2e.op.url(&action))
-        .form(&[("login", "alice@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("submit the login form");
-    let (page, _) = follow_at_op(&client, &e2e, &location(&resp)).await;
-    let page = text_of(page, StatusCode::OK).await;
-    let action = form_action(&page, "consent-form");
-    let resp = client
-        .client
-        .post(e2e.op.url(&action))
-        .send()
-        .await
-        .expect("submit the consent form");
-    let (leaving, callback) = follow_at_op(&client, &e2e, &location(&resp)).await;
-    let callback = Url::parse(&callback.unwrap_or_else(|| {
-        panic!(
-            "the provider did not send the browser back: {}",
-            leaving.status()
-        )
-    }))
-    .expect("callback URL");
-    assert!(
-        callback
-            .as_str()
-            .starts_with(&e2e.url("/oauth2/callback/op?")),
-        "{callback}"
-    );
-    assert_eq!(param(&callback, "state"), Some(state));
+    let start = start_link_of_sign_in_page(&client, &e2e).await;
+    let login = start_login(&client, &e2e, &start).await;
+    let callback = sign_in_at_provider(&client, &e2e, &login.authorize).await;
+    assert_eq!(param(&callback, "state"), Some(login.state.clone()));
     assert_eq!(param(&callback, "iss"), Some(e2e.op.issuer.clone()));
     assert!(param(&callback, "code").is_some(), "{callback}");
-
-    // The callback: a session cookie, the flow cookie cleared, back to the deep link.
-    let resp = client.navigate(callback.as_str()).await;
-    assert_redirects_to(&resp, DEEP_LINK);
-    assert_eq!(local_of(&location(&resp)), DEEP_LINK);
-    let cookies = set_cookies(&resp);
-    let session: Vec<&String> = cookies
-        .iter()
-        .filter(|c| is_session_cookie(cookie_name(c)))
-        .collect();
-    assert!(!session.is_empty(), "no session cookie in {cookies:?}");
-    for cookie in session {
-        assert_cookie_attributes(cookie, "/");
-    }
-    let flow_name = cookie_name(&flow_cookie);
-    let cleared = cookies
-        .iter()
-        .find(|c| cookie_name(c) == flow_name)
-        .unwrap_or_else(|| panic!("the flow cookie {flow_name} is not cleared: {cookies:?}"));
-    assert_eq!(attribute(cleared, "Max-Age"), Some("0"), "{cleared}");
-    assert_eq!(
-        attribute(cleared, "Path"),
-        Some("/oauth2/callback"),
-        "{cleared}"
-    );
-    assert!(
-        !client
-            .cookies(callback.as_str())
-            .iter()
-            .any(|(name, _)| name.starts_with("_portcullis_flow_")),
-        "a flow cookie is still in the jar"
-    );
+    finish_at_callback(&client, &callback, &login.flow_cookie).await;
 
     // A proxied request carries the identity, and none of the gateway's cookies.
     let page = text_of(client.navigate(&e2e.url(DEEP_LINK)).await, StatusCode::OK).await;
+    let header = |name| echo_header(&page, name);
     assert_eq!(
-        echo_header(&page, "x-forwarded-email").as_deref(),
+        header("x-forwarded-email").as_deref(),
         Some("alice@example.com")
     );
     assert_eq!(
-        echo_header(&page, "x-forwarded-groups").as_deref(),
+        header("x-forwarded-groups").as_deref(),
         Some("staff,admins")
     );
-    assert_eq!(
-        echo_header(&page, "x-forwarded-user").as_deref(),
-        Some("alice")
-    );
-    let upstream_cookies = echo_header(&page, "cookie").unwrap_or_default();
+    assert_eq!(header("x-forwarded-user").as_deref(), Some("alice"));
+    let upstream_cookies = header("cookie").unwrap_or_default();
     assert!(
         upstream_cookies.contains("op_session="),
         "the provider's cookies share the host and should reach the upstream: {upstream_cookies:?}"
@@ -188,6 +71,154 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
     );
     assert_eq!(info["preferred_username"], "alice", "{info}");
     assert_eq!(info["provider"], PROVIDER_ID, "{info}");
+}
+
+/// Signed out, the deep link sends a browser to the sign-in page, keeping the link; returns
+/// the provider button's `/oauth2/start?…` link.
+async fn start_link_of_sign_in_page(client: &Browser, e2e: &Deployment) -> String {
+    let resp = client.navigate(&e2e.url(DEEP_LINK)).await;
+    assert_redirects_to(&resp, "/oauth2/sign_in?rd=");
+    let page = text_of(client.navigate(&location(&resp)).await, StatusCode::OK).await;
+    let button = "class=\"button provider provider-op\"";
+    let start = unescape(
+        &attribute_after(&page, button, "href")
+            .or_else(|| attribute_before(&page, button, "href"))
+            .unwrap_or_else(|| panic!("no provider button on the sign-in page:\n{page}")),
+    );
+    assert!(
+        start.starts_with(&format!("/oauth2/start?provider={PROVIDER_ID}&rd=")),
+        "{start}"
+    );
+    start
+}
+
+/// A login as `/oauth2/start` began it.
+struct StartedLogin {
+    /// The provider's authorization URL.
+    authorize: Url,
+    state: String,
+    /// The `Set-Cookie` of the flow cookie.
+    flow_cookie: String,
+}
+
+/// `/oauth2/start` redirects to the provider's authorization endpoint with PKCE S256, state
+/// and nonce, and sets a short-lived flow cookie that only the callback path sees.
+async fn start_login(client: &Browser, e2e: &Deployment, start: &str) -> StartedLogin {
+    let resp = client.navigate(&e2e.url(start)).await;
+    let authorize = Url::parse(&location(&resp)).expect("authorization URL");
+    assert!(
+        authorize.as_str().starts_with(&e2e.op.url("/auth?")),
+        "{authorize}"
+    );
+    assert_eq!(param(&authorize, "response_type").as_deref(), Some("code"));
+    assert_eq!(
+        param(&authorize, "redirect_uri"),
+        Some(e2e.url("/oauth2/callback/op"))
+    );
+    assert_eq!(
+        param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(param(&authorize, "code_challenge").is_some_and(|c| c.len() >= 43));
+    assert!(param(&authorize, "nonce").is_some_and(|n| n.len() >= 22));
+    let state = param(&authorize, "state").expect("state");
+    assert!(state.len() >= 22, "state {state:?} is too short");
+
+    let flow_cookie = set_cookies(&resp)
+        .into_iter()
+        .find(|c| c.starts_with("_portcullis_flow_"))
+        .expect("a flow cookie");
+    assert_cookie_attributes(&flow_cookie, "/oauth2/callback");
+    let max_age: u64 = attribute(&flow_cookie, "Max-Age")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("flow cookie without Max-Age: {flow_cookie}"));
+    assert!(
+        max_age <= 600,
+        "flow cookie lives {max_age}s: {flow_cookie}"
+    );
+    StartedLogin {
+        authorize,
+        state,
+        flow_cookie,
+    }
+}
+
+/// The provider's login form and consent screen, submitted as a person would; returns the
+/// gateway callback URL the provider sends the browser back to.
+async fn sign_in_at_provider(client: &Browser, e2e: &Deployment, authorize: &Url) -> Url {
+    let (page, _) = follow_at_op(client, e2e, authorize.as_str()).await;
+    let page = text_of(page, StatusCode::OK).await;
+    let action = form_action(&page, "login-form");
+    let resp = client
+        .client
+        .post(e2e.op.url(&action))
+        .form(&[("login", "alice@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("submit the login form");
+    let (page, _) = follow_at_op(client, e2e, &location(&resp)).await;
+    let page = text_of(page, StatusCode::OK).await;
+    let action = form_action(&page, "consent-form");
+    let resp = client
+        .client
+        .post(e2e.op.url(&action))
+        .send()
+        .await
+        .expect("submit the consent form");
+    let (leaving, callback) = follow_at_op(client, e2e, &location(&resp)).await;
+    let callback = callback.unwrap_or_else(|| {
+        panic!(
+            "the provider did not send the browser back: {}",
+            leaving.status()
+        )
+    });
+    assert!(
+        callback.starts_with(&e2e.url("/oauth2/callback/op?")),
+        "{callback}"
+    );
+    Url::parse(&callback).expect("callback URL")
+}
+
+/// The callback sets the session cookie (HttpOnly, SameSite=Lax, Path=/), clears the flow
+/// cookie, and redirects to the deep link.
+async fn finish_at_callback(client: &Browser, callback: &Url, flow_cookie: &str) {
+    let resp = client.navigate(callback.as_str()).await;
+    assert_redirects_to(&resp, DEEP_LINK);
+    assert_eq!(local_part(&location(&resp)), DEEP_LINK);
+    let cookies = set_cookies(&resp);
+    let session: Vec<&String> = cookies
+        .iter()
+        .filter(|c| is_session_cookie(cookie_name(c)))
+        .collect();
+    assert!(!session.is_empty(), "no session cookie in {cookies:?}");
+    for cookie in session {
+        assert_cookie_attributes(cookie, "/");
+    }
+    let flow_name = cookie_name(flow_cookie);
+    let cleared = cookies
+        .iter()
+        .find(|c| cookie_name(c) == flow_name)
+        .unwrap_or_else(|| panic!("the flow cookie {flow_name} is not cleared: {cookies:?}"));
+    assert_eq!(attribute(cleared, "Max-Age"), Some("0"), "{cleared}");
+    assert_eq!(
+        attribute(cleared, "Path"),
+        Some("/oauth2/callback"),
+        "{cleared}"
+    );
+    assert!(
+        !client
+            .cookies(callback.as_str())
+            .iter()
+            .any(|(name, _)| name.starts_with("_portcullis_flow_")),
+        "a flow cookie is still in the jar"
+    );
+}
+
+/// The value of query parameter `name`.
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Follows redirects from `url` while they stay at the provider. Returns the last response
@@ -302,8 +333,4 @@ fn assert_cookie_attributes(set_cookie: &str, path: &str) {
         !flags.iter().any(|f| f == "secure"),
         "Secure on http: {set_cookie}"
     );
-}
-
-fn local_of(url: &str) -> String {
-    crate::helpers::local_part(url)
 }

@@ -127,6 +127,12 @@ impl<'a> Journey<'a> {
     /// gateway's signed-out page. Returns the provider's logout page URL.
     pub async fn sign_out(&self) -> Url {
         self.browser.click("a[href='/oauth2/sign_out']").await;
+        self.confirm_sign_out_at_op().await
+    }
+
+    /// On the provider's logout confirmation (where `/oauth2/sign_out` leads): confirms, and
+    /// waits for the gateway's signed-out page. Returns the confirmation page's URL.
+    pub async fn confirm_sign_out_at_op(&self) -> Url {
         self.browser
             .wait_for_page(
                 "the provider's logout confirmation",

@@ -16,6 +16,7 @@ const DAWDLE: Duration = Duration::from_secs(3);
 async fn login_left_open_past_login_timeout_fails_with_a_page_that_offers_to_start_again() {
     let settings = Settings {
         login_timeout: Some(LOGIN_TIMEOUT),
+        ..Settings::default()
     };
     let Some((e2e, browser)) = deployment_with_browser(settings).await else {
         return;

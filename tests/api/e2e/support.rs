@@ -36,20 +36,94 @@ enum Needs {
 }
 
 /// Gateway settings a journey may change.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct Settings {
     /// `[session] login_timeout`, the flow cookie's lifetime; the gateway's default when
     /// `None`.
     pub login_timeout: Option<&'static str>,
+    /// An `[[upstream]]` at `/app` with this URL, next to the built-in echo at `/`.
+    pub app_upstream: Option<String>,
 }
 
-/// The provider and a gateway in front of the echo upstream, signed in through it.
+/// The provider and a gateway (in front of the built-in echo upstream) that trusts it.
 pub struct Deployment {
     pub op: OpenIdProvider,
     /// `http://127.0.0.1:PORT`, also the gateway's `public_url`.
     pub gateway: String,
-    /// `target/e2e/<test name>/`: logs of the provider and chromedriver, the browser profile.
-    pub work_dir: PathBuf,
+    _gateway_log: GatewayLog,
+    /// Logs of the provider, chromedriver and the gateway, and the browser profile; dropped
+    /// last.
+    pub work_dir: WorkDir,
+}
+
+/// `target/e2e/<test>.<pid>/`: unique even when two runs of the suite share a target
+/// directory (a browser profile must never be shared). Removed when the test passes, kept
+/// (and named in the output) when it fails.
+pub struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn create() -> WorkDir {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("e2e")
+            .replace("::", "-");
+        let dir = target_dir()
+            .join("e2e")
+            .join(format!("{test}.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the e2e work directory");
+        WorkDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("logs of the failed journey are in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// The gateway's log lines, written to `gateway.log` in the work directory: the gateway runs
+/// on the test's own (current-thread) runtime, so a thread-default subscriber sees them.
+struct GatewayLog {
+    path: PathBuf,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl GatewayLog {
+    fn start(path: PathBuf) -> GatewayLog {
+        let file = std::fs::File::create(&path).expect("create gateway.log");
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .finish();
+        GatewayLog {
+            path,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+}
+
+impl Drop for GatewayLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "--- last lines of the gateway log ({}) ---\n{}",
+                self.path.display(),
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            );
+        }
+    }
 }
 
 impl Deployment {
@@ -73,7 +147,7 @@ pub async fn deployment_with_browser(settings: Settings) -> Option<(Deployment, 
     let tools = tools_or_skip(Needs::ProviderAndBrowser)?;
     let deployment = start_deployment(&tools, settings).await;
     let (chromium, chromedriver) = tools.browser.expect("checked by tools_or_skip");
-    let browser = Browser::start(&chromium, &chromedriver, &deployment.work_dir).await;
+    let browser = Browser::start(&chromium, &chromedriver, deployment.work_dir.path()).await;
     Some((deployment, browser))
 }
 
@@ -103,12 +177,12 @@ fn tools_or_skip(needs: Needs) -> Option<Tools> {
             if std::env::var("PORTCULLIS_E2E").as_deref() == Ok("1") {
                 panic!("PORTCULLIS_E2E=1, but {reason}");
             }
-            // Straight to stderr, past the test harness's output capture, so that a skip is
-            // visible in a plain `cargo test` run.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: {test}: {reason} (set PORTCULLIS_E2E=1 to make this a failure)"
+            // Straight to stderr in one write, past the test harness's output capture, so
+            // that a skip is visible in a plain `cargo test` run.
+            let line = format!(
+                "skipped: {test}: {reason} (set PORTCULLIS_E2E=1 to make this a failure)\n"
             );
+            let _ = std::io::stderr().write_all(line.as_bytes());
             None
         }
     }
@@ -116,9 +190,7 @@ fn tools_or_skip(needs: Needs) -> Option<Tools> {
 
 fn find_tools(needs: Needs) -> Result<Tools, String> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    if find_program("node", None).is_none() {
-        return Err("`node` is not on PATH (install Node.js 20 or later)".to_owned());
-    }
+    find_program("node", None, "install Node.js 20 or later")?;
     if !repo
         .join("e2e/op/node_modules/oidc-provider/package.json")
         .is_file()
@@ -129,15 +201,18 @@ fn find_tools(needs: Needs) -> Result<Tools, String> {
         );
     }
     let browser = if needs == Needs::ProviderAndBrowser {
-        let chromium = find_program("chromium", Some("PORTCULLIS_E2E_CHROMIUM")).ok_or(
-            "`chromium` is not on PATH (install Debian's `chromium`, or set \
-             PORTCULLIS_E2E_CHROMIUM to a Chrome/Chromium binary)",
+        let chromium = find_program(
+            "chromium",
+            Some("PORTCULLIS_E2E_CHROMIUM"),
+            "install Debian's `chromium`, or set PORTCULLIS_E2E_CHROMIUM to a Chromium or \
+             Chrome binary",
         )?;
-        let chromedriver = find_program("chromedriver", Some("PORTCULLIS_E2E_CHROMEDRIVER"))
-            .ok_or(
-                "`chromedriver` is not on PATH (install Debian's `chromium-driver`, or set \
-                 PORTCULLIS_E2E_CHROMEDRIVER to the chromedriver matching the browser)",
-            )?;
+        let chromedriver = find_program(
+            "chromedriver",
+            Some("PORTCULLIS_E2E_CHROMEDRIVER"),
+            "install Debian's `chromium-driver`, or set PORTCULLIS_E2E_CHROMEDRIVER to the \
+             chromedriver matching the browser",
+        )?;
         Some((chromium, chromedriver))
     } else {
         None
@@ -145,16 +220,29 @@ fn find_tools(needs: Needs) -> Result<Tools, String> {
     Ok(Tools { repo, browser })
 }
 
-/// `program` on PATH, or the file named by the environment variable `overridden_by`.
-fn find_program(program: &str, overridden_by: Option<&str>) -> Option<PathBuf> {
-    if let Some(path) = overridden_by.and_then(std::env::var_os) {
-        let path = PathBuf::from(path);
-        return path.is_file().then_some(path);
+/// The file named by the environment variable `overridden_by` when it is set, else
+/// `program` on PATH; the error says what is missing and `how_to_fix` it.
+fn find_program(
+    program: &str,
+    overridden_by: Option<&str>,
+    how_to_fix: &str,
+) -> Result<PathBuf, String> {
+    if let Some((name, path)) =
+        overridden_by.and_then(|name| Some((name, PathBuf::from(std::env::var_os(name)?))))
+    {
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("{name}={} is not a file", path.display()))
+        };
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(program))
+                .find(|candidate| candidate.is_file())
+        })
+        .ok_or_else(|| format!("`{program}` is not on PATH ({how_to_fix})"))
 }
 
 /// The cargo target directory this test binary was built in (`target/debug/deps/api-…`
@@ -167,27 +255,15 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-/// `target/e2e/<test name>/`, emptied.
-fn work_dir() -> PathBuf {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("e2e")
-        .replace("::", "-");
-    let dir = target_dir().join("e2e").join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the e2e work directory");
-    dir
-}
-
 async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
-    init_tracing();
-    let work_dir = work_dir();
+    let work_dir = WorkDir::create();
+    let gateway_log = GatewayLog::start(work_dir.path().join("gateway.log"));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the gateway port");
     let gateway = format!("http://{}", listener.local_addr().expect("gateway address"));
 
-    let op = OpenIdProvider::start(&tools.repo, &gateway, &work_dir.join("op.log")).await;
+    let op = OpenIdProvider::start(&tools.repo, &gateway, &work_dir.path().join("op.log")).await;
 
-    let toml = gateway_toml(&gateway, &op.issuer, settings);
+    let toml = gateway_toml(&gateway, &op.issuer, &settings);
     let config = portcullis::config::Config::parse(&toml, "providers.toml", &|_| None)
         .unwrap_or_else(|errors| panic!("config rejected:\n{errors}\n{toml}"));
     let app = portcullis::startup::Application::with_listener(config, listener)
@@ -198,6 +274,7 @@ async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
     let deployment = Deployment {
         op,
         gateway,
+        _gateway_log: gateway_log,
         work_dir,
     };
     wait_until_ready(&deployment.url("/ready")).await;
@@ -205,11 +282,16 @@ async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
 }
 
 /// `providers.toml` for the gateway at `gateway` with the provider at `issuer`.
-fn gateway_toml(gateway: &str, issuer: &str, settings: Settings) -> String {
+fn gateway_toml(gateway: &str, issuer: &str, settings: &Settings) -> String {
     let listen = gateway.trim_start_matches("http://");
     let login_timeout = settings
         .login_timeout
         .map(|timeout| format!("login_timeout = {}\n", toml_str(timeout)))
+        .unwrap_or_default();
+    let app_upstream = settings
+        .app_upstream
+        .as_deref()
+        .map(|url| format!("\n[[upstream]]\npath = \"/app\"\nurl = {}\n", toml_str(url)))
         .unwrap_or_default();
     format!(
         r#"[server]
@@ -234,7 +316,7 @@ email_domains = ["example.com"]
 [[upstream]]
 path = "/"
 url = "builtin:echo"
-"#,
+{app_upstream}"#,
         listen = toml_str(listen),
         gateway = toml_str(gateway),
         secret = toml_str(TEST_SESSION_SECRET),
@@ -267,14 +349,4 @@ async fn wait_until_ready(ready_url: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the gateway never became ready at {ready_url} (last answer: {last})");
-}
-
-/// Gateway logs in the test output when `RUST_LOG` is set (`cargo test -- --nocapture`).
-fn init_tracing() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-    }
 }
