@@ -229,6 +229,10 @@ fn login_message(error: &LoginError) -> String {
             "This sign-in attempt has expired or was started in another browser. Please start again."
                 .to_owned()
         }
+        LoginError::ProviderError(detail) if detail.starts_with("access_denied") => format!(
+            "The sign-in was cancelled, or the provider did not allow it ({detail}). \
+             You can start again."
+        ),
         LoginError::ProviderError(detail) => {
             format!("The sign-in provider refused the sign-in ({detail}).")
         }
@@ -239,12 +243,27 @@ fn login_message(error: &LoginError) -> String {
     }
 }
 
+impl AppError {
+    /// The error's response, with the page's "Try again" link going to `retry_url`.
+    pub fn into_response_retrying_at(self, retry_url: String) -> Response {
+        let mut report = self.report();
+        report.retry_url = Some(retry_url);
+        report.into_status_response()
+    }
+}
+
+impl ErrorReport {
+    /// A bare response with the status, carrying the report for [`render_errors`].
+    fn into_status_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(Arc::new(self));
+        response
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let report = self.report();
-        let mut response = report.status.into_response();
-        response.extensions_mut().insert(Arc::new(report));
-        response
+        self.report().into_status_response()
     }
 }
 

@@ -164,9 +164,19 @@ pub async fn callback(
                 Err(err) => AppError::Internal(err.to_string()).into_response(),
             }
         }
-        Err(Failure { error, user }) => {
+        Err(Failure { error, user, rd }) => {
             tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
-            AppError::Login(error).into_response()
+            // Starting again leads back to where the person was going, when that is known.
+            let retry = match rd {
+                Some(rd) if rd.as_str() != "/" => {
+                    let query: String = url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("rd", rd.as_str())
+                        .finish();
+                    format!("/oauth2/sign_in?{query}")
+                }
+                _ => "/oauth2/sign_in".to_owned(),
+            };
+            AppError::Login(error).into_response_retrying_at(retry)
         }
     };
     if let Some(name) = flow_cookie {
@@ -179,15 +189,21 @@ pub async fn callback(
     response
 }
 
-/// A failed login, with the user when the failure came after validation.
+/// A failed login, with the user when the failure came after validation and the login's
+/// destination once the flow cookie has been read.
 struct Failure {
     error: LoginError,
     user: Option<String>,
+    rd: Option<RedirectTarget>,
 }
 
 impl From<LoginError> for Failure {
     fn from(error: LoginError) -> Failure {
-        Failure { error, user: None }
+        Failure {
+            error,
+            user: None,
+            rd: None,
+        }
     }
 }
 
@@ -214,29 +230,42 @@ async fn complete(
     if !bool::from(flow.state.as_bytes().ct_eq(returned_state.as_bytes())) {
         return Err(LoginError::StateMismatch.into());
     }
+    // The destination was validated at start; validate again in case the secret leaked.
+    let rd = RedirectTarget::parse(Some(&flow.rd), &state.config.server.allowed_redirect_hosts);
+    let failed = |error: LoginError| Failure {
+        error,
+        user: None,
+        rd: Some(rd.clone()),
+    };
     if unix_now().saturating_sub(flow.created_at) > state.config.session.login_timeout.as_secs() {
-        return Err(LoginError::FlowExpired.into());
+        return Err(failed(LoginError::FlowExpired));
     }
     if flow.provider != provider.id() {
-        return Err(LoginError::ProviderMismatch.into());
+        return Err(failed(LoginError::ProviderMismatch));
     }
-    provider.check_callback_issuer(params.get("iss"))?;
+    provider
+        .check_callback_issuer(params.get("iss"))
+        .map_err(failed)?;
     if let Some(error) = params.get("error") {
         let detail = match params.get("error_description") {
             Some(description) => format!("{error}: {description}"),
             None => error.to_owned(),
         };
-        return Err(LoginError::ProviderError(sanitize(&detail)).into());
+        return Err(failed(LoginError::ProviderError(sanitize(&detail))));
     }
-    let code = params.get("code").ok_or(LoginError::MissingCode)?;
+    let code = params
+        .get("code")
+        .ok_or_else(|| failed(LoginError::MissingCode))?;
     let login = provider
         .complete_login(code, &flow.pkce_verifier, &flow.nonce)
-        .await?;
+        .await
+        .map_err(failed)?;
     let subject = authz::Subject::new(&login.identity, login.id_token.as_deref());
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
         return Err(Failure {
             error: LoginError::NotAuthorized(denial.to_string()),
             user: Some(login.identity.user),
+            rd: Some(rd),
         });
     }
     let now = unix_now();
@@ -247,11 +276,7 @@ async fn complete(
         issued_at: now,
         expires_at: now.saturating_add(state.cookies.lifetime.as_secs()),
     };
-    // The destination was validated at start; validate again in case the secret leaked.
-    Ok((
-        session,
-        RedirectTarget::parse(Some(&flow.rd), &state.config.server.allowed_redirect_hosts),
-    ))
+    Ok((session, rd))
 }
 
 /// Provider-supplied text shown on a page: printable ASCII only, bounded length.

@@ -310,7 +310,7 @@ async fn a_provider_error_answer_is_shown_as_a_page_with_a_request_id() {
         b.authorize_error = Some(("access_denied".into(), "The user said no".into()));
     });
 
-    let callback = app.begin_login(&app.browser, "/").await;
+    let callback = app.begin_login(&app.browser, "/app/report?week=9").await;
     let resp = app.finish_login(&app.browser, &callback).await;
 
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
@@ -324,9 +324,15 @@ async fn a_provider_error_answer_is_shown_as_a_page_with_a_request_id() {
     assert_no_session_cookie_set(&resp, app.cookie_name());
     let page = resp.text().await.unwrap();
     assert!(page.contains("access_denied"), "{page}");
+    assert!(page.contains("The sign-in was cancelled"), "{page}");
     assert!(
         page.contains(&request_id),
         "no request id in the page: {page}"
+    );
+    // Starting again leads back to where the person was going.
+    assert!(
+        page.contains("href=\"/oauth2/sign_in?rd=%2Fapp%2Freport%3Fweek%3D9\""),
+        "no retry link keeping rd: {page}"
     );
 }
 
