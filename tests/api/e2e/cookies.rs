@@ -99,7 +99,7 @@ async fn denied_sign_in_leaves_no_session_cookie() {
     assert_eq!(page.status.as_deref(), Some("Error 403"), "{page:?}");
     assert_eq!(
         page.retry_href.as_deref(),
-        Some("/oauth2/sign_in"),
+        Some("/oauth2/sign_in?rd=%2Freports"),
         "{page:?}"
     );
 
@@ -131,12 +131,12 @@ async fn sign_in_cancelled_at_the_provider_leaves_no_session_cookie() {
     assert!(
         page.message
             .as_deref()
-            .is_some_and(|m| m.contains("access_denied")),
+            .is_some_and(|m| m.contains("access_denied") && m.contains("cancelled")),
         "{page:?}"
     );
     assert_eq!(
         page.retry_href.as_deref(),
-        Some("/oauth2/sign_in"),
+        Some("/oauth2/sign_in?rd=%2Freports"),
         "{page:?}"
     );
 

@@ -1,6 +1,6 @@
 //! Several providers at once: one button each, in configuration order, with its logo.
 
-use crate::helpers::{location, spawn_app_with};
+use crate::helpers::{echoed, location, spawn_app_with};
 
 #[tokio::test]
 async fn three_providers_get_three_buttons_in_order_with_logos() {
@@ -76,4 +76,42 @@ async fn each_provider_has_its_own_callback_and_github_gets_pkce() {
     let target = url::Url::parse(&location(&resp)).unwrap();
     let query: std::collections::HashMap<_, _> = target.query_pairs().into_owned().collect();
     assert_eq!(query["redirect_uri"], app.url("/oauth2/callback/google"));
+}
+
+#[tokio::test]
+async fn the_session_remembers_its_provider_and_routes_can_require_one() {
+    // Arrange: two OpenID providers on one sign-in page; a route for each one's users.
+    let block = |id: &str| {
+        format!(
+            "[[provider]]\nid = \"{id}\"\nkind = \"oidc\"\nissuer = \"{{issuer}}\"\n\
+             client_id = \"portcullis-test\"\nclient_secret = \"${{MOCK_CLIENT_SECRET}}\"\n"
+        )
+    };
+    let app = spawn_app_with(|c| {
+        c.provider_id = "corp".into();
+        c.provider_blocks = Some(format!("{}\n{}", block("partners"), block("corp")));
+        c.extra_toml = "[[upstream]]\npath = \"/corp-only\"\nurl = \"{echo}\"\n\
+                        allow = { providers = [\"corp\"] }\n\n\
+                        [[upstream]]\npath = \"/partners-only\"\nurl = \"{echo}\"\n\
+                        allow = { providers = [\"partners\"] }\n"
+            .into();
+    })
+    .await;
+    let sign_in = app.navigate("/oauth2/sign_in").await.text().await.unwrap();
+    assert!(sign_in.contains("provider=partners") && sign_in.contains("provider=corp"));
+
+    // Act: sign in with the second provider.
+    app.sign_in().await;
+    let userinfo: serde_json::Value = app.get("/oauth2/userinfo").await.json().await.unwrap();
+    let corp = app.get("/corp-only/report").await;
+    let partners = app.get("/partners-only/report").await;
+
+    // Assert
+    assert_eq!(userinfo["provider"], "corp");
+    assert_eq!(corp.status(), 200);
+    assert_eq!(
+        echoed(corp).await.header("x-forwarded-provider"),
+        Some("corp")
+    );
+    assert_eq!(partners.status(), 403);
 }
