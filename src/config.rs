@@ -225,6 +225,10 @@ pub struct GithubConfig {
     pub orgs: Vec<String>,
     /// Lower-cased `org/team-slug`s; the user must belong to one when not empty.
     pub teams: Vec<String>,
+    /// `membership_refresh`: how often, during a session, orgs and teams are read again with
+    /// the session's access token (and `orgs` / `teams` checked again); default 1h, at least
+    /// 1s.
+    pub membership_refresh: Duration,
 }
 
 /// `kind = "oauth2"`: the endpoints and where the identity is in the userinfo answer.

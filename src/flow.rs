@@ -275,6 +275,7 @@ async fn complete(
         access_token: Some(login.access_token),
         issued_at: now,
         expires_at: now.saturating_add(state.cookies.lifetime.as_secs()),
+        checked_at: now,
     };
     Ok((session, rd))
 }
@@ -326,22 +327,26 @@ pub async fn signed_out(State(state): State<AppState>) -> Html<String> {
     }))
 }
 
-/// `GET /oauth2/userinfo`: who is signed in, as JSON; 401 when nobody is.
-pub async fn userinfo(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
+/// `GET /oauth2/userinfo`: who is signed in, as JSON (memberships read again when due,
+/// see `crate::membership`); 401 when nobody is.
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let session = current_session(&state, &jar).ok_or(AppError::Unauthenticated)?;
-    let identity = session.identity;
-    Ok(axum::Json(serde_json::json!({
-        "user": identity.user,
-        "email": identity.email,
-        "groups": identity.groups,
-        "preferred_username": identity.preferred_username,
-        "provider": identity.provider,
-    }))
-    .into_response())
+    let checked = crate::membership::checked_session(&state, &jar).await;
+    let response = match &checked.session {
+        Some(session) => {
+            let identity = &session.identity;
+            axum::Json(serde_json::json!({
+                "user": identity.user,
+                "email": identity.email,
+                "groups": identity.groups,
+                "preferred_username": identity.preferred_username,
+                "provider": identity.provider,
+            }))
+            .into_response()
+        }
+        None => AppError::Unauthenticated.into_response(),
+    };
+    checked.record_on(response)
 }
 
 /// The valid, unexpired session this request carries, if any.

@@ -23,8 +23,8 @@ use crate::authz::{self, Subject};
 use crate::bearer;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
-use crate::flow::current_session;
 use crate::gate::passes_without_session;
+use crate::membership::{checked_session, CheckedSession};
 use crate::session::{unix_now, CookieJar, Session};
 use crate::startup::AppState;
 
@@ -72,8 +72,30 @@ pub async fn auth(
     if passes_without_session(upstream, &original.method, path, request.headers()) {
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    let (session, claims_token) = caller(&state, request.headers()).await?;
-    let subject = Subject::new(&session.identity, claims_token.as_deref());
+    let (checked, claims_token) = caller(&state, request.headers()).await?;
+    let decision = decide(
+        &state,
+        upstream,
+        checked.session.as_ref(),
+        claims_token.as_deref(),
+        (host, path),
+    );
+    // A proxy that copies `Set-Cookie` from the auth answer (nginx `auth_request_set`,
+    // Traefik `addAuthCookiesToResponse`) passes a membership check's outcome on.
+    Ok(checked.record_on(decision.unwrap_or_else(IntoResponse::into_response)))
+}
+
+/// 202 when the rules admit the caller, 401 when there is none, 403 when they refuse;
+/// `(host, path)` of the original request are for the log line.
+fn decide(
+    state: &AppState,
+    upstream: &UpstreamConfig,
+    session: Option<&Session>,
+    claims_token: Option<&str>,
+    (host, path): (&str, &str),
+) -> Result<Response, AppError> {
+    let session = session.ok_or(AppError::Unauthenticated)?;
+    let subject = Subject::new(&session.identity, claims_token);
     let route_rules = upstream.allow.as_ref();
     if let Err(denial) = authz::authorize_route(&state.config.authorize, route_rules, &subject) {
         tracing::info!(
@@ -87,16 +109,17 @@ pub async fn auth(
         );
         return Err(AppError::Forbidden(denial.to_string()));
     }
-    Ok(accepted(&session, upstream))
+    Ok(accepted(session, upstream))
 }
 
 /// Who is asking, as the gate finds out: the subject of a valid `Authorization: Bearer`
 /// token where a provider accepts them (an invalid one is a 401 `invalid_token`), else the
-/// session cookie's (none is a 401). With the verified JWT whose claims the rules read.
+/// session cookie's, its memberships read again when due (no session is a 401). With the
+/// verified JWT whose claims the rules read.
 async fn caller(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(Session, Option<String>), AppError> {
+) -> Result<(CheckedSession, Option<String>), AppError> {
     if let Some(bearer) = bearer::authenticate(state, headers).await {
         let bearer = bearer?;
         let now = unix_now();
@@ -106,13 +129,14 @@ async fn caller(
             access_token: Some(bearer.token.clone()),
             issued_at: now,
             expires_at: now,
+            checked_at: now,
         };
-        return Ok((session, Some(bearer.token)));
+        return Ok((CheckedSession::unchanged(Some(session)), Some(bearer.token)));
     }
     let jar = CookieJar::from_headers(&state.cookies, headers);
-    let session = current_session(state, &jar).ok_or(AppError::Unauthenticated)?;
-    let id_token = session.id_token.clone();
-    Ok((session, id_token))
+    let checked = checked_session(state, &jar).await;
+    let id_token = checked.session.as_ref().and_then(|s| s.id_token.clone());
+    Ok((checked, id_token))
 }
 
 /// 202 with the identity (DESIGN §4): `X-Auth-Request-User`, `-Email`,

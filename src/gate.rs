@@ -2,7 +2,8 @@
 //! longest path prefix, lets public requests through (public routes, `skip_auth` matches and,
 //! where enabled, CORS preflights; identity headers stripped), and otherwise requires a valid
 //! session that passes both the `[authorize]` rules and the route's `allow` before proxying
-//! with identity headers (DESIGN §1).
+//! with identity headers (DESIGN §1). A session's memberships are read again first when due
+//! (`crate::membership`).
 
 use std::net::SocketAddr;
 
@@ -13,7 +14,8 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::authz::{self, Subject};
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::AppError;
-use crate::flow::{current_session, redirect, start_url};
+use crate::flow::{redirect, start_url};
+use crate::membership::checked_session;
 use crate::pages::EchoPage;
 use crate::proxy::route::{normalize_path, request_host};
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
@@ -58,21 +60,28 @@ pub async fn handle(
             access_token: Some(bearer.token),
             issued_at: now,
             expires_at: now,
+            checked_at: now,
         };
         return forward(&state, upstream, request, peer, Some(&session)).await;
     }
     let jar = CookieJar::from_headers(&state.cookies, request.headers());
-    let Some(session) = current_session(&state, &jar) else {
-        return unauthenticated(&state, &request);
-    };
-    check_rules(
-        &state,
-        upstream,
-        &session.identity,
-        session.id_token.as_deref(),
-        request.uri().path(),
-    )?;
-    forward(&state, upstream, request, peer, Some(&session)).await
+    let checked = checked_session(&state, &jar).await;
+    let response = async {
+        let Some(session) = &checked.session else {
+            return unauthenticated(&state, &request);
+        };
+        check_rules(
+            &state,
+            upstream,
+            &session.identity,
+            session.id_token.as_deref(),
+            request.uri().path(),
+        )?;
+        forward(&state, upstream, request, peer, Some(session)).await
+    }
+    .await;
+    // Whatever the answer, the browser learns the outcome of a membership check.
+    Ok(checked.record_on(response.unwrap_or_else(IntoResponse::into_response)))
 }
 
 /// The global `[authorize]` rules and the route's `allow`; `token` is the validated JWT

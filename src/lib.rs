@@ -12,6 +12,7 @@ pub mod flow;
 pub mod forward_auth;
 pub mod gate;
 pub mod identity;
+pub mod membership;
 pub mod pages;
 pub mod providers;
 pub mod proxy;

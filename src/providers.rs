@@ -18,6 +18,7 @@ use url::Url;
 use crate::config::{ProviderConfig, ProviderKind, ProviderPreset};
 use crate::error::LoginError;
 use crate::identity::Identity;
+pub use github::{MembershipCheck, MembershipError};
 pub use oauth2::OAuth2Provider;
 pub use oidc::{OidcProvider, VerifiedLogin};
 
@@ -96,6 +97,15 @@ impl Provider {
         match self {
             Provider::Oidc(p) => p.check_callback_issuer(iss),
             Provider::OAuth2(_) => Ok(()),
+        }
+    }
+
+    /// How the session's groups are read again during the session (GitHub's orgs and teams,
+    /// see `crate::membership`); `None` when they are fixed at login.
+    pub fn membership_check(&self) -> Option<MembershipCheck<'_>> {
+        match self {
+            Provider::Oidc(_) => None,
+            Provider::OAuth2(p) => p.membership_check(),
         }
     }
 

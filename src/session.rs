@@ -30,6 +30,11 @@ pub struct Session {
     pub issued_at: u64,
     /// Unix seconds; the session is ignored from this moment on.
     pub expires_at: u64,
+    /// Unix seconds of the last check of the provider's memberships (login, or the latest
+    /// refresh; see `crate::membership`). Cookies sealed before this field existed read as 0:
+    /// due for a check.
+    #[serde(default)]
+    pub checked_at: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -43,6 +48,7 @@ impl std::fmt::Debug for Session {
             )
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
+            .field("checked_at", &self.checked_at)
             .finish()
     }
 }

@@ -76,6 +76,7 @@ pub(super) struct RawProvider {
     /// `github`.
     pub(super) orgs: Option<Vec<Text>>,
     pub(super) teams: Option<Vec<Text>>,
+    pub(super) membership_refresh: Option<Text>,
     /// `oauth2`.
     pub(super) auth_url: Option<Text>,
     pub(super) token_url: Option<Text>,

@@ -8,16 +8,51 @@
 //! pagination in the REST API" (`Link: <…>; rel="next"`). The API is `https://api.github.com`
 //! for github.com and `{base}/api/v3` for Enterprise Server.
 
+use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
 use crate::config::GithubConfig;
 use crate::error::LoginError;
 use crate::identity::Identity;
-use crate::providers::oauth2::get_json_with_headers;
+use crate::providers::oauth2::{get_json_with_headers, ApiError};
 
 /// More pages than this of orgs, teams or emails are a misbehaving API, not a user.
 const MAX_PAGES: usize = 50;
+
+/// Why a user's organization and team memberships could not be confirmed, at login or when
+/// a session's groups are read again.
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipError {
+    /// GitHub refused the access token with 401: the user or an owner revoked it, or (GitHub
+    /// Apps with expiring user tokens) it expired.
+    #[error("GitHub refused the access token ({0})")]
+    TokenRefused(String),
+    /// The user is not, or no longer, in one of the required `orgs` or `teams`.
+    #[error("{0}")]
+    NotMember(String),
+    /// No usable answer: GitHub unreachable, a timeout, a 5xx, a rate limit (403/429), or
+    /// JSON of an unexpected shape.
+    #[error("GitHub API: {0}")]
+    Unavailable(String),
+}
+
+impl MembershipError {
+    /// Whether the answer is about the user or the token (the session must end), rather
+    /// than about GitHub being unable to answer right now.
+    pub fn ends_session(&self) -> bool {
+        !matches!(self, MembershipError::Unavailable(_))
+    }
+}
+
+impl From<MembershipError> for LoginError {
+    fn from(error: MembershipError) -> LoginError {
+        match error {
+            MembershipError::NotMember(reason) => LoginError::NotAuthorized(reason),
+            refused_or_unavailable => LoginError::Userinfo(refused_or_unavailable.to_string()),
+        }
+    }
+}
 
 /// The authorization and token endpoints.
 pub fn oauth_endpoints(config: &GithubConfig) -> (Url, Url) {
@@ -41,8 +76,7 @@ pub fn api_base(config: &GithubConfig) -> String {
 }
 
 /// The signed-in user: id and login from `/user`, the primary email only when verified
-/// (otherwise the login is refused), groups `org` and `org/team`, and the `orgs` / `teams`
-/// restrictions.
+/// (otherwise the login is refused), and [`groups`].
 pub async fn identity(
     http: &reqwest::Client,
     config: &GithubConfig,
@@ -50,14 +84,14 @@ pub async fn identity(
     provider: &str,
 ) -> Result<Identity, LoginError> {
     let api = api_base(config);
-    let api_error = |err: String| LoginError::Userinfo(format!("GitHub API: {err}"));
+    let api_error = |err: ApiError| LoginError::Userinfo(format!("GitHub API: {err}"));
     let user = get_pages(http, &api, "/user", access_token, false)
         .await
         .map_err(api_error)?;
     let user = user.first().cloned().unwrap_or_default();
     let id = match user.get("id") {
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(api_error("/user has no numeric id".into())),
+        _ => return Err(api_error("/user has no numeric id".to_owned().into())),
     };
     let login = user.get("login").and_then(Value::as_str).map(str::to_owned);
 
@@ -72,7 +106,7 @@ pub async fn identity(
             .get("email")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| api_error("the primary email has no address".into()))?,
+            .ok_or_else(|| api_error("the primary email has no address".to_owned().into()))?,
         Some(_) => {
             return Err(LoginError::NotAuthorized(
                 "the GitHub account's primary email address is not verified".into(),
@@ -85,6 +119,28 @@ pub async fn identity(
         }
     };
 
+    Ok(Identity {
+        user: id,
+        email: Some(email),
+        preferred_username: login,
+        groups: groups(http, config, access_token).await?,
+        provider: provider.to_owned(),
+    })
+}
+
+/// The user's groups, `org` and `org/team`, from every page of `/user/orgs` and
+/// `/user/teams`, provided they meet the `orgs` / `teams` restrictions. Read at login and
+/// again during a session (`membership_refresh`), with the same access token.
+pub async fn groups(
+    http: &reqwest::Client,
+    config: &GithubConfig,
+    access_token: &str,
+) -> Result<Vec<String>, MembershipError> {
+    let api = api_base(config);
+    let api_error = |err: ApiError| match err.status {
+        Some(StatusCode::UNAUTHORIZED) => MembershipError::TokenRefused(err.detail),
+        _ => MembershipError::Unavailable(err.detail),
+    };
     let orgs: Vec<String> = get_pages(http, &api, "/user/orgs", access_token, true)
         .await
         .map_err(api_error)?
@@ -105,13 +161,29 @@ pub async fn identity(
 
     let mut groups = orgs;
     groups.extend(teams);
-    Ok(Identity {
-        user: id,
-        email: Some(email),
-        preferred_username: login,
-        groups,
-        provider: provider.to_owned(),
-    })
+    Ok(groups)
+}
+
+/// Reading a session's groups again during the session (`membership_refresh`).
+pub struct MembershipCheck<'a> {
+    http: &'a reqwest::Client,
+    config: &'a GithubConfig,
+}
+
+impl<'a> MembershipCheck<'a> {
+    pub fn new(http: &'a reqwest::Client, config: &'a GithubConfig) -> MembershipCheck<'a> {
+        MembershipCheck { http, config }
+    }
+
+    /// How long a check holds: `membership_refresh`.
+    pub fn interval(&self) -> std::time::Duration {
+        self.config.membership_refresh
+    }
+
+    /// [`groups`] with the session's access token, exactly as at login.
+    pub async fn groups(&self, access_token: &str) -> Result<Vec<String>, MembershipError> {
+        groups(self.http, self.config, access_token).await
+    }
 }
 
 /// `orgs` and `teams`, when set, each need one match (case-insensitive, as GitHub's names).
@@ -119,7 +191,7 @@ fn check_membership(
     config: &GithubConfig,
     orgs: &[String],
     teams: &[String],
-) -> Result<(), LoginError> {
+) -> Result<(), MembershipError> {
     let member = |allowed: &[String], have: &[String]| {
         allowed.is_empty()
             || have
@@ -127,13 +199,13 @@ fn check_membership(
                 .any(|name| allowed.contains(&name.to_ascii_lowercase()))
     };
     if !member(&config.orgs, orgs) {
-        return Err(LoginError::NotAuthorized(format!(
+        return Err(MembershipError::NotMember(format!(
             "not a member of the GitHub organizations {}",
             config.orgs.join(", ")
         )));
     }
     if !member(&config.teams, teams) {
-        return Err(LoginError::NotAuthorized(format!(
+        return Err(MembershipError::NotMember(format!(
             "not a member of the GitHub teams {}",
             config.teams.join(", ")
         )));
@@ -149,7 +221,7 @@ async fn get_pages(
     path: &str,
     access_token: &str,
     list: bool,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, ApiError> {
     let first = if list {
         format!("{api}{path}?per_page=100")
     } else {
@@ -161,13 +233,13 @@ async fn get_pages(
     while let Some(url) = next.take() {
         pages += 1;
         if pages > MAX_PAGES {
-            return Err(format!("{path} has more than {MAX_PAGES} pages"));
+            return Err(format!("{path} has more than {MAX_PAGES} pages").into());
         }
         let (json, headers) = get_json_with_headers(http, &url, access_token).await?;
         match json {
             Value::Array(page) if list => items.extend(page),
             Value::Object(_) if !list => return Ok(vec![json]),
-            _ => return Err(format!("{path} answered an unexpected JSON shape")),
+            _ => return Err(format!("{path} answered an unexpected JSON shape").into()),
         }
         next = headers
             .get_all(reqwest::header::LINK)
@@ -221,6 +293,7 @@ mod tests {
             base_url: Url::parse(base).unwrap(),
             orgs: vec![],
             teams: vec![],
+            membership_refresh: std::time::Duration::from_secs(3600),
         };
         assert_eq!(
             api_base(&config("https://github.com")),
@@ -242,11 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn only_a_refused_token_or_a_lost_membership_ends_a_session() {
+        assert!(MembershipError::TokenRefused("401 from /user/orgs".into()).ends_session());
+        assert!(MembershipError::NotMember("not a member".into()).ends_session());
+        assert!(!MembershipError::Unavailable("503 from /user/orgs".into()).ends_session());
+        assert!(matches!(
+            LoginError::from(MembershipError::NotMember("not a member".into())),
+            LoginError::NotAuthorized(_)
+        ));
+        assert!(matches!(
+            LoginError::from(MembershipError::TokenRefused("401".into())),
+            LoginError::Userinfo(_)
+        ));
+    }
+
+    #[test]
     fn org_and_team_restrictions_each_need_a_match() {
         let config = GithubConfig {
             base_url: Url::parse("https://github.com").unwrap(),
             orgs: vec!["acme".into()],
             teams: vec!["acme/platform".into()],
+            membership_refresh: std::time::Duration::from_secs(3600),
         };
         let orgs = ["Acme".to_owned()];
         assert!(check_membership(&config, &orgs, &["acme/Platform".to_owned()]).is_ok());

@@ -90,6 +90,15 @@ impl OAuth2Provider {
         self.settings.logo
     }
 
+    /// How a session's groups are read again; `None` when they are fixed at login (every
+    /// plain OAuth 2.0 provider but GitHub).
+    pub fn membership_check(&self) -> Option<github::MembershipCheck<'_>> {
+        match &self.settings.api {
+            OAuth2Api::Github(config) => Some(github::MembershipCheck::new(&self.http, config)),
+            OAuth2Api::Generic(_) => None,
+        }
+    }
+
     fn endpoints(&self) -> (Url, Url) {
         match &self.settings.api {
             OAuth2Api::Generic(config) => (config.auth_url.clone(), config.token_url.clone()),
@@ -217,6 +226,25 @@ pub(crate) async fn get_json(
     get_json_with_headers(http, url, access_token)
         .await
         .map(|(json, _)| json)
+        .map_err(|err| err.to_string())
+}
+
+/// A provider API call that failed; `status` is the HTTP status when the API answered one
+/// that is not 2xx (RFC 6750 §3.1: 401 means the token is not, or no longer, accepted).
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub(crate) struct ApiError {
+    pub status: Option<reqwest::StatusCode>,
+    pub detail: String,
+}
+
+impl From<String> for ApiError {
+    fn from(detail: String) -> ApiError {
+        ApiError {
+            status: None,
+            detail,
+        }
+    }
 }
 
 /// Like [`get_json`], also returning the response headers (for `Link` pagination).
@@ -224,7 +252,7 @@ pub(crate) async fn get_json_with_headers(
     http: &reqwest::Client,
     url: &Url,
     access_token: &str,
-) -> Result<(Value, reqwest::header::HeaderMap), String> {
+) -> Result<(Value, reqwest::header::HeaderMap), ApiError> {
     let response = http
         .get(url.clone())
         .bearer_auth(access_token)
@@ -234,7 +262,10 @@ pub(crate) async fn get_json_with_headers(
         .map_err(|err| error_chain(&err))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("{} from {}", status.as_u16(), url.path()));
+        return Err(ApiError {
+            status: Some(status),
+            detail: format!("{} from {}", status.as_u16(), url.path()),
+        });
     }
     let headers = response.headers().clone();
     let json = response

@@ -257,6 +257,7 @@ fn browser_signed_in_as(app: &TestApp, email: &str) -> Browser {
         access_token: None,
         issued_at: now,
         expires_at: now + 3600,
+        checked_at: now,
     };
     let sealed = session.seal(&app.session_codec()).unwrap();
     app.browser_with_cookies(&[(app.cookie_name().to_owned(), sealed)])

@@ -184,6 +184,7 @@ async fn a_session_sealed_with_the_right_secret_and_within_its_lifetime_is_accep
         access_token: None,
         issued_at: now - 60,
         expires_at: now + 3600,
+        checked_at: now,
     };
     let sealed = session.seal(&app.session_codec()).unwrap();
     let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
@@ -206,6 +207,7 @@ async fn an_expired_session_is_signed_out() {
         access_token: None,
         issued_at: now - 7200,
         expires_at: now - 1,
+        checked_at: now,
     };
     let sealed = session.seal(&app.session_codec()).unwrap();
     let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
@@ -225,6 +227,7 @@ async fn a_session_issued_in_the_future_is_signed_out() {
         access_token: None,
         issued_at: now + 3600,
         expires_at: now + 7200,
+        checked_at: now,
     };
     let sealed = session.seal(&app.session_codec()).unwrap();
     let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);

@@ -94,10 +94,24 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
     assert_eq!(github.orgs, ["acme"]);
     assert_eq!(github.teams, ["acme/platform"]);
     assert_eq!(
+        github.membership_refresh,
+        std::time::Duration::from_secs(3600),
+        "memberships are read again every hour by default"
+    );
+    assert_eq!(
         gh.providers[0].scopes,
         ["read:user", "user:email", "read:org"]
     );
     assert_eq!(gh.providers[0].issuer, None);
+
+    let gh = parse("id = \"gh\"\nkind = \"github\"\nmembership_refresh = \"15m\"").unwrap();
+    let ProviderPreset::Github(github) = &gh.providers[0].preset else {
+        panic!("not github: {:?}", gh.providers[0].preset)
+    };
+    assert_eq!(
+        github.membership_refresh,
+        std::time::Duration::from_secs(15 * 60)
+    );
 
     let oauth = parse(
         "id = \"corp\"\nkind = \"oauth2\"\nauth_url = \"https://id.example.com/authorize\"\n\
@@ -138,6 +152,11 @@ fn preset_mistakes_name_key_line_and_column() {
         ("id = \"gh\"\nkind = \"github\"\nteams = [\"platform\"]", "provider[0].teams[0]", 11, 10, "org/team-slug"),
         ("id = \"gh\"\nkind = \"github\"\nissuer = \"https://github.com\"", "provider[0].issuer", 11, 10, "does not apply"),
         ("id = \"gh\"\nkind = \"github\"\nbearer = { audiences = [\"x\"] }", "provider[0].bearer", 8, 1, "OpenID Connect"),
+        ("id = \"gh\"\nkind = \"github\"\nmembership_refresh = \"500ms\"", "provider[0].membership_refresh", 11, 22, "at most once a second"),
+        ("id = \"gh\"\nkind = \"github\"\nmembership_refresh = \"0s\"", "provider[0].membership_refresh", 11, 22, "longer than zero"),
+        ("id = \"gh\"\nkind = \"github\"\nmembership_refresh = \"hourly\"", "provider[0].membership_refresh", 11, 22, "not a duration"),
+        ("id = \"gl\"\nkind = \"gitlab\"\nmembership_refresh = \"15m\"", "provider[0].membership_refresh", 11, 22, "does not apply to kind \"gitlab\" (only to \"github\")"),
+        ("id = \"o\"\nkind = \"oauth2\"\nauth_url = \"https://a.example/x\"\ntoken_url = \"https://a.example/t\"\nuserinfo_url = \"https://a.example/u\"\nmembership_refresh = \"15m\"", "provider[0].membership_refresh", 14, 22, "does not apply to kind \"oauth2\""),
         ("id = \"o\"\nkind = \"oauth2\"\nauth_url = \"https://a.example/x\"\ntoken_url = \"https://a.example/t\"", "provider[0].userinfo_url", 8, 1, "`userinfo_url` is required"),
         ("id = \"o\"\nkind = \"oauth2\"\nauth_url = \"https://a.example/x\"\ntoken_url = \"https://a.example/t\"\nuserinfo_url = \"https://a.example/u\"\nclaims = { id = \"id\" }", "provider[0].claims.id", 14, 17, "JSON pointer"),
         ("id = \"o\"\nkind = \"keycloak\"\nrealm_url = \"https://k.example/realms/a\"\nclaims = { id = \"/id\" }", "provider[0].claims", 8, 1, "oauth2"),

@@ -1,6 +1,8 @@
 //! `[[provider]]` kinds beyond `oidc` and `dev`: each fills in its endpoints and claim mapping
 //! from at most one kind-specific key (issue 4), and refuses the keys of other kinds.
 
+use std::time::Duration;
+
 use secrecy::SecretString;
 
 use super::{Checker, Str};
@@ -13,6 +15,10 @@ const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 const GITLAB_URL: &str = "https://gitlab.com";
 const GITHUB_URL: &str = "https://github.com";
 const MICROSOFT_URL: &str = "https://login.microsoftonline.com";
+/// How often a GitHub session's orgs and teams are read again, unless configured.
+const DEFAULT_MEMBERSHIP_REFRESH: Duration = Duration::from_secs(60 * 60);
+/// Sessions record the last check in whole seconds; a shorter interval means nothing more.
+const MIN_MEMBERSHIP_REFRESH: Duration = Duration::from_secs(1);
 
 /// A kind-specific key: its name, where it is written (when it is), and the kinds it fits.
 type KindKey<'a> = (&'a str, Option<Option<usize>>, &'a [ProviderKind]);
@@ -31,7 +37,7 @@ impl Checker<'_, '_> {
         use ProviderKind::{Github, Gitlab, Google, Keycloak, Microsoft, OAuth2, Oidc};
         let first =
             |list: &Option<Vec<Text>>| list.as_ref().map(|l| l.first().map(|t| t.span().start));
-        let keys: [KindKey<'_>; 11] = [
+        let keys: [KindKey<'_>; 12] = [
             (
                 "issuer",
                 raw.issuer.as_ref().map(|t| Some(t.span().start)),
@@ -60,6 +66,13 @@ impl Checker<'_, '_> {
             ),
             ("orgs", first(&raw.orgs), &[Github]),
             ("teams", first(&raw.teams), &[Github]),
+            (
+                "membership_refresh",
+                raw.membership_refresh
+                    .as_ref()
+                    .map(|t| Some(t.span().start)),
+                &[Github],
+            ),
             (
                 "auth_url",
                 raw.auth_url.as_ref().map(|t| Some(t.span().start)),
@@ -306,6 +319,23 @@ impl Checker<'_, '_> {
                 }
             },
         );
+        let membership_refresh = self.optional(
+            raw.membership_refresh.as_ref(),
+            &format!("{table}.membership_refresh"),
+            |this, text, key| {
+                let duration = this.duration(&text, key)?;
+                if duration < MIN_MEMBERSHIP_REFRESH {
+                    this.error(
+                        text.offset,
+                        key,
+                        "memberships are checked again at most once a second: write \"1s\" or \
+                         more, like \"15m\"",
+                    );
+                    return None;
+                }
+                Some(duration)
+            },
+        );
         let base_url = url::Url::parse(&base?).ok()?;
         Some((
             None,
@@ -313,6 +343,7 @@ impl Checker<'_, '_> {
                 base_url,
                 orgs: orgs?,
                 teams: teams?,
+                membership_refresh: membership_refresh?.unwrap_or(DEFAULT_MEMBERSHIP_REFRESH),
             }),
         ))
     }

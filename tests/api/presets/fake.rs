@@ -1,6 +1,7 @@
 //! A scriptable provider for the kinds the mock OpenID provider cannot play: fixed JSON
-//! answers per path (with optional `Link` headers), an authorization endpoint that answers
-//! at once, and a token endpoint that checks PKCE and can add a signed ID token.
+//! answers per path (with optional `Link` headers) that a test can change or turn into a
+//! failure at any moment, an authorization endpoint that answers at once, and a token
+//! endpoint that checks PKCE and can add a signed ID token.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,10 @@ pub struct Script {
     pub token_requests: Vec<Params>,
     /// `Authorization` headers of API requests.
     pub api_authorization: Vec<Option<String>>,
+    /// `path?query` of API requests, in order.
+    pub api_requests: Vec<String>,
+    /// When set, every API request gets this status and JSON body instead of its answer.
+    pub api_failure: Option<(u16, Value)>,
 }
 
 pub struct Fake {
@@ -81,6 +86,22 @@ impl Fake {
         self.script()
             .get
             .insert(path.to_owned(), (200, body, Some(link)));
+    }
+
+    /// From now on every API request is answered with `status` and `body` (a revoked token,
+    /// an outage), until [`Fake::recover`].
+    pub fn fail(&self, status: u16, body: Value) {
+        self.script().api_failure = Some((status, body));
+    }
+
+    /// API requests get their scripted answers again.
+    pub fn recover(&self) {
+        self.script().api_failure = None;
+    }
+
+    /// `path?query` of the API requests received so far.
+    pub fn api_requests(&self) -> Vec<String> {
+        self.script().api_requests.clone()
     }
 
     /// The JWKS of the mock provider's signing key.
@@ -148,6 +169,14 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     );
+    script.api_requests.push(path_and_query.to_owned());
+    if let Some((status, body)) = &script.api_failure {
+        return (
+            StatusCode::from_u16(*status).unwrap(),
+            axum::Json(body.clone()),
+        )
+            .into_response();
+    }
     match script.get.get(path_and_query) {
         Some((status, body, link)) => {
             let mut response = (

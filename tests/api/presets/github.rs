@@ -1,12 +1,23 @@
 //! `kind = "github"` against a GitHub Enterprise-shaped fake (`{base}/api/v3`): identity from
-//! /user, the primary verified email, orgs and teams with Link-header pagination.
+//! /user, the primary verified email, orgs and teams with Link-header pagination; and the
+//! memberships read again during the session (`membership_refresh`).
 
+use std::time::Duration;
+
+use portcullis::session::{unix_now, Session};
+use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_redirects_to, spawn_app_with, TestApp};
+use crate::helpers::{
+    assert_redirects_to, echoed, error_code, set_cookies, spawn_app_with, TestApp, TestConfig,
+};
 use crate::presets::fake::{userinfo, Fake};
 
 async fn github(extra: &str) -> (Fake, TestApp) {
+    github_with(extra, |_| {}).await
+}
+
+async fn github_with(extra: &str, change: impl FnOnce(&mut TestConfig)) -> (Fake, TestApp) {
     let fake = Fake::start().await;
     fake.script().token = json!({
         "access_token": "gho_16C7e42F292c6912E7710c838347Ae178B4a",
@@ -48,6 +59,7 @@ async fn github(extra: &str) -> (Fake, TestApp) {
     let app = spawn_app_with(|c| {
         c.provider_id = "github".into();
         c.provider_blocks = Some(block);
+        change(c);
     })
     .await;
     (fake, app)
@@ -133,4 +145,198 @@ async fn a_token_error_answered_with_200_is_refused() {
     let resp = fake.login(&app, &app.browser, "github").await;
 
     assert_eq!(resp.status(), 400);
+}
+
+const REFRESH_EVERY_SECOND: &str = "membership_refresh = \"1s\"";
+const ORGS: &str = "/api/v3/user/orgs?per_page=100";
+const TEAMS_PAGE_2: &str = "/api/v3/user/teams?per_page=100&page=2";
+/// Every group of the scripted user at login.
+const GROUPS_AT_LOGIN: &str = "acme,acme/platform,acme/web";
+
+/// Sessions record their last check in whole Unix seconds: 1.1 s later, at least one second
+/// has passed on that clock, so a check with `membership_refresh = "1s"` is due.
+async fn until_the_check_is_due() {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
+/// Rewrites the default browser's session as if its last check was `seconds` ago.
+fn age_the_last_check(app: &TestApp, seconds: u64) {
+    let codec = app.session_codec();
+    let (name, sealed) = app.session_cookies(&app.browser).remove(0);
+    let mut session = Session::open(&codec, &sealed, unix_now()).expect("a valid session");
+    session.checked_at -= seconds;
+    app.browser
+        .set_cookie(&app.address, &name, &session.seal(&codec).unwrap());
+}
+
+fn sets_the_session(set_cookies: &[String]) -> bool {
+    set_cookies
+        .iter()
+        .any(|c| c.starts_with("_portcullis=") && !c.starts_with("_portcullis=;"))
+}
+
+fn clears_the_session(set_cookies: &[String]) -> bool {
+    set_cookies
+        .iter()
+        .any(|c| c.starts_with("_portcullis=;") && c.contains("Max-Age=0"))
+}
+
+async fn signed_in(fake: &Fake, app: &TestApp) {
+    let resp = fake.login(app, &app.browser, "github").await;
+    assert_redirects_to(&resp, "/");
+}
+
+#[tokio::test]
+async fn a_user_removed_from_the_required_org_is_signed_out_at_the_next_check() {
+    let (fake, app) = github(&format!("orgs = [\"acme\"]\n{REFRESH_EVERY_SECOND}")).await;
+    signed_in(&fake, &app).await;
+    fake.answer(ORGS, json!([]));
+    until_the_check_is_due().await;
+
+    let resp = app.navigate("/").await;
+
+    assert_redirects_to(&resp, "/oauth2/sign_in");
+    assert!(
+        clears_the_session(&set_cookies(&resp)),
+        "{:?}",
+        set_cookies(&resp)
+    );
+    assert!(app.session_cookies(&app.browser).is_empty());
+}
+
+#[tokio::test]
+async fn a_team_added_on_github_reaches_the_upstream_and_the_route_rules_at_the_next_check() {
+    let (fake, app) = github_with(REFRESH_EVERY_SECOND, |c| {
+        c.extra_toml = "[[upstream]]\npath = \"/security\"\nurl = \"{echo}\"\n\
+                        allow = { groups = [\"acme/security\"] }"
+            .into();
+    })
+    .await;
+    signed_in(&fake, &app).await;
+    assert_eq!(app.navigate("/security").await.status(), 403);
+    fake.answer(
+        TEAMS_PAGE_2,
+        json!([{ "id": 2, "name": "Web", "slug": "web", "organization": { "login": "acme", "id": 1 } },
+               { "id": 3, "name": "Security", "slug": "security", "organization": { "login": "acme", "id": 1 } }]),
+    );
+    until_the_check_is_due().await;
+
+    let resp = app.navigate("/security").await;
+
+    let cookies = set_cookies(&resp);
+    assert_eq!(
+        echoed(resp).await.header("x-forwarded-groups"),
+        Some("acme,acme/platform,acme/web,acme/security")
+    );
+    assert!(sets_the_session(&cookies), "{cookies:?}");
+    // The new cookie carries the new groups, whatever GitHub answers next.
+    fake.fail(500, json!({ "message": "Server Error" }));
+    let me = userinfo(&app, &app.browser).await;
+    assert_eq!(
+        me["groups"],
+        json!(["acme", "acme/platform", "acme/web", "acme/security"])
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_signs_the_user_out_at_the_next_check() {
+    let (fake, app) = github(REFRESH_EVERY_SECOND).await;
+    signed_in(&fake, &app).await;
+    fake.fail(
+        401,
+        json!({ "message": "Bad credentials", "documentation_url": "https://docs.github.com/rest" }),
+    );
+    until_the_check_is_due().await;
+
+    let resp = app.get("/").await;
+
+    let cookies = set_cookies(&resp);
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::UNAUTHORIZED, "unauthenticated".to_owned())
+    );
+    assert!(clears_the_session(&cookies), "{cookies:?}");
+    assert!(app.session_cookies(&app.browser).is_empty());
+}
+
+#[tokio::test]
+async fn while_github_fails_the_session_is_kept_and_checked_again_on_the_next_request() {
+    let (fake, app) = github(&format!("orgs = [\"acme\"]\n{REFRESH_EVERY_SECOND}")).await;
+    signed_in(&fake, &app).await;
+    let at_login = fake.api_requests().len();
+    fake.fail(500, json!({ "message": "Server Error" }));
+    fake.answer(TEAMS_PAGE_2, json!([]));
+    until_the_check_is_due().await;
+
+    let resp = app.navigate("/").await;
+
+    assert!(set_cookies(&resp).is_empty(), "{:?}", set_cookies(&resp));
+    assert_eq!(
+        echoed(resp).await.header("x-forwarded-groups"),
+        Some(GROUPS_AT_LOGIN)
+    );
+    assert_eq!(
+        fake.api_requests().get(at_login).map(String::as_str),
+        Some(ORGS)
+    );
+    // GitHub is back: the very next request checks again.
+    fake.recover();
+    let resp = app.navigate("/").await;
+    assert!(sets_the_session(&set_cookies(&resp)));
+    assert_eq!(
+        echoed(resp).await.header("x-forwarded-groups"),
+        Some("acme,acme/platform")
+    );
+}
+
+#[tokio::test]
+async fn no_github_call_is_made_before_the_check_is_due() {
+    // The default interval, an hour.
+    let (fake, app) = github("").await;
+    signed_in(&fake, &app).await;
+    let at_login = fake.api_requests().len();
+
+    let proxied = app.navigate("/").await;
+    let me = userinfo(&app, &app.browser).await;
+    let forward_auth = app.get("/oauth2/auth").await;
+
+    assert_eq!(proxied.status(), 200);
+    assert_eq!(me["groups"], json!(["acme", "acme/platform", "acme/web"]));
+    assert_eq!(forward_auth.status(), 202);
+    assert_eq!(
+        fake.api_requests().len(),
+        at_login,
+        "{:?}",
+        fake.api_requests()
+    );
+    // An hour later, the next request reads orgs and teams (only those) again.
+    age_the_last_check(&app, 3600);
+    assert_eq!(app.navigate("/").await.status(), 200);
+    assert_eq!(
+        fake.api_requests()[at_login..],
+        [ORGS, "/api/v3/user/teams?per_page=100", TEAMS_PAGE_2]
+    );
+}
+
+#[tokio::test]
+async fn forward_auth_and_userinfo_read_memberships_again_when_due() {
+    let (fake, app) = github("orgs = [\"acme\"]").await;
+    signed_in(&fake, &app).await;
+    fake.answer(TEAMS_PAGE_2, json!([]));
+    age_the_last_check(&app, 3600);
+
+    let resp = app.get("/oauth2/auth").await;
+
+    assert_eq!(resp.status(), 202);
+    assert_eq!(
+        resp.headers()["x-auth-request-groups"],
+        "acme,acme/platform"
+    );
+    assert!(sets_the_session(&set_cookies(&resp)));
+    fake.answer(ORGS, json!([]));
+    age_the_last_check(&app, 3600);
+    let resp = app.get("/oauth2/userinfo").await;
+    let cookies = set_cookies(&resp);
+    assert_eq!(resp.status(), 401);
+    assert!(clears_the_session(&cookies), "{cookies:?}");
 }
