@@ -2,8 +2,6 @@
 //! /user, the primary verified email, orgs and teams with Link-header pagination; and the
 //! memberships read again during the session (`membership_refresh`).
 
-use std::time::Duration;
-
 use portcullis::session::{unix_now, Session};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -147,17 +145,12 @@ async fn a_token_error_answered_with_200_is_refused() {
     assert_eq!(resp.status(), 400);
 }
 
-const REFRESH_EVERY_SECOND: &str = "membership_refresh = \"1s\"";
 const ORGS: &str = "/api/v3/user/orgs?per_page=100";
 const TEAMS_PAGE_2: &str = "/api/v3/user/teams?per_page=100&page=2";
+/// The default `membership_refresh`: a session whose last check is this old is due for one.
+const HOUR: u64 = 3600;
 /// Every group of the scripted user at login.
 const GROUPS_AT_LOGIN: &str = "acme,acme/platform,acme/web";
-
-/// Sessions record their last check in whole Unix seconds: 1.1 s later, at least one second
-/// has passed on that clock, so a check with `membership_refresh = "1s"` is due.
-async fn until_the_check_is_due() {
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-}
 
 /// Rewrites the default browser's session as if its last check was `seconds` ago.
 fn age_the_last_check(app: &TestApp, seconds: u64) {
@@ -188,10 +181,10 @@ async fn signed_in(fake: &Fake, app: &TestApp) {
 
 #[tokio::test]
 async fn a_user_removed_from_the_required_org_is_signed_out_at_the_next_check() {
-    let (fake, app) = github(&format!("orgs = [\"acme\"]\n{REFRESH_EVERY_SECOND}")).await;
+    let (fake, app) = github("orgs = [\"acme\"]").await;
     signed_in(&fake, &app).await;
     fake.answer(ORGS, json!([]));
-    until_the_check_is_due().await;
+    age_the_last_check(&app, HOUR);
 
     let resp = app.navigate("/").await;
 
@@ -206,7 +199,7 @@ async fn a_user_removed_from_the_required_org_is_signed_out_at_the_next_check() 
 
 #[tokio::test]
 async fn a_team_added_on_github_reaches_the_upstream_and_the_route_rules_at_the_next_check() {
-    let (fake, app) = github_with(REFRESH_EVERY_SECOND, |c| {
+    let (fake, app) = github_with("", |c| {
         c.extra_toml = "[[upstream]]\npath = \"/security\"\nurl = \"{echo}\"\n\
                         allow = { groups = [\"acme/security\"] }"
             .into();
@@ -219,7 +212,7 @@ async fn a_team_added_on_github_reaches_the_upstream_and_the_route_rules_at_the_
         json!([{ "id": 2, "name": "Web", "slug": "web", "organization": { "login": "acme", "id": 1 } },
                { "id": 3, "name": "Security", "slug": "security", "organization": { "login": "acme", "id": 1 } }]),
     );
-    until_the_check_is_due().await;
+    age_the_last_check(&app, HOUR);
 
     let resp = app.navigate("/security").await;
 
@@ -240,13 +233,13 @@ async fn a_team_added_on_github_reaches_the_upstream_and_the_route_rules_at_the_
 
 #[tokio::test]
 async fn a_revoked_token_signs_the_user_out_at_the_next_check() {
-    let (fake, app) = github(REFRESH_EVERY_SECOND).await;
+    let (fake, app) = github("").await;
     signed_in(&fake, &app).await;
     fake.fail(
         401,
         json!({ "message": "Bad credentials", "documentation_url": "https://docs.github.com/rest" }),
     );
-    until_the_check_is_due().await;
+    age_the_last_check(&app, HOUR);
 
     let resp = app.get("/").await;
 
@@ -261,12 +254,12 @@ async fn a_revoked_token_signs_the_user_out_at_the_next_check() {
 
 #[tokio::test]
 async fn while_github_fails_the_session_is_kept_and_checked_again_on_the_next_request() {
-    let (fake, app) = github(&format!("orgs = [\"acme\"]\n{REFRESH_EVERY_SECOND}")).await;
+    let (fake, app) = github("orgs = [\"acme\"]").await;
     signed_in(&fake, &app).await;
     let at_login = fake.api_requests().len();
     fake.fail(500, json!({ "message": "Server Error" }));
     fake.answer(TEAMS_PAGE_2, json!([]));
-    until_the_check_is_due().await;
+    age_the_last_check(&app, HOUR);
 
     let resp = app.navigate("/").await;
 
@@ -310,7 +303,7 @@ async fn no_github_call_is_made_before_the_check_is_due() {
         fake.api_requests()
     );
     // An hour later, the next request reads orgs and teams (only those) again.
-    age_the_last_check(&app, 3600);
+    age_the_last_check(&app, HOUR);
     assert_eq!(app.navigate("/").await.status(), 200);
     assert_eq!(
         fake.api_requests()[at_login..],
@@ -323,7 +316,7 @@ async fn forward_auth_and_userinfo_read_memberships_again_when_due() {
     let (fake, app) = github("orgs = [\"acme\"]").await;
     signed_in(&fake, &app).await;
     fake.answer(TEAMS_PAGE_2, json!([]));
-    age_the_last_check(&app, 3600);
+    age_the_last_check(&app, HOUR);
 
     let resp = app.get("/oauth2/auth").await;
 
@@ -334,7 +327,7 @@ async fn forward_auth_and_userinfo_read_memberships_again_when_due() {
     );
     assert!(sets_the_session(&set_cookies(&resp)));
     fake.answer(ORGS, json!([]));
-    age_the_last_check(&app, 3600);
+    age_the_last_check(&app, HOUR);
     let resp = app.get("/oauth2/userinfo").await;
     let cookies = set_cookies(&resp);
     assert_eq!(resp.status(), 401);
