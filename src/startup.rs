@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
+use axum::serve::ListenerExt as _;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -284,8 +285,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.state.providers.spawn_discovery();
         let app = router(self.state);
+        // Responses are written as soon as they are ready (a proxied body arrives in pieces
+        // after the head): no Nagle delay waiting for the client's acknowledgement.
+        let listener = self.listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
