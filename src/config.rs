@@ -78,7 +78,8 @@ impl std::fmt::Debug for SessionSecret {
 }
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a network
-/// of one (`/32` or `/128`).
+/// of one (`/32` or `/128`). IPv4-mapped IPv6 networks (`::ffff:10.0.0.0/104`) are kept as
+/// the IPv4 network they map (`10.0.0.0/8`).
 ///
 /// Our own because the gateway needs only parsing and membership, which std's `IpAddr`
 /// makes a few lines; not worth a dependency.
@@ -119,7 +120,18 @@ impl IpNetwork {
                 "`{text}` has bits set after the /{prefix} prefix; write `{canonical}`"
             ));
         }
-        Ok(parsed)
+        // `::ffff:10.0.0.0/104` is how a dual-stack listener shows 10.0.0.0/8: the same
+        // peers, which `contains` sees as IPv4 addresses.
+        match network {
+            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => Ok(IpNetwork {
+                    network: IpAddr::V4(v4),
+                    prefix: prefix - 96,
+                }),
+                None => Ok(parsed),
+            },
+            _ => Ok(parsed),
+        }
     }
 
     /// Whether `address` is in this network. IPv4-mapped IPv6 addresses (`::ffff:10.1.2.3`,
@@ -459,6 +471,13 @@ mod tests {
             ("::/0", "2001:db8::1", true),
             ("192.168.1.0/24", "192.168.1.255", true),
             ("192.168.1.0/24", "192.168.2.0", false),
+            ("::ffff:127.0.0.1", "127.0.0.1", true),
+            ("::ffff:127.0.0.1", "::ffff:127.0.0.1", true),
+            ("::ffff:10.0.0.0/104", "10.1.2.3", true),
+            ("::ffff:10.0.0.0/104", "::ffff:10.1.2.3", true),
+            ("::ffff:10.0.0.0/104", "11.0.0.1", false),
+            ("::ffff:0:0/96", "192.0.2.1", true),
+            ("::ffff:0:0/96", "2001:db8::1", false),
         ];
         for (network, address, contained) in cases {
             let parsed = IpNetwork::parse(network).unwrap();
@@ -491,5 +510,9 @@ mod tests {
             "10.0.0.0/8"
         );
         assert_eq!(IpNetwork::parse("::1").unwrap().to_string(), "::1/128");
+        assert_eq!(
+            IpNetwork::parse("::ffff:10.0.0.0/104").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
     }
 }

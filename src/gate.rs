@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::flow::{redirect, start_url};
 use crate::membership::checked_session;
 use crate::pages::EchoPage;
+use crate::proxy::headers::remove_gateway_set_cookies;
 use crate::proxy::route::{normalize_path, request_host};
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
 use crate::redirect::RedirectTarget;
@@ -30,7 +31,7 @@ pub async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let host = request_host(request.headers(), request.uri())
+    let host = request_host(request.headers(), request.uri(), request.version())
         .map_err(|bad| AppError::BadRequest(bad.to_string()))?;
     let upstream = state
         .routes
@@ -196,6 +197,7 @@ async fn forward(
         UpstreamTarget::Http(_) => state.upstream.send(prepared, upstream.timeout).await?,
         UpstreamTarget::Echo => echo(state, &prepared),
     };
+    remove_gateway_set_cookies(response.headers_mut(), &state.cookies.name);
     // A page made for one signed-in person must not outlive the session in a cache: without
     // this, the back button after sign-out shows it again from the browser's history. An
     // upstream that says how its answer may be cached (static assets, typically) is obeyed.

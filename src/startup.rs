@@ -7,9 +7,9 @@ use anyhow::Context as _;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
-use axum::serve::ListenerExt as _;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use rand::RngCore;
 

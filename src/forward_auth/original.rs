@@ -36,7 +36,7 @@ impl OriginalRequest {
     /// that is not trusted: the auth request's own method and `Host`, path `/`.
     pub fn from_request(request: &Request, trusted: bool) -> Result<OriginalRequest, AppError> {
         let headers = request.headers();
-        let own_host = request_host(headers, request.uri())
+        let own_host = request_host(headers, request.uri(), request.version())
             .map_err(|bad| bad_request(bad.to_string()))?
             .map(str::to_owned);
         let own = OriginalRequest {
@@ -256,6 +256,7 @@ mod tests {
             &[("x-original-url", "app.example.com/admin")],
         ];
         for headers in cases {
+            let headers = &[&[("host", "gate.test")], *headers].concat();
             let result = OriginalRequest::from_request(&request("GET", headers), true);
             assert!(
                 matches!(result, Err(AppError::BadRequest(_))),

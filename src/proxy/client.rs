@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -118,7 +119,8 @@ impl UpstreamClient {
     /// response with its body streaming.
     ///
     /// `timeout` bounds the wait for the response headers only (connect included). Hop-by-hop
-    /// fields are removed from the response (RFC 9110 §7.6.1). When the request asks for a
+    /// fields are removed from the response (RFC 9110 §7.6.1), and so is a `Content-Length`
+    /// that came with `Transfer-Encoding` (RFC 9112 §6.3). When the request asks for a
     /// protocol upgrade (RFC 9110 §7.8, WebSocket RFC 6455 §4) and the upstream answers
     /// `101 Switching Protocols` with a protocol the client offered, the response keeps
     /// `Connection: upgrade` and `Upgrade`, and once the 101 reaches the client both upgraded
@@ -140,6 +142,12 @@ impl UpstreamClient {
             return upgrade::switch(response, offered.as_ref(), client_upgrade);
         }
         let (mut parts, body) = response.into_parts();
+        // The body was read by its transfer coding, which overrides a `Content-Length` sent
+        // with it; a proxy must remove that length before forwarding (RFC 9112 §6.3 item 3),
+        // or the client would frame the body by it.
+        if parts.headers.contains_key(TRANSFER_ENCODING) {
+            parts.headers.remove(CONTENT_LENGTH);
+        }
         remove_hop_by_hop(&mut parts.headers, false);
         Ok(Response::from_parts(parts, Body::new(body)))
     }

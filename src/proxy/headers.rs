@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use http::header::{
-    AUTHORIZATION, CONNECTION, COOKIE, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER,
-    TRANSFER_ENCODING, UPGRADE,
+    AUTHORIZATION, CONNECTION, COOKIE, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, SET_COOKIE,
+    TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
@@ -195,10 +195,14 @@ pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Headers a client must never be able to supply (DESIGN §5 item 1): the identity headers
-/// the gateway sets (DESIGN §4) and their `X-Auth-Request-*` forms, and the forwarding facts
+/// the gateway sets (DESIGN §4) and their `X-Auth-Request-*` forms, the forwarding facts
 /// (`X-Forwarded-*`, RFC 7239 `Forwarded`, `X-Real-IP`) that upstreams believe because they
-/// come from the gateway. Listed lower-case with `-`.
-const FORGEABLE: [&str; 20] = [
+/// come from the gateway, and the descriptions of the original request that a proxy in front
+/// sets (`X-Original-URL`, `X-Rewrite-URL`, `X-Forwarded-Uri`, and their methods): IIS,
+/// Symfony and Zend route by them instead of the request line, so `/public` with
+/// `X-Original-URL: /admin` would reach `/admin` under the public route's policy. Listed
+/// lower-case with `-`.
+const FORGEABLE: [&str; 25] = [
     "x-forwarded-user",
     "x-forwarded-email",
     "x-forwarded-preferred-username",
@@ -219,6 +223,11 @@ const FORGEABLE: [&str; 20] = [
     "x-forwarded-prefix",
     "x-forwarded-scheme",
     "x-forwarded-ssl",
+    "x-forwarded-uri",
+    "x-forwarded-method",
+    "x-original-url",
+    "x-original-method",
+    "x-rewrite-url",
 ];
 
 /// Removes every client copy of a [`FORGEABLE`] header, whatever its case and with `_` in
@@ -289,6 +298,49 @@ pub(crate) fn remove_gateway_cookies(headers: &mut HeaderMap, gateway_cookie_nam
     }
 }
 
+/// Removes every `Set-Cookie` field of an upstream's response that sets one of the
+/// gateway's own cookies (DESIGN §5 item 2, the other way): only the gateway writes its
+/// session, chunks and flow cookies. An upstream that could would sign each visitor in as
+/// someone else (session fixation) or out, on every route the cookie covers.
+pub(crate) fn remove_gateway_set_cookies(headers: &mut HeaderMap, gateway_cookie_name: &str) {
+    let ours = |value: &HeaderValue| sets_gateway_cookie(value, gateway_cookie_name);
+    if !headers.get_all(SET_COOKIE).iter().any(ours) {
+        return;
+    }
+    let kept: Vec<HeaderValue> = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter(|value| !ours(value))
+        .cloned()
+        .collect();
+    headers.remove(SET_COOKIE);
+    for value in kept {
+        headers.append(SET_COOKIE, value);
+    }
+}
+
+/// Whether a `Set-Cookie` field value sets a cookie that comes back named as one of the
+/// gateway's: its name is what precedes the first `=` of its first `;`-separated part, white
+/// space trimmed; a nameless cookie (no `=`, or nothing before it) comes back as its value
+/// alone (RFC 6265bis §5.6, §5.8.3), so `=_portcullis=x` returns as `_portcullis=x`.
+fn sets_gateway_cookie(value: &HeaderValue, gateway_cookie_name: &str) -> bool {
+    let pair = value
+        .as_bytes()
+        .split(|&byte| byte == b';')
+        .next()
+        .unwrap_or_default();
+    let split = pair.iter().position(|&byte| byte == b'=');
+    let returned = match split.map(|end| pair.split_at(end)) {
+        Some((name, rest)) if name.trim_ascii().is_empty() => rest.get(1..).unwrap_or_default(),
+        _ => pair,
+    };
+    let name = returned
+        .split(|&byte| byte == b'=')
+        .next()
+        .unwrap_or_default();
+    is_gateway_cookie(name.trim_ascii(), gateway_cookie_name.as_bytes())
+}
+
 fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
     match name.strip_prefix(gateway) {
         Some(rest) => rest.is_empty() || rest.starts_with(b"_"),
@@ -302,7 +354,8 @@ fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
 /// any client `Authorization` is removed first so the upstream cannot mistake it for ours).
 ///
 /// A value that is not a valid field value (RFC 9110 §5.5: control characters such as CR or
-/// LF) is skipped; a group with one is left out of `X-Forwarded-Groups`.
+/// LF) is skipped; a group with one, or with a comma (which would read as the separator of
+/// the list: `eng,admins` as `admins`), is left out of `X-Forwarded-Groups`.
 pub(crate) fn set_identity_headers(
     headers: &mut HeaderMap,
     identity: &IdentityHeaders<'_>,
@@ -320,7 +373,7 @@ pub(crate) fn set_identity_headers(
         .groups
         .iter()
         .map(String::as_str)
-        .filter(|group| HeaderValue::from_bytes(group.as_bytes()).is_ok())
+        .filter(|group| !group.contains(',') && HeaderValue::from_bytes(group.as_bytes()).is_ok())
         .collect();
     if !groups.is_empty() {
         set(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));

@@ -458,6 +458,41 @@ fn requests_without_cookies_get_none() {
     assert!(cookies_after(&[]).is_empty());
 }
 
+#[test]
+fn an_upstream_cannot_set_the_gateways_cookies() {
+    let set = [
+        "_portcullis=forged; Path=/; HttpOnly",
+        "app=1; Path=/",
+        " _portcullis_0 = chunk",
+        "_portcullis_flow_ab=f; Path=/oauth2/callback",
+        "=_portcullis=nameless",
+        "_portcullis",
+        "_portcullisX=2",
+        "_Portcullis=3",
+        "x=_portcullis=4",
+        "=other=5",
+    ];
+    let mut headers = HeaderMap::new();
+    for value in set {
+        headers.append("set-cookie", value.parse().unwrap());
+    }
+    headers.insert("x-other", "kept".parse().unwrap());
+
+    super::headers::remove_gateway_set_cookies(&mut headers, "_portcullis");
+
+    assert_eq!(
+        values(&headers, "set-cookie"),
+        [
+            "app=1; Path=/",
+            "_portcullisX=2",
+            "_Portcullis=3",
+            "x=_portcullis=4",
+            "=other=5"
+        ]
+    );
+    assert_eq!(one(&headers, "x-other").as_deref(), Some("kept"));
+}
+
 // --- Rule 4: hop-by-hop -------------------------------------------------------------------
 
 #[test]

@@ -9,7 +9,7 @@ mod normalize;
 mod unroutable;
 
 use http::header::HOST;
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, Uri, Version};
 
 use crate::config::{HostPattern, UpstreamConfig};
 
@@ -31,9 +31,11 @@ pub use normalize::normalize_path;
 /// `unroutable.rs`): an upstream that normalises them (RFC 3986 §5.2.4) could otherwise be
 /// reached under another route's policy (`/public/../admin`). Browsers never send such paths.
 /// Nor are paths that a server reading them its own way (matrix parameters cut off, trailing
-/// dots and spaces dropped, `\` as a separator, a NUL ending the path) would place under
-/// another route than the gateway does: with `/` public and `/admin` protected, `/admin;x=y`
-/// would otherwise reach a Tomcat back office as `/admin` without a session.
+/// dots and spaces dropped, `\` as a separator, a NUL ending the path, repeated slashes
+/// merged, letters in any case) would place under another route than the gateway does: with
+/// `/` public and `/admin` protected, `/admin;x=y` would otherwise reach a Tomcat back office
+/// as `/admin` without a session, `//admin` one behind nginx and `/ADMIN` one on IIS,
+/// ASP.NET Core or Express.
 #[derive(Debug, Clone)]
 pub struct RouteTable {
     /// Best host match first, then longest prefix; ties keep file order (stable sort).
@@ -65,23 +67,29 @@ impl RouteTable {
         if !decoded.starts_with(b"/") {
             return None;
         }
-        let chosen = self.find(host.as_deref(), &decoded)?;
+        let chosen = self.find(host.as_deref(), &decoded, Case::Sensitive)?;
         // A server that reads the path another way (`/admin;x=y` is `/admin` to Tomcat and
-        // Jetty, `/admin.` is `/admin` on Windows) must not be reached under a laxer route's
-        // policy than the one for the path it acts on (DESIGN §5, the same reasoning as for
-        // dot segments above): such a path is not routed at all.
-        let ambiguous = unroutable::other_readings(&decoded).iter().any(|reading| {
-            self.find(host.as_deref(), reading)
-                .is_some_and(|other| !std::ptr::eq(other, chosen))
-        });
+        // Jetty, `/admin.` is `/admin` on Windows, `/ADMIN` is `/admin` to case-insensitive
+        // routers) must not be reached under a laxer route's policy than the one for the path
+        // it acts on (DESIGN §5, the same reasoning as for dot segments above): such a path
+        // is not routed at all.
+        let readings = unroutable::other_readings(&decoded);
+        let ambiguous = std::iter::once(&decoded)
+            .chain(&readings)
+            .flat_map(|reading| {
+                [Case::Sensitive, Case::Insensitive]
+                    .map(|case| self.find(host.as_deref(), reading, case))
+            })
+            .any(|other| other.is_some_and(|other| !std::ptr::eq(other, chosen)));
         (!ambiguous).then_some(chosen)
     }
 
-    /// The first upstream (in matching order) for `host` and the percent-decoded `path`.
-    fn find(&self, host: Option<&str>, path: &[u8]) -> Option<&UpstreamConfig> {
+    /// The first upstream (in matching order) for `host` and the percent-decoded `path`,
+    /// its prefix compared in `case`.
+    fn find(&self, host: Option<&str>, path: &[u8], case: Case) -> Option<&UpstreamConfig> {
         self.upstreams.iter().find(|upstream| {
             host_matches(upstream.host.as_ref(), host)
-                && prefix_matches(upstream.path.as_bytes(), path)
+                && prefix_matches(upstream.path.as_bytes(), path, case)
         })
     }
 
@@ -113,13 +121,25 @@ fn host_matches(pattern: Option<&HostPattern>, host: Option<&str>) -> bool {
     }
 }
 
+/// How path prefixes are compared: as written, or with ASCII letters in any case (how IIS,
+/// ASP.NET Core and Express match routes).
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    Sensitive,
+    Insensitive,
+}
+
 /// `prefix` matches `path` when it is equal to it, ends in `/` and starts it, or starts it
 /// and is followed by a `/` in `path`.
-fn prefix_matches(prefix: &[u8], path: &[u8]) -> bool {
-    match path.strip_prefix(prefix) {
-        None => false,
-        Some(rest) => rest.is_empty() || prefix.ends_with(b"/") || rest.starts_with(b"/"),
-    }
+fn prefix_matches(prefix: &[u8], path: &[u8], case: Case) -> bool {
+    let Some((head, rest)) = path.split_at_checked(prefix.len()) else {
+        return false;
+    };
+    let same = match case {
+        Case::Sensitive => head == prefix,
+        Case::Insensitive => head.eq_ignore_ascii_case(prefix),
+    };
+    same && (rest.is_empty() || prefix.ends_with(b"/") || rest.starts_with(b"/"))
 }
 
 /// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
@@ -144,17 +164,25 @@ pub enum BadHost {
     Malformed,
     #[error("the Host header and the request target name different hosts")]
     Conflicting,
+    #[error("an HTTP/1.1 request must have a Host header")]
+    Missing,
 }
 
 /// The host a request is for, as the upstream will see it (see `proxy::headers`): the
 /// `Host` header, else the request target's authority (HTTP/2 `:authority`, or an HTTP/1.1
 /// absolute-form target). When both are present they must name the same host, so routing
-/// and the upstream cannot disagree.
-pub fn request_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Result<Option<&'a str>, BadHost> {
+/// and the upstream cannot disagree. An HTTP/1.1 request without `Host` is malformed
+/// (RFC 9112 §3.2: the server must answer 400).
+pub fn request_host<'a>(
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+    version: Version,
+) -> Result<Option<&'a str>, BadHost> {
     let mut values = headers.get_all(HOST).iter();
     let header = match (values.next(), values.next()) {
         (Some(_), Some(_)) => return Err(BadHost::Several),
         (Some(value), None) => Some(value.to_str().map_err(|_| BadHost::Malformed)?),
+        (None, _) if version == Version::HTTP_11 => return Err(BadHost::Missing),
         (None, _) => None,
     };
     // An empty `Host` is how a client says the target has no authority (RFC 9112 §3.2).

@@ -202,7 +202,9 @@ async fn public_root_app() -> TestApp {
 #[tokio::test]
 async fn paths_a_server_reads_under_a_protected_prefix_do_not_pass_as_the_public_root() {
     // Arrange: Tomcat and Jetty drop `;` parameters (`/admin;x=y` is `/admin`), Windows
-    // servers trailing dots and spaces and read `\` as `/`, C code stops at a NUL.
+    // servers trailing dots and spaces and read `\` as `/`, C code stops at a NUL, nginx
+    // (`merge_slashes`) and Tomcat merge repeated slashes (`//admin` is `/admin`), IIS,
+    // ASP.NET Core and Express match paths in any case (`/ADMIN` is `/admin`).
     let app = public_root_app().await;
     let targets = [
         "/admin;x=y",
@@ -216,6 +218,14 @@ async fn paths_a_server_reads_under_a_protected_prefix_do_not_pass_as_the_public
         "/admin%00",
         "/admin\\users",
         "/admin%5cusers",
+        "//admin",
+        "///admin/users",
+        "/%2Fadmin",
+        "/%2f%2fadmin",
+        "/ADMIN",
+        "/Admin/users",
+        "/%41dmin",
+        "/aDmIn.",
     ];
 
     for target in targets {
@@ -231,9 +241,9 @@ async fn paths_a_server_reads_under_a_protected_prefix_do_not_pass_as_the_public
     }
     let seen = app.upstream.requests();
     assert!(seen.is_empty(), "the upstream was reached: {seen:#?}");
-    // The public root itself still works, `;` and dots included.
+    // The public root itself still works, `;`, dots, repeated slashes and capitals included.
     let (status, _) = app
-        .raw_request("GET /page;v=1/about. HTTP/1.1\r\nHost: {host}", "")
+        .raw_request("GET /Page;v=1//about. HTTP/1.1\r\nHost: {host}", "")
         .await;
     assert_eq!(status, 200);
 }

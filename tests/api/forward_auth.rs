@@ -310,6 +310,26 @@ async fn a_trusted_proxy_describes_the_original_request() {
             vec![("x-forwarded-uri", "/admin")],
             StatusCode::FORBIDDEN,
         ),
+        // `/admin` as the app behind nginx (`merge_slashes`) or a case-insensitive router
+        // reads it: not judged under the laxer `/`.
+        (
+            "alice",
+            &alice,
+            vec![("x-forwarded-uri", "//admin")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "alice",
+            &alice,
+            vec![("x-original-url", "http://gate.test/%2Fadmin/users")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "alice",
+            &alice,
+            vec![("x-forwarded-uri", "/ADMIN/users")],
+            StatusCode::FORBIDDEN,
+        ),
         (
             "alice",
             &alice,

@@ -3,8 +3,13 @@
 //! too; the gateway's cookies never arrive; hop-by-hop fields never arrive; forwarding
 //! headers describe the real client.
 
+use portcullis::identity::Identity;
+use portcullis::session::{unix_now, Session};
+
 use crate::echo_upstream::EchoedRequest;
-use crate::helpers::{echoed, spawn_app, spawn_app_with};
+use crate::helpers::{
+    echoed, fixed_answer_upstream, set_cookies, spawn_app, spawn_app_with, toml_str,
+};
 
 /// Every header the gateway sets to say who the user is.
 const IDENTITY_HEADERS: [&str; 6] = [
@@ -270,4 +275,115 @@ async fn the_request_body_method_and_query_pass_through_unchanged() {
     assert_eq!(seen.body, r#"{"name":"seven"}"#);
     assert_eq!(seen.header("content-type"), Some("application/json"));
     assert_eq!(seen.header("x-custom"), Some("one"));
+}
+
+#[tokio::test]
+async fn a_group_name_with_a_comma_cannot_add_groups_to_x_forwarded_groups() {
+    // Arrange: a provider-side group named `eng,admins` would read as two groups, one of
+    // them `admins`, to an upstream splitting X-Forwarded-Groups on commas.
+    let app = spawn_app().await;
+    let now = unix_now();
+    let session = Session {
+        identity: Identity {
+            user: "bob-sub".to_owned(),
+            email: Some("bob@example.com".to_owned()),
+            preferred_username: Some("bob".to_owned()),
+            groups: vec!["staff".to_owned(), "eng,admins".to_owned()],
+            provider: "mock".to_owned(),
+        },
+        id_token: None,
+        access_token: None,
+        issued_at: now - 60,
+        expires_at: now + 3600,
+        checked_at: now,
+    };
+    let sealed = session.seal(&app.session_codec()).unwrap();
+    let browser = app.browser_with_cookies(&[(app.cookie_name().to_owned(), sealed)]);
+
+    // Act
+    let seen = echoed(browser.client.get(app.url("/app")).send().await.unwrap()).await;
+
+    // Assert
+    assert_eq!(seen.header_values("x-forwarded-user"), vec!["bob-sub"]);
+    assert_eq!(seen.header_values("x-forwarded-groups"), vec!["staff"]);
+}
+
+#[tokio::test]
+async fn client_descriptions_of_another_path_or_method_never_reach_the_upstream() {
+    // Arrange: headers through which some servers and frameworks (IIS, Symfony, Zend, a
+    // forward-auth proxy behind the gateway) take the path or method from the request
+    // instead of its request line: `/public` would otherwise serve `/admin`.
+    let app = spawn_app().await;
+
+    // Act
+    let (status, body) = app
+        .raw_request(
+            "GET /public/page HTTP/1.1\r\nHost: {host}\r\nX-Original-URL: /admin\r\n\
+             X-Rewrite-URL: /admin\r\nX-Forwarded-Uri: /admin\r\nX-Forwarded-Method: DELETE\r\n\
+             X-Original-Method: DELETE\r\nX_Original_URL: /admin\r\nx-rewrite_url: /admin\r\n\
+             X-Kept: yes",
+            "",
+        )
+        .await;
+
+    // Assert
+    assert_eq!(status, 200, "{body}");
+    let seen: EchoedRequest = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen.header("x-kept"), Some("yes"));
+    for (name, value) in &seen.headers {
+        assert!(
+            !value.contains("/admin") && value != "DELETE",
+            "{name}: {value} reached the upstream"
+        );
+    }
+}
+
+/// An answer setting the gateway's cookies (the session, a chunk, a flow cookie) and two
+/// of the upstream's own.
+const SETS_GATEWAY_COOKIES: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\
+    Connection: close\r\nSet-Cookie: _portcullis=forged; Path=/; HttpOnly\r\n\
+    Set-Cookie: _portcullis_0=forged-chunk; Path=/\r\n\
+    Set-Cookie: _portcullis_flow_0123abcd=forged; Path=/oauth2/callback\r\n\
+    Set-Cookie:  _portcullis =spaced; Path=/\r\nSet-Cookie: app_session=kept; Path=/\r\n\
+    Set-Cookie: _portcullisX=kept-too; Path=/\r\n\r\nok";
+
+#[tokio::test]
+async fn an_upstream_cannot_set_the_gateways_cookies() {
+    // Arrange: the session cookie is the gateway's alone (DESIGN §5 item 2, the other way):
+    // an upstream setting it could sign every visitor in as someone else, or out.
+    let upstream = fixed_answer_upstream(SETS_GATEWAY_COOKIES).await;
+    let app = spawn_app_with(|cfg| {
+        cfg.extra_toml = format!(
+            "[[upstream]]\npath = \"/sets-cookies\"\nurl = {url}\n\n\
+             [[upstream]]\npath = \"/open-sets-cookies\"\nurl = {url}\npublic = true\n",
+            url = toml_str(&upstream)
+        );
+    })
+    .await;
+    app.sign_in().await;
+    let session_before = app.session_cookies(&app.browser);
+
+    for path in ["/sets-cookies/x", "/open-sets-cookies/x"] {
+        // Act
+        let resp = app.get(path).await;
+
+        // Assert
+        assert_eq!(resp.status(), 200, "{path}");
+        let cookies = set_cookies(&resp);
+        let names: Vec<&str> = cookies
+            .iter()
+            .map(|cookie| cookie.split('=').next().unwrap_or_default().trim())
+            .collect();
+        assert!(names.contains(&"app_session"), "{path}: {cookies:?}");
+        assert!(names.contains(&"_portcullisX"), "{path}: {cookies:?}");
+        for name in names {
+            assert!(
+                name != "_portcullis" && !name.starts_with("_portcullis_"),
+                "{path}: the upstream set the gateway's cookie: {cookies:?}"
+            );
+        }
+        assert_eq!(app.session_cookies(&app.browser), session_before, "{path}");
+    }
+    let seen = echoed(app.get("/app").await).await;
+    assert_eq!(seen.header("x-forwarded-user"), Some("alice-sub-0001"));
 }

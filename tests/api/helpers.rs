@@ -628,6 +628,32 @@ impl TestApp {
     }
 }
 
+/// An upstream that reads each request's head and answers with `answer`, byte for byte,
+/// then closes the connection; returns its URL. For responses no well-behaved server sends.
+pub async fn fixed_answer_upstream(answer: &'static [u8]) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the fixed-answer upstream");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = stream.write_all(answer).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
 /// Decodes an HTTP/1.1 chunked body (RFC 9112 §7.1), ignoring extensions and trailers.
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();

@@ -235,3 +235,40 @@ async fn the_host_comes_from_host_alone_and_must_agree_with_the_target() {
         "only the agreeing request reached app.example.test"
     );
 }
+
+#[tokio::test]
+async fn an_http_1_1_request_without_host_is_a_400() {
+    // Arrange: RFC 9112 §3.2 requires a 400 for an HTTP/1.1 request without `Host` (an
+    // empty one is how a client says the target has no authority; HTTP/1.0 has none).
+    let app = host_app().await;
+    let before = app.counts();
+
+    // Act
+    let (missing, _) = app
+        .app
+        .raw_request("GET /shared HTTP/1.1\r\nUser-Agent: test", "")
+        .await;
+    let (absolute, _) = app
+        .app
+        .raw_request(
+            "GET http://app.example.test/page HTTP/1.1\r\nUser-Agent: test",
+            "",
+        )
+        .await;
+    let (empty, _) = app
+        .app
+        .raw_request("GET /shared HTTP/1.1\r\nHost: \r\nUser-Agent: test", "")
+        .await;
+
+    // Assert
+    assert_eq!(missing, 400);
+    assert_eq!(absolute, 400);
+    assert_eq!(empty, 200);
+    let after = app.counts();
+    assert_eq!(
+        after[3],
+        before[3] + 1,
+        "only the empty Host reached /shared"
+    );
+    assert_eq!(after[0], before[0], "app.example.test was not reached");
+}

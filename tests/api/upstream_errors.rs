@@ -7,7 +7,10 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::echo_upstream::websocket_accept;
-use crate::helpers::{spawn_app, websocket_client_frame, WEBSOCKET_KEY};
+use crate::helpers::{
+    fixed_answer_upstream, spawn_app, spawn_app_with, toml_str, websocket_client_frame,
+    WEBSOCKET_KEY,
+};
 
 #[tokio::test]
 async fn an_upstream_that_refuses_connections_is_a_502_json_for_programs() {
@@ -122,4 +125,39 @@ async fn a_websocket_upgrade_without_a_session_is_refused() {
 
     assert_eq!(status, 401, "{head}");
     assert!(app.upstream.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_response_framed_both_ways_reaches_the_client_by_its_chunks() {
+    // Arrange: `Content-Length` next to `Transfer-Encoding: chunked`. The chunked framing
+    // counts, and a proxy must drop the length before forwarding (RFC 9112 §6.3): a client
+    // reading it would take a short body and the rest of the chunk for the next response.
+    let upstream = fixed_answer_upstream(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\
+          Connection: close\r\n\r\n21\r\nhelloHTTP/1.1 200 OK\r\nX-Sm: 1\r\n\r\n\r\n\
+          0\r\n\r\n",
+    )
+    .await;
+    let app = spawn_app_with(|cfg| {
+        cfg.extra_toml = format!(
+            "[[upstream]]\npath = \"/framed\"\nurl = {}\npublic = true\n",
+            toml_str(&upstream)
+        );
+    })
+    .await;
+
+    // Act
+    let resp = app.get("/framed/x").await;
+
+    // Assert
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_ne!(
+        resp.headers()
+            .get("content-length")
+            .map(|value| value.as_bytes()),
+        Some(&b"5"[..]),
+        "the upstream's Content-Length was forwarded next to its chunked body"
+    );
+    let body = resp.text().await.unwrap();
+    assert_eq!(body, "helloHTTP/1.1 200 OK\r\nX-Sm: 1\r\n\r\n");
 }

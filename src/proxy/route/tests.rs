@@ -71,7 +71,6 @@ fn longest_segment_aware_prefix_wins() {
         ("/files/", Some(4)),
         ("/files", Some(1)),
         ("/filesystem", Some(1)),
-        ("/APP", Some(1)),
     ];
     for (path, expected) in cases {
         assert_eq!(port(&table, path), expected, "path {path:?}");
@@ -228,25 +227,60 @@ fn the_request_host_comes_from_host_or_the_authority_and_they_must_agree() {
     };
     let origin: Uri = "/x".parse().unwrap();
     let absolute: Uri = "http://app.example.com:8080/x".parse().unwrap();
-    /// (Host header values, request target, the host the request is for)
-    type HostCase<'a> = (&'a [&'a str], &'a Uri, Result<Option<&'a str>, BadHost>);
-    let cases: [HostCase; 8] = [
-        (&[""], &origin, Ok(None)),
-        (&["app.example.com"], &origin, Ok(Some("app.example.com"))),
-        (&[], &origin, Ok(None)),
-        (&[], &absolute, Ok(Some("app.example.com:8080"))),
-        (&["APP.example.com"], &absolute, Ok(Some("APP.example.com"))),
-        (&["other.example.com"], &absolute, Err(BadHost::Conflicting)),
+    let (http1, http11, http2) = (Version::HTTP_10, Version::HTTP_11, Version::HTTP_2);
+    /// (Host header values, request target, version, the host the request is for)
+    type HostCase<'a> = (
+        &'a [&'a str],
+        &'a Uri,
+        Version,
+        Result<Option<&'a str>, BadHost>,
+    );
+    let cases: [HostCase; 12] = [
+        (&[""], &origin, http11, Ok(None)),
+        (
+            &["app.example.com"],
+            &origin,
+            http11,
+            Ok(Some("app.example.com")),
+        ),
+        (&[], &origin, http1, Ok(None)),
+        (&[], &origin, http11, Err(BadHost::Missing)),
+        (&[], &absolute, http11, Err(BadHost::Missing)),
+        (&[], &absolute, http1, Ok(Some("app.example.com:8080"))),
+        (&[], &absolute, http2, Ok(Some("app.example.com:8080"))),
+        (
+            &["APP.example.com"],
+            &absolute,
+            http11,
+            Ok(Some("APP.example.com")),
+        ),
+        (
+            &["APP.example.com"],
+            &absolute,
+            http2,
+            Ok(Some("APP.example.com")),
+        ),
+        (
+            &["other.example.com"],
+            &absolute,
+            http11,
+            Err(BadHost::Conflicting),
+        ),
         (
             &["a.example.com", "b.example.com"],
             &origin,
+            http11,
             Err(BadHost::Several),
         ),
-        (&["x@y"], &origin, Err(BadHost::Malformed)),
+        (&["x@y"], &origin, http11, Err(BadHost::Malformed)),
     ];
-    for (values, uri, expected) in cases {
+    for (values, uri, version, expected) in cases {
         let map = headers(values);
-        assert_eq!(request_host(&map, uri), expected, "{values:?} {uri}");
+        assert_eq!(
+            request_host(&map, uri, version),
+            expected,
+            "{values:?} {uri} {version:?}"
+        );
     }
 }
 
@@ -269,6 +303,17 @@ fn paths_servers_would_place_under_another_route_are_not_routed() {
         "/app;/admin/users",
         "/app.",
         "/app;x",
+        "//app/admin",
+        "/app//admin",
+        "///app///admin/users",
+        "/%2Fapp/admin",
+        "/app/%2fadmin",
+        "/APP",
+        "/App/x",
+        "/app/ADMIN",
+        "/app/Admin/users",
+        "/%41pp/admin",
+        "/FILES/a.txt",
     ];
     for path in refused {
         assert_eq!(port(&table, path), None, "path {path:?}");
@@ -281,8 +326,23 @@ fn paths_servers_would_place_under_another_route_are_not_routed() {
         ("/app/x.", Some(2)),
         ("/files.", Some(1)),
         ("/other;x", Some(1)),
+        ("//other", Some(1)),
+        ("/app//x", Some(2)),
+        ("/app/admin//users", Some(3)),
+        ("/app/X", Some(2)),
+        ("/app/admin/USERS", Some(3)),
+        ("/Other", Some(1)),
     ];
     for (path, expected) in kept {
         assert_eq!(port(&table, path), expected, "path {path:?}");
     }
+}
+
+#[test]
+fn prefixes_in_capitals_are_routed_in_any_case_that_stays_under_them() {
+    let table = RouteTable::new(vec![any_host("/", 1), any_host("/Admin", 2)]);
+    assert_eq!(port(&table, "/Admin/x"), Some(2));
+    assert_eq!(port(&table, "/ADMIN/x"), None);
+    assert_eq!(port(&table, "/admin"), None);
+    assert_eq!(port(&table, "/about"), Some(1));
 }

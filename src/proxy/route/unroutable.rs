@@ -38,8 +38,9 @@ pub(super) fn could_hide_a_dot_segment(path: &str) -> bool {
 /// together too): a NUL ending it (C strings), `;` starting matrix parameters that Tomcat and
 /// Jetty cut from every segment (RFC 3986 §3.3 leaves their meaning to the server:
 /// `/admin;x=y` is `/admin` there), `\` as a separator and trailing dots and spaces dropped
-/// from every segment (Windows: `/admin.` and `/admin ` are `/admin`). Only readings that
-/// differ from `decoded` are returned.
+/// from every segment (Windows: `/admin.` and `/admin ` are `/admin`), repeated slashes
+/// merged into one (nginx's default `merge_slashes`, Tomcat: `//admin` is `/admin`). Only
+/// readings that differ from `decoded` are returned.
 pub(super) fn other_readings(decoded: &[u8]) -> Vec<Vec<u8>> {
     let nul_cut = |path: &[u8]| -> Vec<u8> {
         path.split(|&byte| byte == 0)
@@ -72,14 +73,25 @@ pub(super) fn other_readings(decoded: &[u8]) -> Vec<Vec<u8>> {
             .map(|&byte| if byte == b'\\' { b'/' } else { byte })
             .collect()
     };
+    let merge_slashes = |path: &[u8]| -> Vec<u8> {
+        let mut merged: Vec<u8> = Vec::with_capacity(path.len());
+        for &byte in path {
+            if !(byte == b'/' && merged.last() == Some(&b'/')) {
+                merged.push(byte);
+            }
+        }
+        merged
+    };
     let windows = |path: &[u8]| per_segment(&backslashes(path), &windows_trim);
-    let all = per_segment(&backslashes(&nul_cut(decoded)), &|segment: &[u8]| {
-        windows_trim(&matrix(segment))
-    });
+    let all = merge_slashes(&per_segment(
+        &backslashes(&nul_cut(decoded)),
+        &|segment: &[u8]| windows_trim(&matrix(segment)),
+    ));
     let mut readings = vec![
         nul_cut(decoded),
         per_segment(decoded, &matrix),
         windows(decoded),
+        merge_slashes(decoded),
         all,
     ];
     readings.retain(|reading| reading.as_slice() != decoded);
