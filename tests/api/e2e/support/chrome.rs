@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::process::ChildProcess;
+use super::process::{ChildProcess, Unready};
 
 /// How long a page may take to appear after a navigation or a click.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,19 +52,30 @@ impl Browser {
         std::fs::create_dir_all(&profile).expect("create the browser profile directory");
         let profile = ProfileDir(profile);
 
-        let mut command = Command::new(chromedriver);
-        command.arg("--port=0");
-        let (driver, port) = ChildProcess::spawn(
-            "chromedriver",
-            command,
-            &work_dir.join("chromedriver.log"),
-            true,
-            |line| {
-                let rest = line.split_once("started successfully on port ")?.1;
-                Some(rest.trim_end_matches('.').trim().to_owned())
-            },
-        )
-        .await;
+        // chromedriver's own choice of port can race with other processes picking theirs
+        // ("bind() failed: Address already in use", then it exits): it is started again.
+        let mut attempts = 0;
+        let (driver, port) = loop {
+            let mut command = Command::new(chromedriver);
+            command.arg("--port=0");
+            let started = ChildProcess::try_spawn(
+                "chromedriver",
+                command,
+                &work_dir.join("chromedriver.log"),
+                true,
+                |line| {
+                    let rest = line.split_once("started successfully on port ")?.1;
+                    Some(rest.trim_end_matches('.').trim().to_owned())
+                },
+            )
+            .await;
+            attempts += 1;
+            match started {
+                Ok(started) => break started,
+                Err(Unready::Exited(message)) if attempts >= 5 => panic!("{message}"),
+                Err(Unready::Exited(_)) => continue,
+            }
+        };
 
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities(chromium, &profile.0));

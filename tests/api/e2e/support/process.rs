@@ -22,6 +22,13 @@ pub struct ChildProcess {
     log: PathBuf,
 }
 
+/// Why a process never became ready.
+#[derive(Debug)]
+pub enum Unready {
+    /// It exited first; the message quotes its log.
+    Exited(String),
+}
+
 impl ChildProcess {
     /// Spawns `command` with stdout and stderr appended to `log`, and waits until a stdout
     /// line passes `ready`; returns the process and what `ready` extracted from that line.
@@ -30,11 +37,26 @@ impl ChildProcess {
     /// whole tree.
     pub async fn spawn(
         name: &'static str,
-        mut command: Command,
+        command: Command,
         log: &Path,
         own_group: bool,
         ready: fn(&str) -> Option<String>,
     ) -> (ChildProcess, String) {
+        match ChildProcess::try_spawn(name, command, log, own_group, ready).await {
+            Ok(started) => started,
+            Err(Unready::Exited(message)) => panic!("{message}"),
+        }
+    }
+
+    /// [`spawn`](Self::spawn), but a process that exits before it is ready is an `Err` (with
+    /// its log) for the caller to retry, rather than a panic.
+    pub async fn try_spawn(
+        name: &'static str,
+        mut command: Command,
+        log: &Path,
+        own_group: bool,
+        ready: fn(&str) -> Option<String>,
+    ) -> Result<(ChildProcess, String), Unready> {
         let log_file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -61,20 +83,19 @@ impl ChildProcess {
 
         let (found, readiness) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || forward_stdout(stdout, log_file, ready, found));
-        let line = match tokio::time::timeout(READY_TIMEOUT, readiness).await {
-            Ok(Ok(line)) => line,
-            Ok(Err(_)) => panic!(
+        match tokio::time::timeout(READY_TIMEOUT, readiness).await {
+            Ok(Ok(line)) => Ok((process, line)),
+            Ok(Err(_)) => Err(Unready::Exited(format!(
                 "{name} exited before it was ready; its log ({}):\n{}",
                 log.display(),
                 process.log_tail()
-            ),
+            ))),
             Err(_) => panic!(
                 "{name} was not ready after {READY_TIMEOUT:?}; its log ({}):\n{}",
                 log.display(),
                 process.log_tail()
             ),
-        };
-        (process, line)
+        }
     }
 
     /// The last lines of the process's log, for failure messages.
