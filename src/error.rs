@@ -78,6 +78,9 @@ pub enum LoginError {
     Userinfo(String),
     #[error("not authorized: {0}")]
     NotAuthorized(String),
+    /// The identity (groups, most often) does not fit in the session cookies.
+    #[error("{0}")]
+    SessionTooLarge(String),
 }
 
 impl LoginError {
@@ -106,6 +109,7 @@ impl LoginError {
             LoginError::InvalidIdToken(_) => "invalid_id_token",
             LoginError::Userinfo(_) => "userinfo",
             LoginError::NotAuthorized(_) => "not_authorized",
+            LoginError::SessionTooLarge(_) => "session_too_large",
         }
     }
 }
@@ -238,6 +242,11 @@ fn login_message(error: &LoginError) -> String {
         }
         LoginError::NotAuthorized(_) => {
             "You signed in, but your account is not allowed to use this application.".to_owned()
+        }
+        LoginError::SessionTooLarge(_) => {
+            "You signed in, but your account carries more information (groups, most often) than \
+             a session cookie can hold. Ask an administrator to send fewer groups."
+                .to_owned()
         }
         _ => "The sign-in could not be completed. Please start again.".to_owned(),
     }

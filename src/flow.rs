@@ -151,33 +151,30 @@ pub async fn callback(
         .map(|s| flow_cookie_name(&state.cookies.name, s));
     let outcome = complete(&state, &provider_id, &params, &jar, flow_cookie.as_deref()).await;
     let mut response = match outcome {
-        Ok((session, rd)) => {
-            tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
-            match session.seal(&state.codec) {
-                Ok(sealed) => {
+        Ok((session, rd)) => match session.seal(&state.codec) {
+            Ok(sealed) => match jar.set_session(&sealed) {
+                Ok(cookies) => {
+                    tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
                     let mut response = redirect(rd.as_str());
-                    for cookie in jar.set_session(&sealed) {
+                    for cookie in cookies {
                         response.headers_mut().append(header::SET_COOKIE, cookie);
                     }
                     response
                 }
-                Err(err) => AppError::Internal(err.to_string()).into_response(),
-            }
-        }
-        Err(Failure { error, user, rd }) => {
-            tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
-            // Starting again leads back to where the person was going, when that is known.
-            let retry = match rd {
-                Some(rd) if rd.as_str() != "/" => {
-                    let query: String = url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("rd", rd.as_str())
-                        .finish();
-                    format!("/oauth2/sign_in?{query}")
-                }
-                _ => "/oauth2/sign_in".to_owned(),
-            };
-            AppError::Login(error).into_response_retrying_at(retry)
-        }
+                // Cookies that are not read back would sign the browser out at once and send
+                // it round to the provider again, and again.
+                Err(too_large) => login_failed(
+                    &provider_id,
+                    Failure {
+                        error: LoginError::SessionTooLarge(too_large.to_string()),
+                        user: Some(session.identity.user),
+                        rd: Some(rd),
+                    },
+                ),
+            },
+            Err(err) => AppError::Internal(err.to_string()).into_response(),
+        },
+        Err(failure) => login_failed(&provider_id, failure),
     };
     if let Some(name) = flow_cookie {
         if jar.get(&name).is_some() {
@@ -187,6 +184,22 @@ pub async fn callback(
         }
     }
     response
+}
+
+/// Logs a failed login and answers its error page, whose "Try again" link leads back to where
+/// the person was going, when that is known.
+fn login_failed(provider_id: &str, Failure { error, user, rd }: Failure) -> Response {
+    tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
+    let retry = match rd {
+        Some(rd) if rd.as_str() != "/" => {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("rd", rd.as_str())
+                .finish();
+            format!("/oauth2/sign_in?{query}")
+        }
+        _ => "/oauth2/sign_in".to_owned(),
+    };
+    AppError::Login(error).into_response_retrying_at(retry)
 }
 
 /// A failed login, with the user when the failure came after validation and the login's
@@ -349,10 +362,14 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     checked.record_on(response)
 }
 
-/// The valid, unexpired session this request carries, if any.
+/// The valid, unexpired session this request carries, if any. A session older than the
+/// configured `lifetime` has ended, even when it was sealed while a longer one was set.
 pub fn current_session(state: &AppState, jar: &CookieJar<'_>) -> Option<Session> {
     let sealed = jar.session_value()?;
-    Session::open(&state.codec, &sealed, unix_now())
+    let now = unix_now();
+    let lifetime = state.cookies.lifetime.as_secs();
+    Session::open(&state.codec, &sealed, now)
+        .filter(|session| now < session.issued_at.saturating_add(lifetime))
 }
 
 /// A 302 to `location` (already validated or built by the gateway).

@@ -93,8 +93,13 @@ async fn refresh(
             }
             session.identity.groups = groups;
             session.checked_at = now;
-            let set_cookies = match session.seal(&state.codec) {
-                Ok(sealed) => jar.set_session(&sealed),
+            let set_cookies = match session.seal(&state.codec).map(|s| jar.set_session(&s)) {
+                Ok(Ok(set_cookies)) => set_cookies,
+                Ok(Err(too_large)) => {
+                    // Such a session could not be read back; a new login is refused the same way.
+                    tracing::info!(provider, user, reason = %too_large, "session ended by the membership check");
+                    return ended(jar);
+                }
                 Err(err) => {
                     // This request still sees the new groups; the next one checks again.
                     tracing::error!(provider = %session.identity.provider, error = %err, "sealing the refreshed session failed");

@@ -10,7 +10,7 @@ mod codec;
 mod cookies;
 
 pub use codec::SessionCodec;
-pub use cookies::{CookieJar, CookieSettings};
+pub use cookies::{CookieJar, CookieSettings, SessionTooLarge};
 
 use serde::{Deserialize, Serialize};
 

@@ -456,11 +456,8 @@ impl OidcProvider {
             .parse()
             .map_err(|err| LoginError::InvalidIdToken(format!("malformed: {err}")))?;
         let discovered = self.ready()?;
-        let issuer = presets::token_issuer(
-            &self.settings.preset,
-            &self.settings.issuer,
-            &jwt_payload(id_token).unwrap_or_default(),
-        )?;
+        let payload = jwt_payload(id_token).unwrap_or_default();
+        let issuer = presets::token_issuer(&self.settings.preset, &self.settings.issuer, &payload)?;
         let claims = match self.verify_with(&token, &discovered.jwks, nonce, &issuer) {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
@@ -473,6 +470,8 @@ impl OidcProvider {
             other => other,
         }
         .map_err(|err| LoginError::InvalidIdToken(error_chain(&err)))?;
+        // The signature is verified: the payload's `nbf` can be trusted.
+        check_not_before(&payload).map_err(LoginError::InvalidIdToken)?;
         claims.check_authorized_party(&self.settings.client_id)
     }
 
@@ -495,7 +494,7 @@ impl OidcProvider {
         .set_other_audience_verifier_fn(|_| true)
         .set_issue_time_verifier_fn(check_issue_time);
         let claims = token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
-        Ok(LoginClaims::from_id_token(claims))
+        LoginClaims::from_id_token(claims)
     }
 
     /// Validates an API client's `Authorization: Bearer` JWT (RFC 6750, RFC 9068) with the
@@ -523,15 +522,13 @@ impl OidcProvider {
         }
         .map_err(|err| error_chain(&err))?;
         // The signature is verified: the payload can be read for the claims the library
-        // does not check.
-        let nbf =
-            jwt_payload(token).and_then(|payload| payload.get("nbf").and_then(|v| v.as_i64()));
-        if let Some(nbf) = nbf {
-            let skew = i64::try_from(CLOCK_SKEW.as_secs()).unwrap_or(0);
-            if nbf > chrono::Utc::now().timestamp().saturating_add(skew) {
-                return Err(format!("not valid before {nbf}"));
-            }
-        }
+        // does not check, and for the kind's own rules, applied as at login (Google's `hd`,
+        // Entra's groups overage and email, GitLab's and Keycloak's groups).
+        let payload = jwt_payload(token).unwrap_or_default();
+        check_not_before(&payload)?;
+        let mut claims = claims;
+        presets::finish(&self.settings.preset, &mut claims, &payload, None)
+            .map_err(|err| err.to_string())?;
         Ok(claims.into_identity(self.id()))
     }
 
@@ -565,17 +562,19 @@ impl OidcProvider {
                 "no accepted audience".into(),
             ));
         }
-        Ok(LoginClaims::from_id_token(claims))
+        LoginClaims::from_id_token(claims)
     }
 
-    /// Refetches the JWKS unless that happened less than [`JWKS_REFETCH_INTERVAL`] ago.
+    /// Refetches the JWKS unless that happened less than [`JWKS_REFETCH_INTERVAL`] ago; then
+    /// the keys held now are the answer: a token that arrived during another token's refetch
+    /// waited for it here and is checked against the keys it brought.
     async fn refetch_jwks(&self) -> Result<CoreJsonWebKeySet, String> {
         let mut last = self.last_jwks_refetch.lock().await;
+        let discovered = self.current().ok_or("provider not discovered")?;
         if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
-            return Err("the JWKS was refetched moments ago".into());
+            return Ok(discovered.jwks.clone());
         }
         *last = Some(Instant::now());
-        let discovered = self.current().ok_or("provider not discovered")?;
         let jwks = CoreJsonWebKeySet::fetch_async(&discovered.jwks_uri, &self.http)
             .await
             .map_err(|err| error_chain(&err))?;
@@ -631,10 +630,17 @@ pub struct LoginClaims {
 }
 
 impl LoginClaims {
+    /// The claims of a verified token; its `sub` must not be empty (OpenID Connect Core §2:
+    /// the user's never reassigned identifier).
     fn from_id_token(
         claims: &openidconnect::IdTokenClaims<ExtraClaims, CoreGenderClaim>,
-    ) -> LoginClaims {
-        LoginClaims {
+    ) -> Result<LoginClaims, ClaimsVerificationError> {
+        if claims.subject().is_empty() {
+            return Err(ClaimsVerificationError::Other(
+                "the sub claim is empty".into(),
+            ));
+        }
+        Ok(LoginClaims {
             sub: claims.subject().as_str().to_owned(),
             email: claims.email().map(|e| e.as_str().to_owned()),
             email_verified: claims.email_verified(),
@@ -655,7 +661,7 @@ impl LoginClaims {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
             authorized_party: claims.authorized_party().map(|a| a.as_str().to_owned()),
-        }
+        })
     }
 
     /// OpenID Connect Core §3.1.3.7 items 4–5: with several audiences, `azp` must be present
@@ -733,6 +739,21 @@ fn check_issue_time(iat: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
     }
 }
 
+/// `nbf`, when present, may not lie in the future beyond the tolerated clock skew
+/// (RFC 7519 §4.1.5; a NumericDate may be fractional, §2).
+fn check_not_before(payload: &serde_json::Value) -> Result<(), String> {
+    let Some(nbf) = payload.get("nbf") else {
+        return Ok(());
+    };
+    let skew = i64::try_from(CLOCK_SKEW.as_secs()).unwrap_or(0);
+    let latest = chrono::Utc::now().timestamp().saturating_add(skew) as f64;
+    match nbf.as_f64() {
+        Some(nbf) if nbf <= latest => Ok(()),
+        Some(nbf) => Err(format!("not valid before {nbf}")),
+        None => Err("the nbf claim is not a number".into()),
+    }
+}
+
 /// The decoded payload of a compact JWS, without any verification.
 pub fn jwt_payload(token: &str) -> Option<serde_json::Value> {
     let payload = token.split('.').nth(1)?;
@@ -779,3 +800,6 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,6 +27,12 @@ pub struct CookieSettings {
     pub domain: Option<String>,
 }
 
+/// A sealed session longer than [`MAX_CHUNKS`] chunks hold: its cookies would not be read
+/// back, and the browser would be signed out as soon as it was signed in.
+#[derive(Debug, thiserror::Error)]
+#[error("the session is {0} bytes, more than the {limit} its cookies hold", limit = CHUNK_SIZE * MAX_CHUNKS)]
+pub struct SessionTooLarge(pub usize);
+
 /// The cookies of one request, parsed once.
 pub struct CookieJar<'a> {
     settings: &'a CookieSettings,
@@ -71,7 +77,10 @@ impl<'a> CookieJar<'a> {
 
     /// `Set-Cookie` values that store `sealed` as the session and remove any leftover form
     /// (whole or chunked) from an earlier session.
-    pub fn set_session(&self, sealed: &str) -> Vec<HeaderValue> {
+    pub fn set_session(&self, sealed: &str) -> Result<Vec<HeaderValue>, SessionTooLarge> {
+        if sealed.len() > CHUNK_SIZE * MAX_CHUNKS {
+            return Err(SessionTooLarge(sealed.len()));
+        }
         let name = &self.settings.name;
         let max_age = self.settings.lifetime;
         let mut out = Vec::new();
@@ -89,7 +98,7 @@ impl<'a> CookieJar<'a> {
                 out.extend(self.expire_session_cookie(name));
             }
         }
-        out
+        Ok(out)
     }
 
     /// `Set-Cookie` values that remove the session in every form this request carries
@@ -221,7 +230,7 @@ mod tests {
     fn small_session_is_one_cookie_with_safe_attributes() {
         let s = settings();
         let jar = CookieJar::from_headers(&s, &HeaderMap::new());
-        let set = jar.set_session("abc");
+        let set = jar.set_session("abc").unwrap();
         assert_eq!(set.len(), 1);
         let text = set[0].to_str().unwrap();
         for attr in [
@@ -240,7 +249,9 @@ mod tests {
     fn large_session_is_chunked_and_reassembled() {
         let s = settings();
         let value: String = "x".repeat(9000);
-        let set = CookieJar::from_headers(&s, &HeaderMap::new()).set_session(&value);
+        let set = CookieJar::from_headers(&s, &HeaderMap::new())
+            .set_session(&value)
+            .unwrap();
         assert_eq!(set.len(), 3);
         for v in &set {
             assert!(v.len() < 4096, "cookie too large: {}", v.len());
@@ -251,10 +262,24 @@ mod tests {
     }
 
     #[test]
+    fn a_session_beyond_the_chunks_read_back_is_refused() {
+        let s = settings();
+        let jar = CookieJar::from_headers(&s, &HeaderMap::new());
+        assert!(jar
+            .set_session(&"x".repeat(CHUNK_SIZE * MAX_CHUNKS))
+            .is_ok());
+        assert!(jar
+            .set_session(&"x".repeat(CHUNK_SIZE * MAX_CHUNKS + 1))
+            .is_err());
+    }
+
+    #[test]
     fn shrinking_session_clears_old_chunks() {
         let s = settings();
         let headers = request_with(&["_portcullis_0=a".into(), "_portcullis_1=b".into()]);
-        let set = CookieJar::from_headers(&s, &headers).set_session("small");
+        let set = CookieJar::from_headers(&s, &headers)
+            .set_session("small")
+            .unwrap();
         let texts: Vec<&str> = set.iter().map(|v| v.to_str().unwrap()).collect();
         assert!(texts.iter().any(|t| t.starts_with("_portcullis=small")));
         assert!(texts
@@ -277,7 +302,7 @@ mod tests {
             set.iter().map(|v| v.to_str().unwrap().to_owned()).collect()
         };
 
-        let set = texts(jar.set_session("abc"));
+        let set = texts(jar.set_session("abc").unwrap());
         assert!(set[0].starts_with("_portcullis=abc;") && set[0].contains("Domain=example.com"));
         let chunk_clears: Vec<_> = set
             .iter()
@@ -306,7 +331,12 @@ mod tests {
     fn without_cookie_domain_cookies_are_host_only() {
         let s = settings();
         let jar = CookieJar::from_headers(&s, &HeaderMap::new());
-        for value in jar.set_session("abc").iter().chain(&jar.clear_session()) {
+        for value in jar
+            .set_session("abc")
+            .unwrap()
+            .iter()
+            .chain(&jar.clear_session())
+        {
             assert!(!value.to_str().unwrap().contains("Domain="), "{value:?}");
         }
     }

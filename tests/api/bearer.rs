@@ -221,3 +221,46 @@ async fn without_bearer_configuration_the_authorization_header_is_not_a_session(
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(app.upstream.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_bearer_token_with_a_fractional_nbf_in_the_future_is_rejected() {
+    // RFC 7519 §2: a NumericDate may be non-integer.
+    let app = spawn_api_app().await;
+    let early = with(claims(&app), "nbf", json!(now() as f64 + 3600.5));
+    assert_rejected(&app, &app.provider.sign(&early, &Signing::Rs256, false)).await;
+}
+
+#[tokio::test]
+async fn a_bearer_token_with_an_empty_sub_is_rejected() {
+    let app = spawn_api_app().await;
+    let anonymous = with(claims(&app), "sub", json!(""));
+    assert_rejected(&app, &app.provider.sign(&anonymous, &Signing::Rs256, false)).await;
+}
+
+/// A Google provider restricted to one Workspace domain that also accepts bearer tokens.
+async fn spawn_google_api_app() -> TestApp {
+    spawn_app_with(|c| {
+        c.provider_id = "google".into();
+        c.provider_blocks = Some(format!(
+            "[[provider]]\nid = \"google\"\nkind = \"google\"\nissuer = \"{{issuer}}\"\n\
+             hosted_domain = \"example.com\"\nclient_id = \"portcullis-test\"\n\
+             client_secret = \"${{MOCK_CLIENT_SECRET}}\"\n\
+             bearer = {{ audiences = [\"{AUDIENCE}\"] }}\n"
+        ));
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_google_bearer_token_is_held_to_the_hosted_domain() {
+    let app = spawn_google_api_app().await;
+    let workspace = with(claims(&app), "hd", json!("example.com"));
+    let resp = call_with(&app, &app.provider.sign(&workspace, &Signing::Rs256, false)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // A consumer account (no `hd`) or another Workspace, even with an allowed address.
+    for hd in [Value::Null, json!("evil-example.com")] {
+        let outsider = with(claims(&app), "hd", hd);
+        assert_rejected(&app, &app.provider.sign(&outsider, &Signing::Rs256, false)).await;
+    }
+}

@@ -135,6 +135,32 @@ async fn an_id_token_without_sub_is_rejected() {
 }
 
 #[tokio::test]
+async fn an_id_token_with_an_empty_sub_is_rejected() {
+    let outcome = rejected_login(|b| {
+        b.id_token_overrides.insert("sub".into(), json!(""));
+        b.userinfo_sub = Some(String::new());
+    })
+    .await;
+
+    assert_eq!(outcome, bad_request("invalid_id_token"));
+}
+
+#[tokio::test]
+async fn an_id_token_not_yet_valid_is_rejected() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let outcome = rejected_login(|b| {
+        b.id_token_overrides
+            .insert("nbf".into(), json!(now as f64 + 3600.5));
+    })
+    .await;
+
+    assert_eq!(outcome, bad_request("invalid_id_token"));
+}
+
+#[tokio::test]
 async fn an_unsigned_alg_none_id_token_is_rejected() {
     let outcome = rejected_login(|b| b.signing = Signing::AlgNone).await;
 
@@ -515,6 +541,26 @@ async fn an_unverified_email_does_not_count() {
 
     assert_eq!(unverified, (StatusCode::FORBIDDEN, "not_authorized".into()));
     assert_eq!(unstated, (StatusCode::FORBIDDEN, "not_authorized".into()));
+}
+
+#[tokio::test]
+async fn email_verified_as_a_string_is_read_as_the_boolean_it_spells() {
+    // Some providers (Apple, for one) send `"email_verified": "true"` in the ID token.
+    let app = spawn_app().await;
+    app.provider.behave(|b| {
+        b.id_token_overrides
+            .insert("email_verified".into(), json!("true"));
+    });
+
+    let resp = app.login(&app.browser, "/").await;
+
+    assert_redirects_to(&resp, "/");
+    let unverified = rejected_login(|b| {
+        b.id_token_overrides
+            .insert("email_verified".into(), json!("false"));
+    })
+    .await;
+    assert_eq!(unverified, (StatusCode::FORBIDDEN, "not_authorized".into()));
 }
 
 #[tokio::test]

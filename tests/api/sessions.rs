@@ -218,6 +218,27 @@ async fn an_expired_session_is_signed_out() {
 }
 
 #[tokio::test]
+async fn a_session_older_than_the_configured_lifetime_is_signed_out() {
+    // Sealed two hours ago while the lifetime was longer; it is now one hour.
+    let app = spawn_app_with(|c| c.lifetime = Some("1h".into())).await;
+    let now = unix_now();
+    let session = Session {
+        identity: alice(),
+        id_token: None,
+        access_token: None,
+        issued_at: now - 7200,
+        expires_at: now + 3600,
+        checked_at: now,
+    };
+    let sealed = session.seal(&app.session_codec()).unwrap();
+    let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
+
+    let signed_in = is_signed_in(&app, &browser).await;
+
+    assert!(!signed_in);
+}
+
+#[tokio::test]
 async fn a_session_issued_in_the_future_is_signed_out() {
     let app = spawn_app().await;
     let now = unix_now();
@@ -286,6 +307,29 @@ async fn a_large_session_is_split_into_chunks_that_browsers_keep() {
         seen.header("x-forwarded-groups"),
         Some(many_groups().join(",").as_str())
     );
+}
+
+#[tokio::test]
+async fn a_session_too_large_for_its_cookies_refuses_the_login_instead_of_looping() {
+    // More groups than ten cookie chunks hold: a session the gateway could not read back
+    // would send the browser straight back to sign in, again and again.
+    let app = spawn_app().await;
+    app.provider.behave(|b| {
+        b.user = UserClaims {
+            groups: (0..1500)
+                .map(|i| format!("engineering-team-{i:04}"))
+                .collect(),
+            ..UserClaims::default()
+        }
+    });
+
+    let callback = app.begin_login(&app.browser, "/").await;
+    let resp = app.finish_login_as_program(&app.browser, &callback).await;
+
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(app.session_cookies(&app.browser).is_empty());
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "session_too_large");
 }
 
 #[tokio::test]
