@@ -91,8 +91,7 @@ fn browser_signed_in_as(app: &TestApp, email: &str, groups: &[&str]) -> Browser 
         expires_at: now + 3600,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    app.browser_with_cookies(&[(app.cookie_name().to_owned(), sealed)])
+    app.browser_with_session(&session)
 }
 
 fn header<'r>(resp: &'r Response, name: &str) -> Option<&'r str> {

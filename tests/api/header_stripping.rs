@@ -297,8 +297,7 @@ async fn a_group_name_with_a_comma_cannot_add_groups_to_x_forwarded_groups() {
         expires_at: now + 3600,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    let browser = app.browser_with_cookies(&[(app.cookie_name().to_owned(), sealed)]);
+    let browser = app.browser_with_session(&session);
 
     // Act
     let seen = echoed(browser.client.get(app.url("/app")).send().await.unwrap()).await;

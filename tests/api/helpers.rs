@@ -555,6 +555,15 @@ impl TestApp {
     }
 
     /// A new browser holding exactly `cookies` for the gateway.
+    /// A browser holding `session`, sealed with the gateway's own codec, as if it had
+    /// signed in (for sessions a login through the mock provider cannot produce).
+    pub fn browser_with_session(&self, session: &portcullis::session::Session) -> Browser {
+        let sealed = session
+            .seal(&self.session_codec())
+            .expect("seal the session");
+        self.browser_with_cookies(&[(self.cookie_name().to_owned(), sealed)])
+    }
+
     pub fn browser_with_cookies(&self, cookies: &[(String, String)]) -> Browser {
         let browser = Browser::new();
         for (name, value) in cookies {

@@ -261,8 +261,7 @@ fn browser_signed_in_as(app: &TestApp, email: &str) -> Browser {
         expires_at: now + 3600,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    app.browser_with_cookies(&[(app.cookie_name().to_owned(), sealed)])
+    app.browser_with_session(&session)
 }
 
 /// nginx, or `None` after printing why the test is skipped; with `PORTCULLIS_E2E=1` a

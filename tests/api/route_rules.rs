@@ -150,8 +150,7 @@ fn browser_with_session(app: &TestApp, identity: Identity) -> Browser {
         expires_at: now + 3600,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    app.browser_with_cookies(&[(app.cookie_name().to_owned(), sealed)])
+    app.browser_with_session(&session)
 }
 
 #[tokio::test]

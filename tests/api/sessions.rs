@@ -186,8 +186,7 @@ async fn a_session_sealed_with_the_right_secret_and_within_its_lifetime_is_accep
         expires_at: now + 3600,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
+    let browser = app.browser_with_session(&session);
 
     let resp = browser.client.get(app.url("/app")).send().await.unwrap();
 
@@ -209,8 +208,7 @@ async fn an_expired_session_is_signed_out() {
         expires_at: now - 1,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
+    let browser = app.browser_with_session(&session);
 
     let signed_in = is_signed_in(&app, &browser).await;
 
@@ -230,8 +228,7 @@ async fn a_session_older_than_the_configured_lifetime_is_signed_out() {
         expires_at: now + 3600,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
+    let browser = app.browser_with_session(&session);
 
     let signed_in = is_signed_in(&app, &browser).await;
 
@@ -250,8 +247,7 @@ async fn a_session_issued_in_the_future_is_signed_out() {
         expires_at: now + 7200,
         checked_at: now,
     };
-    let sealed = session.seal(&app.session_codec()).unwrap();
-    let browser = app.browser_with_cookies(&[("_portcullis".into(), sealed)]);
+    let browser = app.browser_with_session(&session);
 
     let signed_in = is_signed_in(&app, &browser).await;
 
