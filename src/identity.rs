@@ -31,3 +31,79 @@ impl std::fmt::Debug for Identity {
             .finish()
     }
 }
+
+impl Identity {
+    /// The first identity value an upstream could read as something else, as
+    /// `(field, value)`: the user id, email or preferred username when it is not
+    /// [`reads_as_written`]. A login or bearer token with one is refused, so no header made
+    /// from it can name another person (`"admin "` is `admin` to every header parser).
+    pub fn ambiguous_field(&self) -> Option<(&'static str, &str)> {
+        let fields = [
+            ("sub", Some(self.user.as_str())),
+            ("email", self.email.as_deref()),
+            ("preferred_username", self.preferred_username.as_deref()),
+        ];
+        fields
+            .into_iter()
+            .find_map(|(field, value)| value.filter(|v| !reads_as_written(v)).map(|v| (field, v)))
+    }
+}
+
+/// Whether `value` reaches every HTTP parser, as a header field value, as exactly these
+/// characters: no control character (RFC 9110 §5.5 forbids CR, LF and NUL; HTAB and DEL are
+/// allowed there, and then read differently by different servers), and no leading or
+/// trailing white space, which parsers drop (RFC 9110 §5.5: the optional white space around
+/// a field value is not part of it; Unicode-aware trimming drops more than SP and HTAB).
+pub fn reads_as_written(value: &str) -> bool {
+    !value.chars().any(char::is_control) && value.trim() == value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_that_parsers_trim_or_split_do_not_read_as_written() {
+        for value in [
+            "admin ",
+            " admin",
+            "admin\t",
+            "\tadmin",
+            "ad\nmin",
+            "admin\r",
+            "ad\0min",
+            "admin\u{7f}",
+            "admin\u{85}",
+            "admin\u{a0}",
+            "\u{3000}admin",
+        ] {
+            assert!(!reads_as_written(value), "{value:?}");
+        }
+        for value in ["admin", "Ada Lovelace", "ünïcødé", "a,b", "", "x y z"] {
+            assert!(reads_as_written(value), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_ambiguous_field_is_named() {
+        let mut identity = Identity {
+            user: "alice".to_owned(),
+            email: Some("alice@example.com".to_owned()),
+            preferred_username: Some("alice".to_owned()),
+            groups: vec!["staff ".to_owned()],
+            provider: "dev".to_owned(),
+        };
+        assert_eq!(
+            identity.ambiguous_field(),
+            None,
+            "groups are checked per header"
+        );
+        identity.preferred_username = Some("admin\t".to_owned());
+        assert_eq!(
+            identity.ambiguous_field(),
+            Some(("preferred_username", "admin\t"))
+        );
+        identity.user = " admin".to_owned();
+        assert_eq!(identity.ambiguous_field(), Some(("sub", " admin")));
+    }
+}
