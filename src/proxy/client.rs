@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
-use hyper::body::{Frame, SizeHint};
+use hyper::body::{Body as _, Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -162,18 +162,22 @@ impl UpstreamClient {
             .extensions()
             .get::<TunnelIdleTimeout>()
             .map_or(DEFAULT_WEBSOCKET_IDLE_TIMEOUT, |idle| idle.0);
-        let body_failure = Arc::new(OnceLock::new());
-        let req = req.map(|body| {
-            Body::new(WatchedBody {
-                inner: body,
-                failure: Arc::clone(&body_failure),
-            })
-        });
+        // Only a body that is still to come can break off (a bodiless GET costs nothing).
+        let body_failure = (!req.body().is_end_stream()).then(|| Arc::new(OnceLock::new()));
+        let req = match &body_failure {
+            None => req,
+            Some(failure) => req.map(|body| {
+                Body::new(WatchedBody {
+                    inner: body,
+                    failure: Arc::clone(failure),
+                })
+            }),
+        };
 
         let response = tokio::time::timeout(timeout, self.inner.request(req))
             .await
             .map_err(|_| ProxyError::Timeout)?
-            .map_err(|err| match body_failure.get() {
+            .map_err(|err| match body_failure.as_ref().and_then(|failure| failure.get()) {
                 Some(cause) => {
                     tracing::warn!(%cause, "the client's request body broke off; answering 400");
                     ProxyError::ClientBody(cause.clone())

@@ -21,7 +21,7 @@ use std::time::Duration;
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use http::header::{SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
 use http::{HeaderMap, HeaderValue, Response};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -153,6 +153,9 @@ pub(crate) fn switch(
     let (mut parts, _empty) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers, true);
     parts.headers.insert(UPGRADE, offered.protocol);
+    parts
+        .headers
+        .insert(CONNECTION, HeaderValue::from_static("upgrade"));
     Ok(Response::from_parts(parts, Body::empty()))
 }
 
