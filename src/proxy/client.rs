@@ -145,7 +145,7 @@ impl UpstreamClient {
     /// `Connection: upgrade` and `Upgrade`, and once the 101 reaches the client both upgraded
     /// connections are joined in a spawned task. A 101 that was not asked for is an error, and
     /// so is one that does not prove the switch (see `upgrade`). An upgraded connection in
-    /// which no byte moves either way for the request's [`TunnelIdleTimeout`] (default
+    /// which no byte moves either way for the request's `TunnelIdleTimeout` (default
     /// [`DEFAULT_WEBSOCKET_IDLE_TIMEOUT`]) is closed at both ends.
     ///
     /// A request body that breaks off (a malformed chunk, a client that stops short of its

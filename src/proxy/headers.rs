@@ -79,7 +79,7 @@ pub struct ForwardContext<'a> {
 /// ([`set_identity_headers`]), forwarding headers are set ([`set_forwarding_headers`]). The
 /// client's `Host` is kept as it is (RFC 9110 §7.2); an HTTP/2 request, which has none, gets
 /// one from its `:authority`. A request that asks for a protocol upgrade carries the route's
-/// `websocket_idle_timeout` to the client in its extensions ([`TunnelIdleTimeout`]).
+/// `websocket_idle_timeout` to the client in its extensions (`upgrade::TunnelIdleTimeout`).
 pub fn prepare_request(
     req: Request<Body>,
     upstream: &UpstreamConfig,
