@@ -391,6 +391,12 @@ pub enum UpstreamTarget {
     Echo,
 }
 
+/// `[[upstream]] websocket_idle_timeout` when unset: 10 minutes. nginx closes a tunnel after
+/// `proxy_read_timeout` (60 s) of upstream silence, which is known to cut off quiet
+/// WebSockets, and is commonly raised to minutes or hours; the usual WebSocket libraries
+/// (Socket.IO, SignalR, Phoenix, Centrifugo) send a heartbeat every 15–30 s, well inside it.
+pub const DEFAULT_WEBSOCKET_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     /// Starts with `/`.
@@ -404,6 +410,10 @@ pub struct UpstreamConfig {
     pub pass_authorization_header: bool,
     /// How long to wait for the upstream's response headers; default 30s.
     pub timeout: Duration,
+    /// How long a WebSocket (or other upgraded) tunnel may carry no byte in either direction
+    /// before the gateway closes both of its connections; default
+    /// [`DEFAULT_WEBSOCKET_IDLE_TIMEOUT`].
+    pub websocket_idle_timeout: Duration,
     /// `host = …`: only requests for this host; `None` serves any host, but loses to an
     /// upstream whose host matches.
     pub host: Option<HostPattern>,

@@ -36,6 +36,10 @@ pub enum AppError {
     Forbidden(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A request the upstream client could not forward because of the client: its body broke
+    /// off, or its upgrade cannot be checked ([`ProxyError::is_clients_fault`]).
+    #[error("bad request for the upstream: {0}")]
+    UpstreamRequest(ProxyError),
 
     // The identity provider's fault.
     #[error("provider {0} is not available yet")]
@@ -43,11 +47,22 @@ pub enum AppError {
 
     // The upstream's fault.
     #[error("upstream: {0}")]
-    Upstream(#[from] ProxyError),
+    Upstream(ProxyError),
 
     // Ours.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// An upstream exchange that failed is the upstream's fault (5xx), unless the client broke it.
+impl From<ProxyError> for AppError {
+    fn from(error: ProxyError) -> AppError {
+        if error.is_clients_fault() {
+            AppError::UpstreamRequest(error)
+        } else {
+            AppError::Upstream(error)
+        }
+    }
 }
 
 /// Why a sign-in attempt at the callback failed. Every variant is a 4xx: bad input from the
@@ -179,6 +194,20 @@ impl AppError {
                 "bad_request",
                 "Bad request",
                 message.clone(),
+                None,
+            ),
+            AppError::UpstreamRequest(error) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Bad request",
+                match error {
+                    ProxyError::BadUpgrade(_) => "The request asks for a protocol upgrade that \
+                        cannot be forwarded: a WebSocket handshake needs one valid \
+                        Sec-WebSocket-Key."
+                        .to_owned(),
+                    _ => "The request body is malformed or ended before its announced length."
+                        .to_owned(),
+                },
                 None,
             ),
             AppError::ProviderUnavailable(_) => (

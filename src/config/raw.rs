@@ -132,6 +132,7 @@ pub(super) struct RawUpstream {
     pub(super) pass_access_token: Option<bool>,
     pub(super) pass_authorization_header: Option<bool>,
     pub(super) timeout: Option<Text>,
+    pub(super) websocket_idle_timeout: Option<Text>,
     pub(super) host: Option<Text>,
     pub(super) allow: Option<RawAuthorize>,
     pub(super) skip_auth: Option<Vec<RawSkipAuth>>,

@@ -17,6 +17,7 @@ use http::header::{
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 
+use super::upgrade::TunnelIdleTimeout;
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::identity::Identity;
 
@@ -77,7 +78,8 @@ pub struct ForwardContext<'a> {
 /// are removed ([`remove_gateway_cookies`]), identity headers are set
 /// ([`set_identity_headers`]), forwarding headers are set ([`set_forwarding_headers`]). The
 /// client's `Host` is kept as it is (RFC 9110 §7.2); an HTTP/2 request, which has none, gets
-/// one from its `:authority`.
+/// one from its `:authority`. A request that asks for a protocol upgrade carries the route's
+/// `websocket_idle_timeout` to the client in its extensions (`upgrade::TunnelIdleTimeout`).
 pub fn prepare_request(
     req: Request<Body>,
     upstream: &UpstreamConfig,
@@ -86,6 +88,11 @@ pub fn prepare_request(
     let (mut parts, body) = req.into_parts();
     let client_host = client_host(&parts.headers, &parts.uri);
     let keep_upgrade = requested_upgrade(&parts.headers).is_some();
+    if keep_upgrade {
+        parts
+            .extensions
+            .insert(TunnelIdleTimeout(upstream.websocket_idle_timeout));
+    }
 
     parts.uri = upstream_uri(&upstream.target, &parts.uri);
     parts.version = Version::HTTP_11;
@@ -130,8 +137,10 @@ fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy must
 /// not forward them. `Proxy-Connection` is the pre-standard `Connection`; `Proxy-Authenticate`
-/// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin.
-const HOP_BY_HOP: [HeaderName; 9] = [
+/// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin;
+/// `HTTP2-Settings` belongs to the h2c upgrade (RFC 7540 §3.2.1, "a hop-by-hop header
+/// field"), which is never forwarded.
+const HOP_BY_HOP: [HeaderName; 10] = [
     CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -141,41 +150,55 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     UPGRADE,
     PROXY_AUTHENTICATE,
     PROXY_AUTHORIZATION,
+    HeaderName::from_static("http2-settings"),
 ];
 
 /// Removes hop-by-hop fields (RFC 9110 §7.6.1, DESIGN §5 item 3): every field named in
 /// `Connection`, then the fixed list [`HOP_BY_HOP`]. Used on requests and responses.
 ///
 /// With `keep_upgrade` (a protocol upgrade being forwarded, RFC 9110 §7.8; RFC 6455 §4.1
-/// requires `Connection: Upgrade` and `Upgrade` to reach the server), `Upgrade` is kept and
-/// `Connection` is reduced to exactly `upgrade`. `Host` is never removed, even when listed:
-/// it is addressed to every recipient, which RFC 9110 §7.6.1 forbids listing.
+/// requires `Connection: Upgrade` and `Upgrade` to reach the server), `Upgrade` is replaced by
+/// the one protocol [`requested_upgrade`] picks (none when it picks none) and `Connection` is
+/// reduced to exactly `upgrade`. `Host` is never removed, even when listed: it is addressed
+/// to every recipient, which RFC 9110 §7.6.1 forbids listing.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let kept = if keep_upgrade {
+        requested_upgrade(headers)
+    } else {
+        None
+    };
     let listed: Vec<HeaderName> = connection_options(headers)
         .filter_map(|option| HeaderName::from_bytes(option).ok())
-        .filter(|name| *name != HOST && !(keep_upgrade && *name == UPGRADE))
+        .filter(|name| *name != HOST)
         .collect();
     for name in listed {
         headers.remove(name);
     }
     for name in HOP_BY_HOP {
-        if !(keep_upgrade && name == UPGRADE) {
-            headers.remove(name);
-        }
+        headers.remove(name);
     }
-    if keep_upgrade {
+    if let Some(protocol) = kept {
+        headers.insert(UPGRADE, protocol);
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     }
 }
 
-/// The protocol a request asks to upgrade to (RFC 9110 §7.8): its `Upgrade` value when
-/// `Connection` lists `upgrade`. `h2c` (RFC 9113 §3.1 removed the HTTP/2 upgrade) is not
-/// forwarded.
-pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<&HeaderValue> {
+/// The one protocol a request asks to upgrade to (RFC 9110 §7.8), when `Connection` lists
+/// `upgrade`: the first item of its `Upgrade` fields, all of them read as one list in order,
+/// that is not `h2c` (RFC 9113 §3.1 removed the HTTP/2 upgrade: an upstream that still
+/// honours it would speak HTTP/2 with the client past the gateway's checks). Only this one
+/// protocol is forwarded, so the upstream cannot switch to another that nobody checked.
+pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
     let asks = connection_options(headers).any(|option| option.eq_ignore_ascii_case(b"upgrade"));
-    let protocol = headers.get(UPGRADE)?;
-    let h2c = list_items(protocol.as_bytes()).any(|item| item.eq_ignore_ascii_case(b"h2c"));
-    (asks && !h2c).then_some(protocol)
+    if !asks {
+        return None;
+    }
+    let protocol = headers
+        .get_all(UPGRADE)
+        .iter()
+        .flat_map(|value| list_items(value.as_bytes()))
+        .find(|item| !item.eq_ignore_ascii_case(b"h2c"))?;
+    HeaderValue::from_bytes(protocol).ok()
 }
 
 /// The options of every `Connection` field (RFC 9110 §7.6.1), in order.

@@ -22,6 +22,7 @@ fn upstream(url: &str) -> UpstreamConfig {
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: Duration::from_secs(30),
+        websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         host: None,
         allow: None,
         skip_auth: Vec::new(),

@@ -11,6 +11,7 @@
 mod adversarial;
 mod bearer;
 mod bypass;
+mod client_bodies;
 mod config_errors;
 mod e2e;
 mod echo_upstream;
@@ -27,5 +28,6 @@ mod presets;
 mod redirect_safety;
 mod route_rules;
 mod sessions;
+mod tunnels;
 mod unauthenticated;
 mod upstream_errors;

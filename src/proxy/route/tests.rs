@@ -10,6 +10,7 @@ fn upstream(host: Option<HostPattern>, path: &str, port: u16) -> UpstreamConfig 
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: Duration::from_secs(30),
+        websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         host,
         allow: None,
         skip_auth: Vec::new(),
