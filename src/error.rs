@@ -36,6 +36,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A method the gateway never forwards (`CONNECT`, RFC 9110 §9.3.6).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// A peer outside `server.trusted_proxies` described another request to `/oauth2/auth`.
+    #[error("forward auth: {0}")]
+    UntrustedProxy(String),
 
     // The identity provider's fault.
     #[error("provider {0} is not available yet")]
@@ -179,6 +185,22 @@ impl AppError {
                 "bad_request",
                 "Bad request",
                 message.clone(),
+                None,
+            ),
+            AppError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                "The gateway does not forward this request method.".to_owned(),
+                None,
+            ),
+            AppError::UntrustedProxy(_) => (
+                StatusCode::FORBIDDEN,
+                "untrusted_proxy",
+                "Proxy not trusted",
+                "The gateway answers questions about other requests only from the proxies \
+                 listed in server.trusted_proxies."
+                    .to_owned(),
                 None,
             ),
             AppError::ProviderUnavailable(_) => (

@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method};
 
 use crate::error::AppError;
-use crate::proxy::route::request_host;
+use crate::proxy::route::{normalize_host, request_host};
 
 /// The request the proxy asks about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,16 +24,33 @@ const X_FORWARDED_METHOD: &str = "x-forwarded-method";
 const X_FORWARDED_HOST: &str = "x-forwarded-host";
 const X_FORWARDED_URI: &str = "x-forwarded-uri";
 
+/// One proxy's description of the original request, as written.
+struct Description<'h> {
+    /// The header the target came in, for messages.
+    source: &'static str,
+    host: Option<&'h str>,
+    uri: &'h str,
+    method: Option<&'h str>,
+}
+
 impl OriginalRequest {
     /// From a trusted proxy, one of two descriptions, each read only from its own headers:
     /// `X-Original-URL` with `X-Original-Method` (nginx), or `X-Forwarded-Uri` with
     /// `X-Forwarded-Host` (else the request's `Host`) and `X-Forwarded-Method` (Traefik,
-    /// Caddy). Each proxy sets its own form and passes the other on from the client as it came,
-    /// so both at once is a 400: believing either could be believing the client. So is a
-    /// header given twice, or a target that is not origin-form. A description without its
-    /// method gets [`unspecified_method`]: the auth request's own method says nothing (nginx,
-    /// Traefik and Caddy all ask with `GET`). Without any description, and from any peer
-    /// that is not trusted: the auth request's own method and `Host`, path `/`.
+    /// Caddy). A proxy that sets only its own form passes the other on from the client as
+    /// it came, so when both are present they must describe the same request — the same
+    /// target byte for byte, the same host — or it is a 400: believing either could be
+    /// believing the client. Then a method counts only if both name it (and the same one).
+    /// A header given twice, a target that is not origin-form and a host that is not
+    /// `host[:port]` are 400s too. A description without its method gets
+    /// [`unspecified_method`]: the auth request's own method says nothing (nginx, Traefik
+    /// and Caddy all ask with `GET`). Without any description: the auth request's own
+    /// method and `Host`, path `/`.
+    ///
+    /// From a peer that is not trusted, a description is refused
+    /// ([`AppError::UntrustedProxy`]): judging another path than the one the proxy asks
+    /// about would answer for the wrong request (every request of a proxy missing from
+    /// `trusted_proxies` would be judged as `/`).
     pub fn from_request(request: &Request, trusted: bool) -> Result<OriginalRequest, AppError> {
         let headers = request.headers();
         let own_host = request_host(headers, request.uri(), request.version())
@@ -45,43 +62,98 @@ impl OriginalRequest {
             uri: "/".to_owned(),
         };
         if !trusted {
-            return Ok(own);
+            return match [X_ORIGINAL_URL, X_FORWARDED_URI]
+                .into_iter()
+                .find(|name| headers.contains_key(*name))
+            {
+                Some(name) => Err(AppError::UntrustedProxy(format!(
+                    "a peer outside server.trusted_proxies sent {name}"
+                ))),
+                None => Ok(own),
+            };
         }
-        let (host, uri, method) = match (
-            single(headers, X_ORIGINAL_URL)?,
-            single(headers, X_FORWARDED_URI)?,
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(bad_request(format!(
-                    "both {X_ORIGINAL_URL} and {X_FORWARDED_URI} describe the original request; \
-                     the proxy must send one and remove the other"
-                )))
-            }
-            (Some(url), None) => {
+        let nginx = match single(headers, X_ORIGINAL_URL)? {
+            Some(url) => {
                 let (host, uri) = split_url(url)?;
-                (host, uri, single(headers, X_ORIGINAL_METHOD)?)
+                let method = single(headers, X_ORIGINAL_METHOD)?;
+                Some(Description {
+                    source: X_ORIGINAL_URL,
+                    host,
+                    uri,
+                    method,
+                })
             }
-            (None, Some(uri)) => (
-                single(headers, X_FORWARDED_HOST)?,
-                uri,
-                single(headers, X_FORWARDED_METHOD)?,
-            ),
-            (None, None) => return Ok(own),
+            None => None,
         };
-        let method = match method {
+        let traefik = match single(headers, X_FORWARDED_URI)? {
+            Some(uri) => Some(Description {
+                source: X_FORWARDED_URI,
+                host: single(headers, X_FORWARDED_HOST)?,
+                uri,
+                method: single(headers, X_FORWARDED_METHOD)?,
+            }),
+            None => None,
+        };
+        match (nginx, traefik) {
+            (None, None) => Ok(own),
+            (Some(one), None) | (None, Some(one)) => one.read(own.host),
+            (Some(nginx), Some(traefik)) => {
+                let methods = (nginx.method, traefik.method);
+                let nginx = nginx.read(own.host.clone())?;
+                let traefik = traefik.read(own.host)?;
+                let same_host = nginx.host.as_deref().map(normalize_host)
+                    == traefik.host.as_deref().map(normalize_host);
+                if nginx.uri != traefik.uri || !same_host {
+                    return Err(bad_request(format!(
+                        "{X_ORIGINAL_URL} and {X_FORWARDED_URI} describe different requests \
+                         ({:?} {:?} and {:?} {:?}); the proxy must send one and remove the \
+                         other",
+                        nginx.host, nginx.uri, traefik.host, traefik.uri
+                    )));
+                }
+                let method = match methods {
+                    (Some(_), Some(_)) if nginx.method != traefik.method => {
+                        return Err(bad_request(format!(
+                            "{X_ORIGINAL_METHOD} and {X_FORWARDED_METHOD} name different \
+                             methods ({} and {})",
+                            nginx.method, traefik.method
+                        )))
+                    }
+                    (Some(_), Some(_)) => nginx.method,
+                    _ => unspecified_method(),
+                };
+                Ok(OriginalRequest { method, ..nginx })
+            }
+        }
+    }
+}
+
+impl Description<'_> {
+    /// The request described, on `own_host` when the description names none.
+    fn read(self, own_host: Option<String>) -> Result<OriginalRequest, AppError> {
+        let method = match self.method {
             Some(method) => Method::from_bytes(method.as_bytes())
                 .map_err(|_| bad_request(format!("`{method}` is not an HTTP method")))?,
             None => unspecified_method(),
         };
-        if !uri.starts_with('/') {
+        if !self.uri.starts_with('/') {
             return Err(bad_request(format!(
-                "the original request target `{uri}` does not start with `/`"
+                "the original request target `{}` does not start with `/`",
+                self.uri
             )));
+        }
+        if let Some(host) = self.host {
+            normalize_host(host).ok_or_else(|| {
+                bad_request(format!(
+                    "the host `{host}` of the {} description is not a valid host[:port]",
+                    self.source
+                ))
+            })?;
         }
         Ok(OriginalRequest {
             method,
-            host: host.map(str::to_owned).or(own.host),
-            uri: uri.to_owned(),
+            host: self.host.map(str::to_owned).or(own_host),
+            uri: self.uri.to_owned(),
         })
     }
 }
@@ -227,8 +299,57 @@ mod tests {
         for (headers, from_trusted) in cases {
             let got = OriginalRequest::from_request(&request("GET", headers), true).unwrap();
             assert_eq!(&got, from_trusted, "trusted {headers:?}");
-            let got = OriginalRequest::from_request(&request("GET", headers), false).unwrap();
-            assert_eq!(got, own, "untrusted {headers:?}");
+            let got = OriginalRequest::from_request(&request("GET", headers), false);
+            if describes(headers) {
+                assert!(
+                    matches!(got, Err(AppError::UntrustedProxy(_))),
+                    "untrusted {headers:?}: {got:?}"
+                );
+            } else {
+                assert_eq!(got.unwrap(), own, "untrusted {headers:?}");
+            }
+        }
+    }
+
+    fn describes(headers: Headers) -> bool {
+        headers
+            .iter()
+            .any(|(name, _)| ["x-original-url", "x-forwarded-uri"].contains(name))
+    }
+
+    /// Both forms at once, describing the same request: the same target byte for byte, the
+    /// same host (the request's own `Host` where a form names none); a method only when
+    /// both name the same one.
+    #[test]
+    fn both_descriptions_are_read_when_they_agree() {
+        let cases: &[(Headers, OriginalRequest)] = &[
+            (
+                &[("x-original-url", "/a?b"), ("x-forwarded-uri", "/a?b")],
+                original("UNSPECIFIED", "gate.test", "/a?b"),
+            ),
+            (
+                &[
+                    ("x-original-url", "https://App.example.com:8443/a"),
+                    ("x-original-method", "POST"),
+                    ("x-forwarded-uri", "/a"),
+                    ("x-forwarded-host", "app.example.com"),
+                    ("x-forwarded-method", "POST"),
+                ],
+                original("POST", "App.example.com:8443", "/a"),
+            ),
+            (
+                &[
+                    ("x-original-url", "http://gate.test/a"),
+                    ("x-original-method", "GET"),
+                    ("x-forwarded-uri", "/a"),
+                ],
+                original("UNSPECIFIED", "gate.test", "/a"),
+            ),
+        ];
+        for (headers, expected) in cases {
+            let headers = &[&[("host", "gate.test")], *headers].concat();
+            let got = OriginalRequest::from_request(&request("GET", headers), true);
+            assert_eq!(&got.unwrap(), expected, "{headers:?}");
         }
     }
 
@@ -241,7 +362,21 @@ mod tests {
                 ("x-forwarded-host", "a.test"),
                 ("x-forwarded-host", "b.test"),
             ],
-            &[("x-original-url", "/a"), ("x-forwarded-uri", "/a")],
+            &[("x-original-url", "/a"), ("x-forwarded-uri", "/a/")],
+            &[("x-original-url", "/a"), ("x-forwarded-uri", "/A")],
+            &[
+                ("x-original-url", "http://a.test/a"),
+                ("x-forwarded-uri", "/a"),
+            ],
+            &[
+                ("x-original-url", "/a"),
+                ("x-original-method", "GET"),
+                ("x-forwarded-uri", "/a"),
+                ("x-forwarded-method", "POST"),
+            ],
+            &[("x-forwarded-uri", "/a"), ("x-forwarded-host", "a.test,b")],
+            &[("x-forwarded-uri", "/a"), ("x-forwarded-host", "b;a.test")],
+            &[("x-original-url", "https://a.test,b/")],
             &[
                 ("x-original-url", "https://app.example.com/admin"),
                 ("x-forwarded-uri", "/public"),
@@ -262,7 +397,11 @@ mod tests {
                 matches!(result, Err(AppError::BadRequest(_))),
                 "{headers:?}: {result:?}"
             );
-            assert!(OriginalRequest::from_request(&request("GET", headers), false).is_ok());
+            let untrusted = OriginalRequest::from_request(&request("GET", headers), false);
+            assert!(
+                matches!(untrusted, Err(AppError::UntrustedProxy(_))),
+                "untrusted {headers:?}: {untrusted:?}"
+            );
         }
     }
 

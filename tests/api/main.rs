@@ -20,6 +20,7 @@ mod harness;
 mod header_stripping;
 mod helpers;
 mod host_routing;
+mod http2;
 mod login_rejections;
 mod mock_provider;
 mod nginx;
