@@ -15,6 +15,7 @@ mod config_errors;
 mod e2e;
 mod echo_upstream;
 mod forward_auth;
+mod forward_auth_original;
 mod happy_path;
 mod harness;
 mod header_stripping;
