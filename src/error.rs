@@ -40,6 +40,12 @@ pub enum AppError {
     /// off, or its upgrade cannot be checked ([`ProxyError::is_clients_fault`]).
     #[error("bad request for the upstream: {0}")]
     UpstreamRequest(ProxyError),
+    /// A method the gateway never forwards (`CONNECT`, RFC 9110 §9.3.6).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// A peer outside `server.trusted_proxies` described another request to `/oauth2/auth`.
+    #[error("forward auth: {0}")]
+    UntrustedProxy(String),
 
     // The identity provider's fault.
     #[error("provider {0} is not available yet")]
@@ -208,6 +214,22 @@ impl AppError {
                     _ => "The request body is malformed or ended before its announced length."
                         .to_owned(),
                 },
+                None,
+            ),
+            AppError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                "The gateway does not forward this request method.".to_owned(),
+                None,
+            ),
+            AppError::UntrustedProxy(_) => (
+                StatusCode::FORBIDDEN,
+                "untrusted_proxy",
+                "Proxy not trusted",
+                "The gateway answers questions about other requests only from the proxies \
+                 listed in server.trusted_proxies."
+                    .to_owned(),
                 None,
             ),
             AppError::ProviderUnavailable(_) => (

@@ -19,7 +19,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 
 use super::upgrade::TunnelIdleTimeout;
 use crate::config::{UpstreamConfig, UpstreamTarget};
-use crate::identity::Identity;
+use crate::identity::{reads_as_written, Identity};
+use crate::proxy::route::normalize_authority;
 
 /// What the gateway adds for an authenticated request (DESIGN §4).
 #[derive(Clone, Copy)]
@@ -127,12 +128,16 @@ fn upstream_uri(target: &UpstreamTarget, original: &Uri) -> Uri {
 }
 
 /// The host the client asked for: its `Host` header (HTTP/1.1) or the URI authority
-/// (HTTP/2 `:authority`, or an absolute-form target).
+/// (HTTP/2 `:authority`, or an absolute-form target), normalised as routing read it
+/// ([`normalize_authority`]: lower case, no trailing dot, port kept). `None` when there is
+/// none or it is not a valid `host[:port]` (the gate refuses such requests before this):
+/// a raw value such as `admin.example.com,x` would be read as a list by the upstream.
 fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
-    headers.get(HOST).cloned().or_else(|| {
-        uri.authority()
-            .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
-    })
+    let raw = match headers.get(HOST) {
+        Some(value) => value.to_str().ok()?,
+        None => uri.authority()?.as_str(),
+    };
+    HeaderValue::from_str(&normalize_authority(raw)?).ok()
 }
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy must
@@ -377,8 +382,10 @@ fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
 /// any client `Authorization` is removed first so the upstream cannot mistake it for ours).
 ///
 /// A value that is not a valid field value (RFC 9110 §5.5: control characters such as CR or
-/// LF) is skipped; a group with one, or with a comma (which would read as the separator of
-/// the list: `eng,admins` as `admins`), is left out of `X-Forwarded-Groups`.
+/// LF), or that would not read as written (`crate::identity::reads_as_written`: `"admin "`
+/// is `admin` to every header parser), is skipped; such a group, or one with a comma (which
+/// would read as the separator of the list: `eng,admins` as `admins`), is left out of
+/// `X-Forwarded-Groups`.
 pub(crate) fn set_identity_headers(
     headers: &mut HeaderMap,
     identity: &IdentityHeaders<'_>,
@@ -396,7 +403,7 @@ pub(crate) fn set_identity_headers(
         .groups
         .iter()
         .map(String::as_str)
-        .filter(|group| !group.contains(',') && HeaderValue::from_bytes(group.as_bytes()).is_ok())
+        .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
         set(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
@@ -429,9 +436,14 @@ pub(crate) fn set_forwarding_headers(
     }
 }
 
-/// Replaces `name` with `value`, skipping a missing or invalid value (never panics).
+/// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
+/// value or would not reach the upstream as written ([`reads_as_written`]; never panics).
 fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
     let Some(value) = value else { return };
+    if !reads_as_written(value) {
+        tracing::warn!(header = %name, "skipped a header value an upstream would read differently");
+        return;
+    }
     match HeaderValue::from_bytes(value.as_bytes()) {
         Ok(value) => {
             headers.insert(name, value);
