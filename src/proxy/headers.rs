@@ -78,8 +78,9 @@ pub struct ForwardContext<'a> {
 /// forwarding headers are removed ([`remove_forged_identity_headers`]), the gateway's cookies
 /// are removed ([`remove_gateway_cookies`]), identity headers are set
 /// ([`set_identity_headers`]), forwarding headers are set ([`set_forwarding_headers`]). The
-/// client's `Host` is kept as it is (RFC 9110 §7.2); an HTTP/2 request, which has none, gets
-/// one from its `:authority`. A request that asks for a protocol upgrade carries the route's
+/// upstream's `Host` (RFC 9110 §7.2) is the host the client asked for — its `Host`, or for
+/// HTTP/2 its `:authority` — in the normalised form that was routed (lower case, without a
+/// trailing dot, port kept), the same value as `X-Forwarded-Host`. A request that asks for a protocol upgrade carries the route's
 /// `websocket_idle_timeout` to the client in its extensions (`upgrade::TunnelIdleTimeout`).
 pub fn prepare_request(
     req: Request<Body>,
@@ -107,7 +108,7 @@ pub fn prepare_request(
     }
     set_forwarding_headers(headers, ctx, client_host.as_ref());
     if let Some(host) = client_host {
-        headers.entry(HOST).or_insert(host);
+        headers.insert(HOST, host);
     }
     Request::from_parts(parts, body)
 }

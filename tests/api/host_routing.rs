@@ -340,11 +340,12 @@ async fn the_upstream_is_told_the_normalised_host() {
     // Act
     let (status, _) = app.get(Some("APP.Example.TEST.:8443"), "/page", &[]).await;
 
-    // Assert: X-Forwarded-Host names the host that was routed, as one value.
+    // Assert: Host and X-Forwarded-Host name the host that was routed, as one value.
     assert_eq!(status, 200);
     let seen = app.exact.requests();
     assert_eq!(
         seen[0].header_values("x-forwarded-host"),
         ["app.example.test:8443"]
     );
+    assert_eq!(seen[0].header_values("host"), ["app.example.test:8443"]);
 }
