@@ -64,6 +64,13 @@ async fn validate(
             continue;
         }
         match provider.verify_bearer(token, &bearer.audiences).await {
+            // The same first line as at login: a value an upstream would read as another.
+            Ok(identity) if identity.ambiguous_field().is_some() => {
+                let field = identity.ambiguous_field().map_or("", |(field, _)| field);
+                return Err(invalid(format!(
+                    "its {field} has surrounding white space or a control character"
+                )));
+            }
             Ok(identity) => {
                 return Ok(BearerIdentity {
                     identity,

@@ -88,8 +88,9 @@ async fn a_flow_cookie_carries_little() {
     let flows = flow_cookies(&app, &app.browser);
     assert_eq!(flows.len(), 1);
     let (name, value) = &flows[0];
+    // 412 bytes before the flow carried one seed instead of three secrets.
     assert!(
-        name.len() + value.len() < 200,
+        name.len() + value.len() < 256,
         "a {}-byte flow cookie",
         name.len() + value.len() + 1
     );

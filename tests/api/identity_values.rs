@@ -146,11 +146,9 @@ async fn a_bearer_token_naming_an_ambiguous_identity_is_invalid() {
 
     for claim in ["sub", "preferred_username"] {
         for value in AMBIGUOUS {
-            let token = app.provider.sign(
-                &token_claims(&app, claim, value),
-                &Signing::Rs256,
-                false,
-            );
+            let token =
+                app.provider
+                    .sign(&token_claims(&app, claim, value), &Signing::Rs256, false);
             let resp = app
                 .request(reqwest::Method::GET, "/api/items")
                 .header("Accept", "application/json")

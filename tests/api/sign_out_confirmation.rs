@@ -11,7 +11,12 @@ use crate::helpers::{
 
 const EVIL: &str = "https://evil.example";
 
-fn navigation(app: &TestApp, browser: &Browser, method: reqwest::Method, path: &str) -> RequestBuilder {
+fn navigation(
+    app: &TestApp,
+    browser: &Browser,
+    method: reqwest::Method,
+    path: &str,
+) -> RequestBuilder {
     browser
         .client
         .request(method, app.url(path))
@@ -104,10 +109,15 @@ async fn a_cross_site_form_post_without_the_token_does_not_sign_out() {
     app.sign_in().await;
 
     for sec_fetch_site in [Some("cross-site"), None] {
-        let mut request = navigation(&app, &app.browser, reqwest::Method::POST, "/oauth2/sign_out")
-            .header(ORIGIN, EVIL)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("rd=%2F");
+        let mut request = navigation(
+            &app,
+            &app.browser,
+            reqwest::Method::POST,
+            "/oauth2/sign_out",
+        )
+        .header(ORIGIN, EVIL)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("rd=%2F");
         if let Some(value) = sec_fetch_site {
             request = request.header("Sec-Fetch-Site", value);
         }
@@ -131,13 +141,18 @@ async fn a_token_from_another_session_does_not_sign_out() {
     let html = page.text().await.unwrap();
     let attackers_token = attribute_after(&html, "name=\"csrf_token\"", "value");
 
-    let resp = navigation(&app, &app.browser, reqwest::Method::POST, "/oauth2/sign_out")
-        .header("Sec-Fetch-Site", "cross-site")
-        .header(ORIGIN, EVIL)
-        .form(&[("csrf_token", attackers_token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let resp = navigation(
+        &app,
+        &app.browser,
+        reqwest::Method::POST,
+        "/oauth2/sign_out",
+    )
+    .header("Sec-Fetch-Site", "cross-site")
+    .header(ORIGIN, EVIL)
+    .form(&[("csrf_token", attackers_token.as_str())])
+    .send()
+    .await
+    .unwrap();
 
     assert_confirmation_page(&app, resp).await;
     assert!(is_signed_in(&app, &attacker).await);
@@ -147,11 +162,16 @@ async fn a_token_from_another_session_does_not_sign_out() {
 async fn the_confirmation_button_signs_out_and_logs_out_at_the_provider() {
     let app = spawn_app().await;
     app.sign_in().await;
-    let page = navigation(&app, &app.browser, reqwest::Method::GET, "/oauth2/sign_out?rd=%2Fbye")
-        .header("Sec-Fetch-Site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+    let page = navigation(
+        &app,
+        &app.browser,
+        reqwest::Method::GET,
+        "/oauth2/sign_out?rd=%2Fbye",
+    )
+    .header("Sec-Fetch-Site", "cross-site")
+    .send()
+    .await
+    .unwrap();
     let (action, token) = assert_confirmation_page(&app, page).await;
 
     // The gateway's own page answers with `Referrer-Policy: no-referrer`, so the browser
@@ -231,14 +251,19 @@ async fn a_same_origin_form_post_signs_out_in_one_click() {
     let app = spawn_app().await;
     app.sign_in().await;
 
-    let resp = navigation(&app, &app.browser, reqwest::Method::POST, "/oauth2/sign_out")
-        .header("Sec-Fetch-Site", "same-origin")
-        .header(ORIGIN, app.address.clone())
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body("")
-        .send()
-        .await
-        .unwrap();
+    let resp = navigation(
+        &app,
+        &app.browser,
+        reqwest::Method::POST,
+        "/oauth2/sign_out",
+    )
+    .header("Sec-Fetch-Site", "same-origin")
+    .header(ORIGIN, app.address.clone())
+    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+    .body("")
+    .send()
+    .await
+    .unwrap();
 
     assert_signed_out_to_provider(&app, &resp).await;
 }
