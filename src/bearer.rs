@@ -3,7 +3,8 @@
 //!
 //! The token is validated as strictly as an ID token (see `OidcProvider::verify_bearer`)
 //! and then goes through the same rules and identity headers as a cookie session. A bearer
-//! token that fails validation is answered 401 with `WWW-Authenticate: Bearer
+//! token that fails validation, or names an identity an upstream would read as another
+//! (`Identity::ambiguous_field`, as at login), is answered 401 with `WWW-Authenticate: Bearer
 //! error="invalid_token"` (RFC 6750 §3.1) and never reaches an upstream.
 
 use axum::http::{header, HeaderMap};

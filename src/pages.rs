@@ -23,6 +23,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("sign_out.html", include_str!("../templates/sign_out.html")),
     (
+        "signing_out.html",
+        include_str!("../templates/signing_out.html"),
+    ),
+    (
         "dev_authorize.html",
         include_str!("../templates/dev_authorize.html"),
     ),
@@ -124,6 +128,14 @@ pub struct SignOutPage {
     pub action: String,
     pub csrf_token: String,
     pub cancel_url: String,
+}
+
+/// After the sign-out page's button: the session is gone, and the browser moves on to
+/// `next_url` (the provider's end-session endpoint) by a `<meta http-equiv="refresh">`,
+/// since the CSP's `form-action 'self'` forbids the form's POST to redirect off-site.
+#[derive(Clone, Debug, Serialize)]
+pub struct SigningOutPage {
+    pub next_url: String,
 }
 
 /// The embedded development provider's "sign in as" form. The form POSTs to `action` with
@@ -237,6 +249,19 @@ impl Pages {
                     escape_html(&page.action),
                     escape_html(&page.csrf_token),
                     escape_html(&page.cancel_url)
+                ),
+            )
+        })
+    }
+
+    /// The page between the sign-out button and the provider's end-session endpoint.
+    pub fn signing_out(&self, page: &SigningOutPage) -> String {
+        self.render("signing_out.html", page, || {
+            fallback_html(
+                "Signing out",
+                &format!(
+                    "<p><a href=\"{}\">Continue</a></p>",
+                    escape_html(&page.next_url)
                 ),
             )
         })

@@ -160,7 +160,7 @@ fn to_evict(flows: Vec<(String, Option<u64>)>, now: u64, timeout: u64, keep: usi
     let (mut live, mut evict): (Vec<_>, Vec<_>) = flows
         .into_iter()
         .partition(|(_, created)| created.is_some_and(|t| now.saturating_sub(t) <= timeout));
-    live.sort_by(|a, b| b.1.cmp(&a.1));
+    live.sort_by_key(|(_, created)| std::cmp::Reverse(*created));
     evict.extend(live.into_iter().skip(keep));
     let mut names: Vec<String> = evict.into_iter().map(|(name, _)| name).collect();
     names.sort();

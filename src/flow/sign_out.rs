@@ -13,10 +13,11 @@
 //!   browser sends `Sec-Fetch-Site`, so a cross-site request from one is always recognised.
 //!
 //! The confirmation page is a "Sign out?" card whose button POSTs back with a token sealed
-//! by the gateway, bound to the session (its provider, user and sign-in time) and valid
-//! for ten minutes: another site can neither read nor forge it, and one person's token does
-//! nothing in another person's browser. A request that fails the rule is shown the page
-//! again, never signed out. A browser without a session has nothing to lose and is signed
+//! by the gateway, bound to the session cookie the page was shown with (a hash of it) and
+//! valid for ten minutes: another site can neither read nor forge it, and a token does
+//! nothing in another browser, even one signed in as the same person. A request that fails
+//! the rule is shown the page again (so is one whose session cookie was re-sealed in the
+//! meantime), never signed out. A browser without a session has nothing to lose and is signed
 //! out as before.
 
 use axum::body::Bytes;
@@ -30,7 +31,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{current_session, redirect, QueryParams};
-use crate::pages::SignOutPage;
+use crate::pages::{SignOutPage, SigningOutPage};
 use crate::redirect::RedirectTarget;
 use crate::session::{unix_now, CookieJar, Session, SessionCodec};
 use crate::startup::AppState;
@@ -43,7 +44,7 @@ const TOKEN_LIFETIME_SECS: u64 = 600;
 /// What a sign-out token seals.
 #[derive(Serialize, Deserialize)]
 struct SignOutToken {
-    /// [`binding`] of the session the page was shown to.
+    /// [`binding`] of the session cookie the page was shown with.
     #[serde(rename = "b")]
     binding: String,
     #[serde(rename = "t")]
@@ -51,9 +52,9 @@ struct SignOutToken {
 }
 
 impl SignOutToken {
-    fn seal(codec: &SessionCodec, session: &Session, now: u64) -> String {
+    fn seal(codec: &SessionCodec, session_cookie: &str, now: u64) -> String {
         let token = SignOutToken {
-            binding: binding(session),
+            binding: binding(session_cookie),
             issued_at: now,
         };
         serde_json::to_vec(&token)
@@ -61,8 +62,8 @@ impl SignOutToken {
             .unwrap_or_default()
     }
 
-    /// Whether `sealed` is a fresh token for `session`.
-    fn is_valid(codec: &SessionCodec, sealed: &str, session: &Session, now: u64) -> bool {
+    /// Whether `sealed` is a fresh token for the session cookie `session_cookie`.
+    fn is_valid(codec: &SessionCodec, sealed: &str, session_cookie: &str, now: u64) -> bool {
         let Some(token) = codec
             .open(SIGN_OUT_PURPOSE, sealed)
             .and_then(|json| serde_json::from_slice::<SignOutToken>(&json).ok())
@@ -71,19 +72,20 @@ impl SignOutToken {
         };
         let fresh = token.issued_at <= now.saturating_add(60)
             && now.saturating_sub(token.issued_at) <= TOKEN_LIFETIME_SECS;
-        fresh && bool::from(token.binding.as_bytes().ct_eq(binding(session).as_bytes()))
+        fresh
+            && bool::from(
+                token
+                    .binding
+                    .as_bytes()
+                    .ct_eq(binding(session_cookie).as_bytes()),
+            )
     }
 }
 
-/// What ties a token to one session: its provider, user and sign-in time, hashed.
-fn binding(session: &Session) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(session.identity.provider.as_bytes());
-    hasher.update([0]);
-    hasher.update(session.identity.user.as_bytes());
-    hasher.update([0]);
-    hasher.update(session.issued_at.to_be_bytes());
-    let digest = hasher.finalize();
+/// What ties a token to one browser's session: its sealed cookie value, hashed (each seal
+/// has a fresh random nonce, so no two sessions share it).
+fn binding(session_cookie: &str) -> String {
+    let digest = Sha256::digest(session_cookie.as_bytes());
     URL_SAFE_NO_PAD.encode(digest.first_chunk::<16>().copied().unwrap_or_default())
 }
 
@@ -99,13 +101,14 @@ pub async fn sign_out(
     let params = QueryParams::from_uri(&uri);
     let jar = CookieJar::from_headers(&state.cookies, &headers);
     let session = current_session(&state, &jar);
-    if let Some(session) = &session {
+    let mut confirmed = false;
+    if let (Some(session), Some(cookie)) = (&session, jar.session_value()) {
         let now = unix_now();
-        let confirmed = QueryParams::from_form(&body)
+        confirmed = QueryParams::from_form(&body)
             .get("csrf_token")
-            .is_some_and(|token| SignOutToken::is_valid(&state.codec, token, session, now));
+            .is_some_and(|token| SignOutToken::is_valid(&state.codec, token, &cookie, now));
         if !confirmed && is_cross_site(&state, &headers) {
-            return confirmation_page(&state, session, params.get("rd"), now);
+            return confirmation_page(&state, session, &cookie, params.get("rd"), now);
         }
     }
     let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
@@ -127,7 +130,12 @@ pub async fn sign_out(
         }
         (None, None) => "/oauth2/signed_out".to_owned(),
     };
-    let mut response = redirect(&target);
+    let mut response = if confirmed && !target.starts_with('/') {
+        let page = SigningOutPage { next_url: target };
+        Html(state.pages.signing_out(&page)).into_response()
+    } else {
+        redirect(&target)
+    };
     for cookie in jar.clear_session() {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -135,7 +143,13 @@ pub async fn sign_out(
 }
 
 /// The "Sign out?" page: a form that POSTs back here with a fresh token (and `rd`).
-fn confirmation_page(state: &AppState, session: &Session, rd: Option<&str>, now: u64) -> Response {
+fn confirmation_page(
+    state: &AppState,
+    session: &Session,
+    session_cookie: &str,
+    rd: Option<&str>,
+    now: u64,
+) -> Response {
     tracing::info!(provider = %session.identity.provider, user = %session.identity.user, "cross-site sign-out: asking for confirmation");
     let action = match rd {
         Some(rd) => {
@@ -149,7 +163,7 @@ fn confirmation_page(state: &AppState, session: &Session, rd: Option<&str>, now:
     };
     let page = SignOutPage {
         action,
-        csrf_token: SignOutToken::seal(&state.codec, session, now),
+        csrf_token: SignOutToken::seal(&state.codec, session_cookie, now),
         cancel_url: "/".to_owned(),
     };
     Html(state.pages.sign_out(&page)).into_response()
