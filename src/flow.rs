@@ -29,7 +29,7 @@ use crate::session::{unix_now, CookieJar, Session};
 use crate::startup::AppState;
 use crate::telemetry::RequestId;
 
-use flow_cookie::{flow_cookie_name, stale_flow_cookies, FlowState, FLOW_COOKIE_PATH, MAX_FLOWS};
+use flow_cookie::{flow_cookie_name, FlowState};
 pub use query::QueryParams;
 pub use replay::ConsumedStates;
 pub use sign_out::sign_out;
@@ -107,29 +107,17 @@ pub async fn start(
         .seal(&state.codec)
         .map_err(|err| AppError::Internal(err.to_string()))?;
     let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let timeout = state.config.session.login_timeout;
     let mut response = redirect(authorize_url.as_str());
-    // The flows this browser already has: the oldest beyond the bound make room.
-    let evicted = stale_flow_cookies(
+    let cookies = flow_cookie::start_cookies(
         &jar,
         &state.codec,
-        &state.cookies.name,
-        None,
-        timeout,
-        MAX_FLOWS.saturating_sub(1),
-    );
-    for name in evicted {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, jar.expire(&name, FLOW_COOKIE_PATH));
-    }
-    let cookie = jar.build(
-        &flow_cookie_name(&state.cookies.name, &secrets.state),
+        state.config.session.login_timeout,
+        &secrets.state,
         &sealed,
-        FLOW_COOKIE_PATH,
-        Some(timeout),
     );
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     Ok(response)
 }
 
@@ -174,26 +162,14 @@ pub async fn callback(
         },
         Err(failure) => login_failed(&provider_id, failure),
     };
-    if let Some(name) = &flow_cookie {
-        if jar.get(name).is_some() {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, jar.expire(name, FLOW_COOKIE_PATH));
-        }
-    }
-    // Other tabs' flows stay, unless they expired or do not open.
-    let stale = stale_flow_cookies(
+    let cookies = flow_cookie::callback_cookies(
         &jar,
         &state.codec,
-        &state.cookies.name,
-        flow_cookie.as_deref(),
         state.config.session.login_timeout,
-        usize::MAX,
+        flow_cookie.as_deref(),
     );
-    for name in stale {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, jar.expire(&name, FLOW_COOKIE_PATH));
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }

@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hkdf::Hkdf;
@@ -28,9 +29,9 @@ use crate::session::{CookieJar, SessionCodec};
 /// Associated data for flow cookies (v2: the seed format).
 const FLOW_PURPOSE: &[u8] = b"portcullis flow v2";
 /// Flow cookies are sent to `/oauth2/start` (which evicts the oldest) and the callback.
-pub(crate) const FLOW_COOKIE_PATH: &str = "/oauth2";
+const FLOW_COOKIE_PATH: &str = "/oauth2";
 /// Flows pending at once in one browser: enough for a few tabs signing in together.
-pub(crate) const MAX_FLOWS: usize = 4;
+const MAX_FLOWS: usize = 4;
 /// Longest `rd` a flow cookie carries (a longer one keeps only its path, or becomes `/`), so
 /// that [`MAX_FLOWS`] cookies stay under about 3.5 KB together.
 const MAX_RD_LEN: usize = 512;
@@ -131,17 +132,59 @@ fn flow_prefix(cookie_name: &str) -> String {
     format!("{cookie_name}_flow_")
 }
 
-/// The names of the flow cookies of this request that should go: those that do not open,
-/// those older than `timeout`, and beyond the `keep` newest of the rest; never `except`.
-pub(crate) fn stale_flow_cookies(
+/// The `Set-Cookie` values of a start: the new flow's cookie, and the deletion of the
+/// pending flows beyond the newest `MAX_FLOWS - 1` (and of expired or foreign ones).
+pub(crate) fn start_cookies(
     jar: &CookieJar<'_>,
     codec: &SessionCodec,
-    cookie_name: &str,
+    timeout: Duration,
+    state: &str,
+    sealed: &str,
+) -> Vec<HeaderValue> {
+    let cookie_name = &jar.settings().name;
+    let stale = stale_flow_cookies(jar, codec, None, timeout, MAX_FLOWS.saturating_sub(1));
+    let mut out: Vec<HeaderValue> = stale
+        .iter()
+        .map(|name| jar.expire(name, FLOW_COOKIE_PATH))
+        .collect();
+    out.push(jar.build(
+        &flow_cookie_name(cookie_name, state),
+        sealed,
+        FLOW_COOKIE_PATH,
+        Some(timeout),
+    ));
+    out
+}
+
+/// The `Set-Cookie` values of a callback: the deletion of its own flow cookie `own` (when
+/// sent) and of other flows that expired or do not open; other tabs' live flows stay.
+pub(crate) fn callback_cookies(
+    jar: &CookieJar<'_>,
+    codec: &SessionCodec,
+    timeout: Duration,
+    own: Option<&str>,
+) -> Vec<HeaderValue> {
+    let mut out: Vec<HeaderValue> = own
+        .filter(|name| jar.get(name).is_some())
+        .map(|name| jar.expire(name, FLOW_COOKIE_PATH))
+        .into_iter()
+        .collect();
+    for name in stale_flow_cookies(jar, codec, own, timeout, usize::MAX) {
+        out.push(jar.expire(&name, FLOW_COOKIE_PATH));
+    }
+    out
+}
+
+/// The names of the flow cookies of this request that should go: those that do not open,
+/// those older than `timeout`, and beyond the `keep` newest of the rest; never `except`.
+fn stale_flow_cookies(
+    jar: &CookieJar<'_>,
+    codec: &SessionCodec,
     except: Option<&str>,
     timeout: Duration,
     keep: usize,
 ) -> Vec<String> {
-    let prefix = flow_prefix(cookie_name);
+    let prefix = flow_prefix(&jar.settings().name);
     let flows = jar
         .iter()
         .filter(|(name, _)| name.starts_with(&prefix) && Some(*name) != except)
