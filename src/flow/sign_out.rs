@@ -111,25 +111,10 @@ pub async fn sign_out(
             return confirmation_page(&state, session, &cookie, params.get("rd"), now);
         }
     }
-    let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
-    let end_session = session.as_ref().and_then(|s| {
-        state
-            .providers
-            .get(&s.identity.provider)
-            .and_then(|p| p.end_session_url(s.id_token.as_deref(), &signed_out_url))
-    });
     if let Some(s) = &session {
         tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
     }
-    let target = match (end_session, params.get("rd")) {
-        (Some(url), _) => url.to_string(),
-        (None, Some(rd)) => {
-            RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts)
-                .as_str()
-                .to_owned()
-        }
-        (None, None) => "/oauth2/signed_out".to_owned(),
-    };
+    let target = sign_out_target(&state, session.as_ref(), params.get("rd"));
     let mut response = if confirmed && !target.starts_with('/') {
         let page = SigningOutPage { next_url: target };
         Html(state.pages.signing_out(&page)).into_response()
@@ -140,6 +125,27 @@ pub async fn sign_out(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// Where sign-out sends the browser: the provider's end-session endpoint when it has one
+/// (RP-Initiated Logout 1.0), else `rd`, else the signed-out page.
+fn sign_out_target(state: &AppState, session: Option<&Session>, rd: Option<&str>) -> String {
+    let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
+    let end_session = session.and_then(|s| {
+        state
+            .providers
+            .get(&s.identity.provider)
+            .and_then(|p| p.end_session_url(s.id_token.as_deref(), &signed_out_url))
+    });
+    match (end_session, rd) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(rd)) => {
+            RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts)
+                .as_str()
+                .to_owned()
+        }
+        (None, None) => "/oauth2/signed_out".to_owned(),
+    }
 }
 
 /// The "Sign out?" page: a form that POSTs back here with a fresh token (and `rd`).
