@@ -83,6 +83,9 @@ pub enum LoginError {
     StateMismatch,
     #[error("the sign-in took longer than the allowed time")]
     FlowExpired,
+    /// A flow cookie that already went through a callback, replayed (with another code).
+    #[error("this sign-in was already completed (or attempted) once")]
+    FlowReplayed,
     #[error("the callback belongs to a different provider")]
     ProviderMismatch,
     #[error("the iss parameter does not name the expected issuer (RFC 9207)")]
@@ -99,6 +102,10 @@ pub enum LoginError {
     Userinfo(String),
     #[error("not authorized: {0}")]
     NotAuthorized(String),
+    /// An identity value (`sub`, `email`, `preferred_username`, named as
+    /// `Identity::ambiguous_field` names it) that an upstream would read as another one.
+    #[error("the provider's {0} has surrounding white space or a control character")]
+    AmbiguousIdentity(&'static str),
     /// The identity (groups, most often) does not fit in the session cookies.
     #[error("{0}")]
     SessionTooLarge(String),
@@ -122,6 +129,7 @@ impl LoginError {
             LoginError::NoFlowCookie => "no_flow_cookie",
             LoginError::StateMismatch => "state_mismatch",
             LoginError::FlowExpired => "flow_expired",
+            LoginError::FlowReplayed => "flow_replayed",
             LoginError::ProviderMismatch => "provider_mismatch",
             LoginError::IssuerMismatch => "issuer_mismatch",
             LoginError::ProviderError(_) => "provider_error",
@@ -130,6 +138,7 @@ impl LoginError {
             LoginError::InvalidIdToken(_) => "invalid_id_token",
             LoginError::Userinfo(_) => "userinfo",
             LoginError::NotAuthorized(_) => "not_authorized",
+            LoginError::AmbiguousIdentity(_) => "ambiguous_identity",
             LoginError::SessionTooLarge(_) => "session_too_large",
         }
     }
@@ -291,8 +300,24 @@ fn login_message(error: &LoginError) -> String {
         LoginError::ProviderError(detail) => {
             format!("The sign-in provider refused the sign-in ({detail}).")
         }
+        LoginError::FlowReplayed => {
+            "This sign-in link was already used. Please start again.".to_owned()
+        }
         LoginError::NotAuthorized(_) => {
             "You signed in, but your account is not allowed to use this application.".to_owned()
+        }
+        LoginError::AmbiguousIdentity(field) => {
+            // `preferred_username` stands for the `name` claim when the provider sends none.
+            let claim = match *field {
+                "preferred_username" => "“preferred_username” (or “name”)".to_owned(),
+                other => format!("“{other}”"),
+            };
+            format!(
+                "The sign-in provider sent your account's {claim} claim with white space at \
+                 its start or end, or with a control character, so the applications behind \
+                 this gateway could read it as another account's. Ask the provider's \
+                 administrator to correct it."
+            )
         }
         LoginError::SessionTooLarge(_) => {
             "You signed in, but your account carries more information (groups, most often) than \

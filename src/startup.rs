@@ -40,6 +40,8 @@ pub struct Inner {
     pub routes: RouteTable,
     pub upstream: UpstreamClient,
     pub dev: Option<Arc<DevProvider>>,
+    /// Flows already used at a callback, so that each signs in once.
+    pub consumed_flows: flow::ConsumedStates,
 }
 
 impl std::ops::Deref for AppState {
@@ -140,6 +142,7 @@ impl AppState {
             cookies,
             pages,
             dev,
+            consumed_flows: flow::ConsumedStates::new(),
             config,
         })))
     }
