@@ -12,6 +12,7 @@ mod adversarial;
 mod bearer;
 mod bypass;
 mod config_errors;
+mod connections;
 mod e2e;
 mod echo_upstream;
 mod forward_auth;
