@@ -291,3 +291,30 @@ async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
     );
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn a_websocket_tunnel_keeps_its_place_until_it_closes() {
+    let app = app_with_server(
+        "header_timeout = \"30s\"\nkeepalive_timeout = \"30s\"\nmax_connections = 1\n\
+         max_connections_per_client = 10",
+    )
+    .await;
+    let (status, head, tunnel) = app.websocket_handshake("/public/ws", None).await;
+    assert_eq!(status, 101, "{head}");
+
+    let mut while_open = connect_from(&app, Ipv4Addr::new(127, 0, 0, 2)).await;
+    let refused = request_on(&app, &mut while_open, "/public/while-tunnel").await;
+    drop(tunnel);
+    let served = eventually("a connection is served once the tunnel closed", || async {
+        let mut stream = connect_from(&app, Ipv4Addr::new(127, 0, 0, 2)).await;
+        let answer = request_on(&app, &mut stream, "/public/after-tunnel").await;
+        (!answer.is_empty()).then_some(answer)
+    })
+    .await;
+
+    assert_eq!(
+        refused, "",
+        "the tunnel's connection still counts towards max_connections"
+    );
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+}
