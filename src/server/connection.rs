@@ -26,7 +26,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper::{Request, Version};
+use hyper::{Request, Response, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -60,17 +60,7 @@ pub(crate) async fn serve(
     });
     let requests = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let answering = requests.request_started(request.version());
-        let mut request = request.map(Body::new);
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let router = router.clone();
-        async move {
-            let Ok(response) = router.oneshot(request).await;
-            Ok::<_, Infallible>(response.map(|body| TrackedBody {
-                body,
-                _answering: answering,
-            }))
-        }
+        answer(&router, &requests, peer, request)
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().header_read_timeout(None);
@@ -111,6 +101,27 @@ pub(crate) async fn serve(
                 }
             }
         }
+    }
+}
+
+/// Hands `request` to the router with the peer's address (for `ConnectInfo`), and holds the
+/// connection's clock at "answering" until the response's last byte is taken.
+fn answer(
+    router: &Router,
+    activity: &Arc<Activity>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> impl std::future::Future<Output = Result<Response<TrackedBody>, Infallible>> + Send + 'static {
+    let answering = activity.request_started(request.version());
+    let mut request = request.map(Body::new);
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let router = router.clone();
+    async move {
+        let Ok(response) = router.oneshot(request).await;
+        Ok(response.map(|body| TrackedBody {
+            body,
+            _answering: answering,
+        }))
     }
 }
 
