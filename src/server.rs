@@ -90,6 +90,7 @@ pub(crate) async fn serve(
             stream,
             peer,
             slot,
+            std::sync::Arc::clone(&admission),
             router.clone(),
             settings,
             stop_rx.clone(),

@@ -2,6 +2,9 @@
 //! and at most `server.max_connections_per_client` from one client address, so one address
 //! cannot take every descriptor the gateway has.
 //!
+//! An HTTP/2 stream answered while others are on the same connection needs an upstream
+//! descriptor of its own, so it takes a place too ([`super::connection`]).
+//!
 //! A connection over a bound is closed at once, right after it is accepted: it holds no
 //! descriptor and no memory, its client learns at once that it was refused (a load balancer
 //! in front retries elsewhere), and the gateway never queues people behind connections an
@@ -156,9 +159,10 @@ impl Admission {
                     limit = limits.max_connections,
                     refused,
                     "server.max_connections reached: new client connections are closed at once \
-                     until some end; raise server.max_connections (each connection needs about \
-                     two descriptors, see the descriptor limit logged at start-up) if this is \
-                     the normal load"
+                     (and HTTP/2 streams beyond a connection's first refused) until some end; \
+                     raise server.max_connections (each connection needs about two \
+                     descriptors, see the descriptor limit logged at start-up) if this is the \
+                     normal load"
                 );
             }
             return None;
@@ -171,8 +175,9 @@ impl Admission {
                         client = %peer,
                         limit = limits.max_connections_per_client,
                         refused,
-                        "a client address holds server.max_connections_per_client connections: \
-                         its new ones are closed at once until some end; raise \
+                        "a client address holds server.max_connections_per_client connections \
+                         (HTTP/2 streams beyond a connection's first count as one each): its new \
+                         ones are refused until some end; raise \
                          server.max_connections_per_client, or list a proxy in front of the \
                          gateway in server.trusted_proxies"
                     );

@@ -13,7 +13,6 @@
 //! forever), it does not exist for HTTP/2, and it runs from the end of the previous
 //! response, so it cannot differ from the keep-alive time.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -35,7 +34,7 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
-use super::admission::ConnectionSlot;
+use super::admission::{Admission, ConnectionSlot};
 use crate::config::ConnectionSettings;
 
 /// How long a connection being closed for a timeout may take to say goodbye (an HTTP/2
@@ -48,6 +47,7 @@ pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     slot: ConnectionSlot,
+    admission: Arc<Admission>,
     router: Router,
     settings: ConnectionSettings,
     mut stop: watch::Receiver<bool>,
@@ -60,7 +60,7 @@ pub(crate) async fn serve(
     });
     let requests = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        answer(&router, &requests, peer, request)
+        answer(&router, &admission, &requests, peer, request)
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().header_read_timeout(None);
@@ -106,24 +106,40 @@ pub(crate) async fn serve(
 
 /// Hands `request` to the router with the peer's address (for `ConnectInfo`), and holds the
 /// connection's clock at "answering" until the response's last byte is taken.
+///
+/// The connection's place covers one request at a time; every further HTTP/2 stream answered
+/// at once needs an upstream descriptor too, so it takes a place of its own under the same
+/// bounds, or is refused with REFUSED_STREAM, which tells the client that nothing was done
+/// and it may retry (RFC 9113 §8.7).
 fn answer(
     router: &Router,
+    admission: &Arc<Admission>,
     activity: &Arc<Activity>,
     peer: SocketAddr,
     request: Request<Incoming>,
-) -> impl std::future::Future<Output = Result<Response<TrackedBody>, Infallible>> + Send + 'static {
-    let answering = activity.request_started(request.version());
+) -> impl std::future::Future<Output = Result<Response<TrackedBody>, BoxError>> + Send + 'static {
+    let (answering, others) = activity.request_started(request.version());
+    let place = match others {
+        0 => Ok(None),
+        _ => admission.admit(peer.ip()).map(Some).ok_or(()),
+    };
     let mut request = request.map(Body::new);
     request.extensions_mut().insert(ConnectInfo(peer));
     let router = router.clone();
     async move {
+        let Ok(place) = place else {
+            return Err(BoxError::from(h2::Error::from(h2::Reason::REFUSED_STREAM)));
+        };
         let Ok(response) = router.oneshot(request).await;
         Ok(response.map(|body| TrackedBody {
             body,
             _answering: answering,
+            _place: place,
         }))
     }
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// `after` from now, or a day when that is too far to represent.
 fn later(after: Duration) -> Instant {
@@ -183,20 +199,22 @@ impl Activity {
     }
 
     /// A request head arrived in full; its answer holds the returned guard until its last
-    /// byte is written (or the request is dropped).
-    fn request_started(self: &Arc<Self>, version: Version) -> Answering {
+    /// byte is written (or the request is dropped). Also how many other requests the
+    /// connection is answering (only HTTP/2 answers several at once).
+    fn request_started(self: &Arc<Self>, version: Version) -> (Answering, usize) {
         if version == Version::HTTP_2 {
             self.http2.store(true, Ordering::Relaxed);
         }
         let mut phase = self.phase();
-        *phase = match *phase {
-            Phase::Answering { requests } => Phase::Answering {
-                requests: requests.saturating_add(1),
-            },
-            _ => Phase::Answering { requests: 1 },
+        let others = match *phase {
+            Phase::Answering { requests } => requests,
+            _ => 0,
+        };
+        *phase = Phase::Answering {
+            requests: others.saturating_add(1),
         };
         self.changed.notify_one();
-        Answering(Arc::clone(self))
+        (Answering(Arc::clone(self)), others)
     }
 
     fn request_finished(&self) {
@@ -238,11 +256,12 @@ impl Drop for Answering {
     }
 }
 
-/// A response body that holds its request's [`Answering`] until hyper has taken its last
-/// frame (or dropped it).
+/// A response body that holds its request's [`Answering`] (and the place of an HTTP/2
+/// stream beyond the connection's first) until hyper has taken its last frame or dropped it.
 struct TrackedBody {
     body: Body,
     _answering: Answering,
+    _place: Option<ConnectionSlot>,
 }
 
 impl hyper::body::Body for TrackedBody {

@@ -318,3 +318,48 @@ async fn a_websocket_tunnel_keeps_its_place_until_it_closes() {
     );
     assert!(served.starts_with("HTTP/1.1 200"), "{served}");
 }
+
+#[tokio::test]
+async fn http2_streams_beyond_a_connections_first_count_towards_the_bounds() {
+    let app = app_with_server(
+        "header_timeout = \"30s\"\nkeepalive_timeout = \"30s\"\nmax_connections = 2\n\
+         max_connections_per_client = 10",
+    )
+    .await;
+    let stream = connect_from(&app, Ipv4Addr::new(127, 0, 0, 1)).await;
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    let get = |path: &str| {
+        http::Request::get(app.url(path))
+            .body(Empty::<Bytes>::new())
+            .expect("request")
+    };
+    // `…/stream` answers its head and first chunk, then holds the rest: both stay open.
+    let first = sender
+        .send_request(get("/public/stream"))
+        .await
+        .expect("first");
+    let second = sender
+        .send_request(get("/public/stream"))
+        .await
+        .expect("second");
+
+    let third = sender.send_request(get("/public/h2-third")).await;
+    let mut other = connect_from(&app, Ipv4Addr::new(127, 0, 0, 2)).await;
+    let other_answer = request_on(&app, &mut other, "/public/h2-other").await;
+
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let refused = third.expect_err("a third stream at once is over max_connections = 2");
+    let reason = std::error::Error::source(&refused)
+        .and_then(|source| source.downcast_ref::<h2::Error>())
+        .and_then(h2::Error::reason);
+    assert_eq!(reason, Some(h2::Reason::REFUSED_STREAM), "{refused:?}");
+    assert!(!upstream_saw(&app, "/public/h2-third"));
+    assert_eq!(other_answer, "", "both places are taken by the two streams");
+}
