@@ -46,6 +46,26 @@ pub struct ServerConfig {
     /// is that host only, `.example.com` the domain and its subdomains. Empty by default:
     /// `rd` is then a local path only.
     pub allowed_redirect_hosts: Vec<String>,
+    /// How long clients get to use their connections ([`crate::server`]).
+    pub connections: ConnectionSettings,
+}
+
+/// `header_timeout`, `keepalive_timeout`, `max_connections` and `max_connections_per_client`:
+/// what one client connection may hold of the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// `header_timeout` (default 10s): a request head must arrive in full within this long of
+    /// its first byte, and a new connection must bring its first request head within this long.
+    pub header_timeout: Duration,
+    /// `keepalive_timeout` (default 60s): a connection with no request in progress is closed
+    /// after this long (HTTP/1.1 keep-alive, HTTP/2 with no open stream).
+    pub keepalive_timeout: Duration,
+    /// `max_connections`: client connections served at once; `None` derives it from the
+    /// descriptor limit at start-up ([`crate::server::ConnectionLimits`]).
+    pub max_connections: Option<usize>,
+    /// `max_connections_per_client`: connections one client address (an IPv4 address, an
+    /// IPv6 /64) may hold at once; `None` is a quarter of `max_connections`.
+    pub max_connections_per_client: Option<usize>,
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ mod bearer;
 mod bypass;
 mod client_bodies;
 mod config_errors;
+mod connections;
 mod e2e;
 mod echo_upstream;
 mod flow_cookies;
