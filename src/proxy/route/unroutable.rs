@@ -20,9 +20,16 @@ const MAX_DECODE_ROUNDS: usize = 4;
 
 /// Whether `path` (the raw path of a request target, without query) must not be routed.
 pub(super) fn could_hide_a_dot_segment(path: &str) -> bool {
-    let mut view = path.as_bytes().to_vec();
+    at_any_decoding(path.as_bytes().to_vec(), |view| {
+        has_overlong_utf8(view) || has_dot_segment(&String::from_utf8_lossy(view))
+    })
+}
+
+/// Whether `found` holds for `view` or for any of its decodings (`%XX` and `%uXXXX`, again
+/// and again until nothing changes); more than [`MAX_DECODE_ROUNDS`] rounds count as found.
+fn at_any_decoding(mut view: Vec<u8>, found: impl Fn(&[u8]) -> bool) -> bool {
     for _ in 0..MAX_DECODE_ROUNDS {
-        if has_overlong_utf8(&view) || has_dot_segment(&String::from_utf8_lossy(&view)) {
+        if found(&view) {
             return true;
         }
         let decoded = percent_decode_all(&view);
@@ -115,18 +122,7 @@ pub(super) fn hides_a_separator(path: &str) -> bool {
     if has(path.as_bytes(), &IIS) {
         return true;
     }
-    let mut view = percent_decode_all(path.as_bytes());
-    for _ in 0..MAX_DECODE_ROUNDS {
-        if has(&view, &ESCAPED) {
-            return true;
-        }
-        let decoded = percent_decode_all(&view);
-        if decoded == view {
-            return false;
-        }
-        view = decoded;
-    }
-    true
+    at_any_decoding(percent_decode_all(path.as_bytes()), |view| has(view, &ESCAPED))
 }
 
 /// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
