@@ -13,9 +13,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::pages::ErrorPage;
+use crate::pages::{ErrorPage, Pages};
 use crate::proxy::ProxyError;
-use crate::startup::AppState;
 use crate::telemetry::RequestId;
 
 /// Everything that can go wrong while serving a request, grouped by where the fault lies.
@@ -355,7 +354,7 @@ impl IntoResponse for AppError {
 /// Middleware: renders every [`ErrorReport`] as an HTML page (browsers) or JSON (programs),
 /// with the request id, and logs its cause once.
 pub async fn render_errors(
-    State(state): State<AppState>,
+    State(pages): State<Arc<Pages>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -382,7 +381,7 @@ pub async fn render_errors(
             request_id: request_id.to_string(),
             retry_url: report.retry_url.clone(),
         };
-        ("text/html; charset=utf-8", state.pages.error(&page))
+        ("text/html; charset=utf-8", pages.error(&page))
     } else {
         let json = serde_json::json!({
             "error": report.code,

@@ -351,7 +351,8 @@ fn facts(module: &[String], text: &str) -> FileFacts {
                 continue;
             }
         }
-        let anchored = matches!(tokens.get(i), Some(Token::Ident(w)) if w == "crate" || w == "super");
+        let anchored =
+            matches!(tokens.get(i), Some(Token::Ident(w)) if w == "crate" || w == "super");
         if !anchored || !starts_path || tokens.get(i + 1) != Some(&Token::PathSep) {
             i += 1;
             continue;
@@ -562,7 +563,10 @@ fn no_import_cycles_between_modules() {
     let cycles = cycles(&graph);
     let report = report(&graph, &cycles);
     println!("{report}");
-    assert!(cycles.is_empty(), "import cycles between modules:\n{report}");
+    assert!(
+        cycles.is_empty(),
+        "import cycles between modules:\n{report}"
+    );
 }
 
 #[test]
