@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::HeaderName;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::authz::{self, Subject};
@@ -29,6 +29,7 @@ use crate::caller::Caller;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
 use crate::identity::reads_as_written;
+use crate::proxy::headers::set_header;
 use crate::public::passes_without_session;
 use crate::session::Session;
 use crate::state::AppState;
@@ -137,9 +138,9 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
     let identity = &session.identity;
     let mut response = StatusCode::ACCEPTED.into_response();
     let headers = response.headers_mut();
-    set(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
-    set(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
-    set(
+    set_header(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
+    set_header(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
+    set_header(
         headers,
         X_AUTH_REQUEST_PREFERRED_USERNAME,
         identity.preferred_username.as_deref(),
@@ -151,28 +152,16 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
         .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
-        set(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
+        set_header(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
     }
     if upstream.pass_access_token {
-        set(
+        set_header(
             headers,
             X_AUTH_REQUEST_ACCESS_TOKEN,
             session.access_token.as_deref(),
         );
     }
     response
-}
-
-/// Sets `name` to `value` when it reads as written (`crate::identity::reads_as_written`)
-/// and is a valid field value; otherwise leaves it out, so the proxy never copies a value
-/// that an upstream would read as another one.
-fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
-    let Some(value) = value.filter(|value| reads_as_written(value)) else {
-        return;
-    };
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
-    }
 }
 
 /// The path of an origin-form target, for log lines (queries may carry secrets).

@@ -309,9 +309,9 @@ pub(crate) fn set_identity_headers(
     upstream: &UpstreamConfig,
 ) {
     let person = identity.identity;
-    set(headers, X_FORWARDED_USER, Some(&person.user));
-    set(headers, X_FORWARDED_EMAIL, person.email.as_deref());
-    set(
+    set_header(headers, X_FORWARDED_USER, Some(&person.user));
+    set_header(headers, X_FORWARDED_EMAIL, person.email.as_deref());
+    set_header(
         headers,
         X_FORWARDED_PREFERRED_USERNAME,
         person.preferred_username.as_deref(),
@@ -323,16 +323,16 @@ pub(crate) fn set_identity_headers(
         .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
-        set(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
+        set_header(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
     }
-    set(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
+    set_header(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
     if upstream.pass_access_token {
-        set(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
+        set_header(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
     }
     if upstream.pass_authorization_header {
         headers.remove(AUTHORIZATION);
         let bearer = identity.id_token.map(|token| format!("Bearer {token}"));
-        set(headers, AUTHORIZATION, bearer.as_deref());
+        set_header(headers, AUTHORIZATION, bearer.as_deref());
     }
 }
 
@@ -346,16 +346,18 @@ pub(crate) fn set_forwarding_headers(
     client_host: Option<&HeaderValue>,
 ) {
     let peer = ctx.peer.ip().to_canonical().to_string();
-    set(headers, X_FORWARDED_FOR, Some(&peer));
-    set(headers, X_FORWARDED_PROTO, Some(ctx.proto));
+    set_header(headers, X_FORWARDED_FOR, Some(&peer));
+    set_header(headers, X_FORWARDED_PROTO, Some(ctx.proto));
     if let Some(host) = client_host {
         headers.insert(X_FORWARDED_HOST, host.clone());
     }
 }
 
 /// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
-/// value or would not reach the upstream as written ([`reads_as_written`]; never panics).
-fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+/// value or would not reach the upstream as written ([`reads_as_written`]; never panics), so
+/// no upstream (or proxy copying forward auth's answer) reads it as another value. Used for
+/// the identity headers of proxied requests and of forward auth's 202 alike.
+pub(crate) fn set_header(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
     let Some(value) = value else { return };
     if !reads_as_written(value) {
         tracing::warn!(header = %name, "skipped a header value an upstream would read differently");
