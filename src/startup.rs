@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         // the log line sees the final status and the page carries the log's request id.
         .layer(middleware::from_fn_with_state(
             state.clone(), // the error pages, through `FromRef`
-            crate::error::render_errors,
+            crate::error::render::render_errors,
         ))
         .layer(middleware::from_fn(crate::telemetry::request_log))
         .with_state(state)
