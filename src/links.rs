@@ -37,3 +37,28 @@ pub fn redirect(location: &str) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_carry_the_destination_encoded() {
+        let rd = RedirectTarget::parse(Some("/docs?a=1&b=2"), &[]);
+        assert_eq!(
+            sign_in_url(&rd),
+            "/oauth2/sign_in?rd=%2Fdocs%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(
+            start_url("dev", &rd),
+            "/oauth2/start?provider=dev&rd=%2Fdocs%3Fa%3D1%26b%3D2"
+        );
+    }
+
+    #[test]
+    fn a_location_that_is_no_field_value_redirects_home() {
+        let response = redirect("/a\nb");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(response.headers()[header::LOCATION], "/");
+    }
+}
