@@ -13,6 +13,8 @@ mod flow_cookie;
 mod replay;
 mod sign_out;
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Response};
@@ -23,7 +25,7 @@ use subtle::ConstantTimeEq;
 use crate::authz;
 use crate::error::{AppError, LoginError};
 use crate::links::{redirect, sign_in_url, start_url};
-use crate::pages::{ProviderButton, SignInPage, SignedOutPage};
+use crate::pages::{Pages, ProviderButton, SignInPage, SignedOutPage};
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
 use crate::session::{unix_now, CookieJar, Session};
@@ -289,8 +291,8 @@ fn sanitize(text: &str) -> String {
 }
 
 /// `GET /oauth2/signed_out`: where providers send people back after logout.
-pub async fn signed_out(State(state): State<AppState>) -> Html<String> {
-    Html(state.pages.signed_out(&SignedOutPage {
+pub async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> {
+    Html(pages.signed_out(&SignedOutPage {
         sign_in_url: "/oauth2/sign_in".to_owned(),
     }))
 }
