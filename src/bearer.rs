@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap};
 use crate::error::AppError;
 use crate::identity::Identity;
 use crate::providers::oidc::jwt_payload;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A validated bearer token and who it names.
 pub struct BearerIdentity {

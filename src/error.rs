@@ -2,21 +2,19 @@
 //!
 //! Policy: handlers return [`AppError`]. Its `IntoResponse` only records *what* went wrong
 //! (status, a message safe to show, an optional "try again" link) in the response extensions;
-//! the [`render_errors`] middleware, which knows the request, then renders an HTML page for
-//! browsers or JSON for programs, both carrying the request id, and logs the cause once.
+//! the [`render::render_errors`] middleware, which knows the request, then renders an HTML
+//! page for browsers or JSON for programs, both carrying the request id, and logs the cause
+//! once.
 //! Messages shown to people never contain secrets, tokens or provider response bodies.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::pages::ErrorPage;
 use crate::proxy::ProxyError;
-use crate::startup::AppState;
-use crate::telemetry::RequestId;
+
+pub mod render;
 
 /// Everything that can go wrong while serving a request, grouped by where the fault lies.
 #[derive(Debug, thiserror::Error)]
@@ -338,7 +336,7 @@ impl AppError {
 }
 
 impl ErrorReport {
-    /// A bare response with the status, carrying the report for [`render_errors`].
+    /// A bare response with the status, carrying the report for [`render::render_errors`].
     fn into_status_response(self) -> Response {
         let mut response = self.status.into_response();
         response.extensions_mut().insert(Arc::new(self));
@@ -350,59 +348,4 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.report().into_status_response()
     }
-}
-
-/// Middleware: renders every [`ErrorReport`] as an HTML page (browsers) or JSON (programs),
-/// with the request id, and logs its cause once.
-pub async fn render_errors(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let wants_html = crate::telemetry::is_browser(request.headers());
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .cloned()
-        .unwrap_or_default();
-    let mut response = next.run(request).await;
-    let Some(report) = response.extensions_mut().remove::<Arc<ErrorReport>>() else {
-        return response;
-    };
-    if report.status.is_server_error() {
-        tracing::error!(request_id = %request_id, status = report.status.as_u16(), cause = %report.cause, "request failed");
-    } else {
-        tracing::info!(request_id = %request_id, status = report.status.as_u16(), cause = %report.cause, "request rejected");
-    }
-    let (content_type, body) = if wants_html {
-        let page = ErrorPage {
-            status: report.status.as_u16(),
-            title: report.title.to_owned(),
-            message: report.message.clone(),
-            request_id: request_id.to_string(),
-            retry_url: report.retry_url.clone(),
-        };
-        ("text/html; charset=utf-8", state.pages.error(&page))
-    } else {
-        let json = serde_json::json!({
-            "error": report.code,
-            "message": report.message,
-            "request_id": request_id.to_string(),
-        });
-        ("application/json", json.to_string())
-    };
-    let (mut parts, _) = response.into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if report.status == StatusCode::UNAUTHORIZED
-        && !parts.headers.contains_key(header::WWW_AUTHENTICATE)
-    {
-        parts.headers.insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(report.www_authenticate),
-        );
-    }
-    Response::from_parts(parts, axum::body::Body::from(body))
 }

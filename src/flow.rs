@@ -10,12 +10,13 @@
 //! RFC 9700 §2.1.
 
 mod flow_cookie;
-mod query;
 mod replay;
 mod sign_out;
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use openidconnect::{PkceCodeChallenge, PkceCodeVerifier};
@@ -23,14 +24,15 @@ use subtle::ConstantTimeEq;
 
 use crate::authz;
 use crate::error::{AppError, LoginError};
-use crate::pages::{ProviderButton, SignInPage, SignedOutPage};
+use crate::links::{redirect, sign_in_url, start_url};
+use crate::pages::{Pages, ProviderButton, SignInPage, SignedOutPage};
+use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
 use crate::session::{unix_now, CookieJar, Session};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::telemetry::RequestId;
 
 use flow_cookie::{flow_cookie_name, FlowState};
-pub use query::QueryParams;
 pub use replay::ConsumedStates;
 pub use sign_out::sign_out;
 
@@ -60,15 +62,6 @@ pub async fn sign_in(
         request_id: request_id.to_string(),
     };
     Html(state.pages.sign_in(&page)).into_response()
-}
-
-/// `/oauth2/start?provider=ID&rd=PATH`, as a local URL.
-pub fn start_url(provider: &str, rd: &RedirectTarget) -> String {
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("provider", provider)
-        .append_pair("rd", rd.as_str())
-        .finish();
-    format!("/oauth2/start?{query}")
 }
 
 /// `GET /oauth2/start?provider=ID&rd=PATH`: 302 to the provider's authorization endpoint.
@@ -179,12 +172,7 @@ pub async fn callback(
 fn login_failed(provider_id: &str, Failure { error, user, rd }: Failure) -> Response {
     tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
     let retry = match rd {
-        Some(rd) if rd.as_str() != "/" => {
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("rd", rd.as_str())
-                .finish();
-            format!("/oauth2/sign_in?{query}")
-        }
+        Some(rd) if rd.as_str() != "/" => sign_in_url(&rd),
         _ => "/oauth2/sign_in".to_owned(),
     };
     AppError::Login(error).into_response_retrying_at(retry)
@@ -303,8 +291,8 @@ fn sanitize(text: &str) -> String {
 }
 
 /// `GET /oauth2/signed_out`: where providers send people back after logout.
-pub async fn signed_out(State(state): State<AppState>) -> Html<String> {
-    Html(state.pages.signed_out(&SignedOutPage {
+pub async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> {
+    Html(pages.signed_out(&SignedOutPage {
         sign_in_url: "/oauth2/sign_in".to_owned(),
     }))
 }
@@ -329,27 +317,4 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         None => AppError::Unauthenticated.into_response(),
     };
     checked.record_on(response)
-}
-
-/// The valid, unexpired session this request carries, if any. A session older than the
-/// configured `lifetime` has ended, even when it was sealed while a longer one was set.
-pub fn current_session(state: &AppState, jar: &CookieJar<'_>) -> Option<Session> {
-    let sealed = jar.session_value()?;
-    let now = unix_now();
-    let lifetime = state.cookies.lifetime.as_secs();
-    Session::open(&state.codec, &sealed, now)
-        .filter(|session| now < session.issued_at.saturating_add(lifetime))
-}
-
-/// A 302 to `location` (already validated or built by the gateway).
-pub fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    } else {
-        response
-            .headers_mut()
-            .insert(header::LOCATION, HeaderValue::from_static("/"));
-    }
-    response
 }

@@ -21,18 +21,18 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::HeaderName;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::authz::{self, Subject};
-use crate::bearer;
+use crate::caller::Caller;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
-use crate::gate::passes_without_session;
 use crate::identity::reads_as_written;
-use crate::membership::{checked_session, CheckedSession};
-use crate::session::{unix_now, CookieJar, Session};
-use crate::startup::AppState;
+use crate::proxy::headers::set_header;
+use crate::public::passes_without_session;
+use crate::session::Session;
+use crate::state::AppState;
 
 mod original;
 
@@ -82,16 +82,16 @@ pub async fn auth(
             return Ok(StatusCode::ACCEPTED.into_response());
         }
     }
-    let (checked, claims_token) = caller(&state, request.headers()).await?;
+    let caller = Caller::identify(&state, request.headers()).await?;
     let decision = match upstream {
         Some(upstream) => decide(
             &state,
             upstream,
-            checked.session.as_ref(),
-            claims_token.as_deref(),
+            caller.session(),
+            caller.claims_token(),
             (host, path),
         ),
-        None if checked.session.is_none() => Err(AppError::Unauthenticated),
+        None if caller.session().is_none() => Err(AppError::Unauthenticated),
         None => Err(AppError::Forbidden(format!(
             "forward auth: no [[upstream]] matches {} {host}{path}",
             original.method
@@ -99,7 +99,7 @@ pub async fn auth(
     };
     // A proxy that copies `Set-Cookie` from the auth answer (nginx `auth_request_set`,
     // Traefik `addAuthCookiesToResponse`) passes a membership check's outcome on.
-    Ok(checked.record_on(decision.unwrap_or_else(IntoResponse::into_response)))
+    Ok(caller.record_on(decision.unwrap_or_else(IntoResponse::into_response)))
 }
 
 /// 202 when the rules admit the caller, 401 when there is none, 403 when they refuse;
@@ -129,33 +129,6 @@ fn decide(
     Ok(accepted(session, upstream))
 }
 
-/// Who is asking, as the gate finds out: the subject of a valid `Authorization: Bearer`
-/// token where a provider accepts them (an invalid one is a 401 `invalid_token`), else the
-/// session cookie's, its memberships read again when due (no session is a 401). With the
-/// verified JWT whose claims the rules read.
-async fn caller(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(CheckedSession, Option<String>), AppError> {
-    if let Some(bearer) = bearer::authenticate(state, headers).await {
-        let bearer = bearer?;
-        let now = unix_now();
-        let session = Session {
-            identity: bearer.identity,
-            id_token: None,
-            access_token: Some(bearer.token.clone()),
-            issued_at: now,
-            expires_at: now,
-            checked_at: now,
-        };
-        return Ok((CheckedSession::unchanged(Some(session)), Some(bearer.token)));
-    }
-    let jar = CookieJar::from_headers(&state.cookies, headers);
-    let checked = checked_session(state, &jar).await;
-    let id_token = checked.session.as_ref().and_then(|s| s.id_token.clone());
-    Ok((checked, id_token))
-}
-
 /// 202 with the identity (DESIGN §4): `X-Auth-Request-User`, `-Email`,
 /// `-Preferred-Username`, `-Groups` (comma-separated), and `-Access-Token` when the route has
 /// `pass_access_token`. Values that are not valid field values (RFC 9110 §5.5), or that an
@@ -165,9 +138,9 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
     let identity = &session.identity;
     let mut response = StatusCode::ACCEPTED.into_response();
     let headers = response.headers_mut();
-    set(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
-    set(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
-    set(
+    set_header(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
+    set_header(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
+    set_header(
         headers,
         X_AUTH_REQUEST_PREFERRED_USERNAME,
         identity.preferred_username.as_deref(),
@@ -179,28 +152,16 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
         .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
-        set(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
+        set_header(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
     }
     if upstream.pass_access_token {
-        set(
+        set_header(
             headers,
             X_AUTH_REQUEST_ACCESS_TOKEN,
             session.access_token.as_deref(),
         );
     }
     response
-}
-
-/// Sets `name` to `value` when it reads as written (`crate::identity::reads_as_written`)
-/// and is a valid field value; otherwise leaves it out, so the proxy never copies a value
-/// that an upstream would read as another one.
-fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
-    let Some(value) = value.filter(|value| reads_as_written(value)) else {
-        return;
-    };
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
-    }
 }
 
 /// The path of an origin-form target, for log lines (queries may carry secrets).

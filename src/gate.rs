@@ -8,21 +8,22 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, Method};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::authz::{self, Subject};
+use crate::caller::Caller;
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::AppError;
-use crate::flow::{redirect, start_url};
-use crate::membership::checked_session;
+use crate::links::{redirect, sign_in_url, start_url};
 use crate::pages::EchoPage;
 use crate::proxy::headers::remove_gateway_set_cookies;
-use crate::proxy::route::{normalize_path, request_host};
+use crate::proxy::route::request_host;
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
+use crate::public::passes_without_session;
 use crate::redirect::RedirectTarget;
-use crate::session::{CookieJar, Session};
-use crate::startup::AppState;
+use crate::session::Session;
+use crate::state::AppState;
 use crate::telemetry::is_browser;
 
 /// The methods the gateway forwards, for the `Allow` header of a 405 (RFC 9110 §15.5.6);
@@ -52,44 +53,23 @@ pub async fn handle(
     ) {
         return forward(&state, upstream, request, peer, None).await;
     }
-    if let Some(bearer) = crate::bearer::authenticate(&state, request.headers()).await {
-        let bearer = bearer?;
-        check_rules(
-            &state,
-            upstream,
-            &bearer.identity,
-            Some(&bearer.token),
-            request.uri().path(),
-        )?;
-        let now = crate::session::unix_now();
-        let session = Session {
-            identity: bearer.identity,
-            id_token: None,
-            access_token: Some(bearer.token),
-            issued_at: now,
-            expires_at: now,
-            checked_at: now,
-        };
-        return forward(&state, upstream, request, peer, Some(&session)).await;
-    }
-    let jar = CookieJar::from_headers(&state.cookies, request.headers());
-    let checked = checked_session(&state, &jar).await;
+    let caller = Caller::identify(&state, request.headers()).await?;
     let response = async {
-        let Some(session) = &checked.session else {
+        let Some(session) = caller.session() else {
             return unauthenticated(&state, &request);
         };
         check_rules(
             &state,
             upstream,
             &session.identity,
-            session.id_token.as_deref(),
+            caller.claims_token(),
             request.uri().path(),
         )?;
         forward(&state, upstream, request, peer, Some(session)).await
     }
     .await;
     // Whatever the answer, the browser learns the outcome of a membership check.
-    Ok(checked.record_on(response.unwrap_or_else(IntoResponse::into_response)))
+    Ok(caller.record_on(response.unwrap_or_else(IntoResponse::into_response)))
 }
 
 /// The global `[authorize]` rules and the route's `allow`; `token` is the validated JWT
@@ -138,41 +118,6 @@ fn connect_refused(request: &Request) -> Response {
     response
 }
 
-/// Whether a request to `upstream` goes through without a session: the route is `public`,
-/// or it is a CORS preflight and the route has `cors_preflight = true`, or one of its
-/// `skip_auth` rules lists the method and matches the path as upstream servers resolve it
-/// ([`normalize_path`]; a path servers could read differently matches no rule). `path` is
-/// the raw path of the request target.
-pub fn passes_without_session(
-    upstream: &UpstreamConfig,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-) -> bool {
-    if upstream.public || (upstream.cors_preflight && is_cors_preflight(method, headers)) {
-        return true;
-    }
-    if upstream.skip_auth.is_empty() {
-        return false;
-    }
-    let Some(normalized) = normalize_path(path) else {
-        return false;
-    };
-    upstream.skip_auth.iter().any(|rule| {
-        (rule.methods.is_empty() || rule.methods.iter().any(|m| m == method.as_str()))
-            && rule.path.is_match(&normalized)
-    })
-}
-
-/// A CORS preflight (Fetch standard §3.2.2): `OPTIONS` with `Origin` and
-/// `Access-Control-Request-Method`. Browsers never attach cookies to it, so it cannot be
-/// authenticated; the upstream answers it with its own CORS policy.
-fn is_cors_preflight(method: &Method, headers: &HeaderMap) -> bool {
-    method == Method::OPTIONS
-        && headers.contains_key(header::ORIGIN)
-        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
-
 /// Browser navigations go to the sign-in page (or straight to the only provider with
 /// `auto_redirect`); everything else gets 401 JSON.
 fn unauthenticated(state: &AppState, request: &Request) -> Result<Response, AppError> {
@@ -193,12 +138,7 @@ fn unauthenticated(state: &AppState, request: &Request) -> Result<Response, AppE
     let mut only = state.providers.iter();
     let location = match (state.config.server.auto_redirect, only.next(), only.next()) {
         (true, Some(provider), None) => start_url(provider.id(), &rd),
-        _ => {
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("rd", rd.as_str())
-                .finish();
-            format!("/oauth2/sign_in?{query}")
-        }
+        _ => sign_in_url(&rd),
     };
     Ok(redirect(&location))
 }

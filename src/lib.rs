@@ -6,18 +6,23 @@
 
 pub mod authz;
 pub mod bearer;
+pub mod caller;
 pub mod config;
 pub mod error;
 pub mod flow;
 pub mod forward_auth;
 pub mod gate;
 pub mod identity;
+pub mod links;
 pub mod membership;
 pub mod pages;
 pub mod providers;
 pub mod proxy;
+pub mod public;
+pub mod query;
 pub mod redirect;
 pub mod server;
 pub mod session;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

@@ -18,10 +18,9 @@
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 
-use crate::flow::current_session;
 use crate::providers::MembershipCheck;
-use crate::session::{unix_now, CookieJar, Session};
-use crate::startup::AppState;
+use crate::session::{current_session, unix_now, CookieJar, Session};
+use crate::state::AppState;
 
 /// The request's session once any due membership check is done, with the `Set-Cookie`
 /// headers that record the outcome in the browser.
@@ -53,7 +52,7 @@ impl CheckedSession {
 /// The valid session this request carries, if any, after reading its provider's
 /// memberships again when they are due (see the module documentation).
 pub async fn checked_session(state: &AppState, jar: &CookieJar<'_>) -> CheckedSession {
-    let Some(session) = current_session(state, jar) else {
+    let Some(session) = current_session(&state.codec, jar) else {
         return CheckedSession::unchanged(None);
     };
     let now = unix_now();

@@ -68,6 +68,16 @@ impl Session {
     }
 }
 
+/// The valid, unexpired session the request's cookies carry, if any. A session older than
+/// the configured `lifetime` has ended, even when it was sealed while a longer one was set.
+pub fn current_session(codec: &SessionCodec, jar: &CookieJar<'_>) -> Option<Session> {
+    let sealed = jar.session_value()?;
+    let now = unix_now();
+    let lifetime = jar.settings().lifetime.as_secs();
+    Session::open(codec, &sealed, now)
+        .filter(|session| now < session.issued_at.saturating_add(lifetime))
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

@@ -30,11 +30,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{current_session, redirect, QueryParams};
+use crate::links::redirect;
 use crate::pages::{SignOutPage, SigningOutPage};
+use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
-use crate::session::{unix_now, CookieJar, Session, SessionCodec};
-use crate::startup::AppState;
+use crate::session::{current_session, unix_now, CookieJar, Session, SessionCodec};
+use crate::state::AppState;
 
 /// Associated data for sign-out tokens.
 const SIGN_OUT_PURPOSE: &[u8] = b"portcullis sign-out v1";
@@ -100,7 +101,7 @@ pub async fn sign_out(
 ) -> Response {
     let params = QueryParams::from_uri(&uri);
     let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let session = current_session(&state, &jar);
+    let session = current_session(&state.codec, &jar);
     let mut confirmed = false;
     if let (Some(session), Some(cookie)) = (&session, jar.session_value()) {
         let now = unix_now();

@@ -35,8 +35,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::oidc::ExtraClaims;
-use crate::flow::QueryParams;
 use crate::pages::{DevAuthorizePage, ErrorPage, Pages};
+use crate::query::QueryParams;
 
 /// Codes and access tokens expire after this long.
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
@@ -374,7 +374,7 @@ async fn authorize_submit(
             form.get("state").map(String::as_str).unwrap_or_default(),
         )
         .append_pair("iss", &dev.issuer);
-    crate::flow::redirect(target.as_str())
+    crate::links::redirect(target.as_str())
 }
 
 #[derive(Deserialize)]
@@ -507,7 +507,7 @@ async fn userinfo(State(dev): State<Arc<DevProvider>>, headers: HeaderMap) -> Re
 /// RP-initiated logout: the development provider keeps no session of its own, so it only
 /// sends the browser to the gateway's signed-out page (never to a caller-chosen address).
 async fn end_session(State(dev): State<Arc<DevProvider>>) -> Response {
-    crate::flow::redirect(&dev.signed_out_uri)
+    crate::links::redirect(&dev.signed_out_uri)
 }
 
 fn random_token() -> String {

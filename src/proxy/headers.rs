@@ -10,13 +10,11 @@
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use http::header::{
-    AUTHORIZATION, CONNECTION, COOKIE, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, SET_COOKIE,
-    TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
-};
+use http::header::{AUTHORIZATION, COOKIE, HOST, SET_COOKIE};
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 
+use super::hop_by_hop::{remove_hop_by_hop, requested_upgrade};
 use super::upgrade::TunnelIdleTimeout;
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::identity::{reads_as_written, Identity};
@@ -139,88 +137,6 @@ fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
         None => uri.authority()?.as_str(),
     };
     HeaderValue::from_str(&normalize_authority(raw)?).ok()
-}
-
-/// Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy must
-/// not forward them. `Proxy-Connection` is the pre-standard `Connection`; `Proxy-Authenticate`
-/// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin;
-/// `HTTP2-Settings` belongs to the h2c upgrade (RFC 7540 §3.2.1, "a hop-by-hop header
-/// field"), which is never forwarded.
-const HOP_BY_HOP: [HeaderName; 10] = [
-    CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    TE,
-    TRAILER,
-    TRANSFER_ENCODING,
-    UPGRADE,
-    PROXY_AUTHENTICATE,
-    PROXY_AUTHORIZATION,
-    HeaderName::from_static("http2-settings"),
-];
-
-/// Removes hop-by-hop fields (RFC 9110 §7.6.1, DESIGN §5 item 3): every field named in
-/// `Connection`, then the fixed list [`HOP_BY_HOP`]. Used on requests and responses.
-///
-/// With `keep_upgrade` (a protocol upgrade being forwarded, RFC 9110 §7.8; RFC 6455 §4.1
-/// requires `Connection: Upgrade` and `Upgrade` to reach the server), `Upgrade` is replaced by
-/// the one protocol [`requested_upgrade`] picks (none when it picks none) and `Connection` is
-/// reduced to exactly `upgrade`. `Host` is never removed, even when listed: it is addressed
-/// to every recipient, which RFC 9110 §7.6.1 forbids listing.
-pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let kept = if keep_upgrade {
-        requested_upgrade(headers)
-    } else {
-        None
-    };
-    let listed: Vec<HeaderName> = connection_options(headers)
-        .filter_map(|option| HeaderName::from_bytes(option).ok())
-        .filter(|name| *name != HOST)
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
-    if let Some(protocol) = kept {
-        headers.insert(UPGRADE, protocol);
-        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    }
-}
-
-/// The one protocol a request asks to upgrade to (RFC 9110 §7.8), when `Connection` lists
-/// `upgrade`: the first item of its `Upgrade` fields, all of them read as one list in order,
-/// that is not `h2c` (RFC 9113 §3.1 removed the HTTP/2 upgrade: an upstream that still
-/// honours it would speak HTTP/2 with the client past the gateway's checks). Only this one
-/// protocol is forwarded, so the upstream cannot switch to another that nobody checked.
-pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
-    let asks = connection_options(headers).any(|option| option.eq_ignore_ascii_case(b"upgrade"));
-    if !asks {
-        return None;
-    }
-    let protocol = headers
-        .get_all(UPGRADE)
-        .iter()
-        .flat_map(|value| list_items(value.as_bytes()))
-        .find(|item| !item.eq_ignore_ascii_case(b"h2c"))?;
-    HeaderValue::from_bytes(protocol).ok()
-}
-
-/// The options of every `Connection` field (RFC 9110 §7.6.1), in order.
-fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|value| list_items(value.as_bytes()))
-}
-
-/// The non-empty, trimmed items of a comma-separated list field (RFC 9110 §5.6.1).
-pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&byte| byte == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|item| !item.is_empty())
 }
 
 /// Headers a client must never be able to supply (DESIGN §5 item 1): the identity headers
@@ -393,9 +309,9 @@ pub(crate) fn set_identity_headers(
     upstream: &UpstreamConfig,
 ) {
     let person = identity.identity;
-    set(headers, X_FORWARDED_USER, Some(&person.user));
-    set(headers, X_FORWARDED_EMAIL, person.email.as_deref());
-    set(
+    set_header(headers, X_FORWARDED_USER, Some(&person.user));
+    set_header(headers, X_FORWARDED_EMAIL, person.email.as_deref());
+    set_header(
         headers,
         X_FORWARDED_PREFERRED_USERNAME,
         person.preferred_username.as_deref(),
@@ -407,16 +323,16 @@ pub(crate) fn set_identity_headers(
         .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
-        set(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
+        set_header(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
     }
-    set(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
+    set_header(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
     if upstream.pass_access_token {
-        set(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
+        set_header(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
     }
     if upstream.pass_authorization_header {
         headers.remove(AUTHORIZATION);
         let bearer = identity.id_token.map(|token| format!("Bearer {token}"));
-        set(headers, AUTHORIZATION, bearer.as_deref());
+        set_header(headers, AUTHORIZATION, bearer.as_deref());
     }
 }
 
@@ -430,16 +346,18 @@ pub(crate) fn set_forwarding_headers(
     client_host: Option<&HeaderValue>,
 ) {
     let peer = ctx.peer.ip().to_canonical().to_string();
-    set(headers, X_FORWARDED_FOR, Some(&peer));
-    set(headers, X_FORWARDED_PROTO, Some(ctx.proto));
+    set_header(headers, X_FORWARDED_FOR, Some(&peer));
+    set_header(headers, X_FORWARDED_PROTO, Some(ctx.proto));
     if let Some(host) = client_host {
         headers.insert(X_FORWARDED_HOST, host.clone());
     }
 }
 
 /// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
-/// value or would not reach the upstream as written ([`reads_as_written`]; never panics).
-fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+/// value or would not reach the upstream as written ([`reads_as_written`]; never panics), so
+/// no upstream (or proxy copying forward auth's answer) reads it as another value. Used for
+/// the identity headers of proxied requests and of forward auth's 202 alike.
+pub(crate) fn set_header(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
     let Some(value) = value else { return };
     if !reads_as_written(value) {
         tracing::warn!(header = %name, "skipped a header value an upstream would read differently");

@@ -30,8 +30,8 @@ use sha1::{Digest as _, Sha1};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
-use super::client::ProxyError;
-use super::headers::{list_items, remove_hop_by_hop, requested_upgrade};
+use super::error::ProxyError;
+use super::hop_by_hop::{list_items, remove_hop_by_hop, requested_upgrade};
 
 /// How long an upgraded connection may stay silent in both directions before the gateway
 /// closes it: the route's `websocket_idle_timeout`, put in the request's extensions by

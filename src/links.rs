@@ -1,0 +1,64 @@
+//! The gateway's own sign-in links and the 302 that sends a browser to one: the sign-in page
+//! and the start of a login with the destination (`rd`) that follows it, built in one place
+//! for the handlers (`flow`, `gate`) and the development provider.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::redirect::RedirectTarget;
+
+/// `/oauth2/start?provider=ID&rd=PATH`, as a local URL.
+pub fn start_url(provider: &str, rd: &RedirectTarget) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("provider", provider)
+        .append_pair("rd", rd.as_str())
+        .finish();
+    format!("/oauth2/start?{query}")
+}
+
+/// `/oauth2/sign_in?rd=PATH`, as a local URL.
+pub fn sign_in_url(rd: &RedirectTarget) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("rd", rd.as_str())
+        .finish();
+    format!("/oauth2/sign_in?{query}")
+}
+
+/// A 302 to `location` (already validated or built by the gateway); to `/` when `location`
+/// is not a valid field value.
+pub fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    } else {
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("/"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_carry_the_destination_encoded() {
+        let rd = RedirectTarget::parse(Some("/docs?a=1&b=2"), &[]);
+        assert_eq!(
+            sign_in_url(&rd),
+            "/oauth2/sign_in?rd=%2Fdocs%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(
+            start_url("dev", &rd),
+            "/oauth2/start?provider=dev&rd=%2Fdocs%3Fa%3D1%26b%3D2"
+        );
+    }
+
+    #[test]
+    fn a_location_that_is_no_field_value_redirects_home() {
+        let response = redirect("/a\nb");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(response.headers()[header::LOCATION], "/");
+    }
+}

@@ -1,0 +1,70 @@
+//! Why an upstream exchange failed, read from the upstream client's error and its sources.
+
+/// Why an upstream exchange failed. The messages name no token or header value.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No connection could be made (refused, unresolvable, TLS failure): 502.
+    #[error("upstream unreachable: {0}")]
+    Unreachable(String),
+    /// No connection or no response headers in time: 504.
+    #[error("upstream did not answer in time")]
+    Timeout,
+    /// The upstream broke HTTP (closed early, malformed response, unrequested upgrade): 502.
+    #[error("upstream protocol error: {0}")]
+    Protocol(String),
+    /// The client's request body broke off on the way (a malformed chunk, fewer bytes than
+    /// its `Content-Length`): the client's fault, 400.
+    #[error("the client's request body is malformed or incomplete: {0}")]
+    ClientBody(String),
+    /// The client asked for an upgrade the gateway cannot check (a WebSocket handshake
+    /// without one valid `Sec-WebSocket-Key`): the client's fault, 400, nothing sent.
+    #[error("the client's upgrade request is invalid: {0}")]
+    BadUpgrade(&'static str),
+}
+
+impl ProxyError {
+    /// Whether the client, not the upstream, is to blame (answered 4xx, not counted as an
+    /// upstream failure).
+    pub fn is_clients_fault(&self) -> bool {
+        matches!(self, ProxyError::ClientBody(_) | ProxyError::BadUpgrade(_))
+    }
+
+    pub(super) fn from_client(err: &hyper_util::client::legacy::Error) -> ProxyError {
+        let chain = describe(err);
+        if !err.is_connect() {
+            ProxyError::Protocol(chain)
+        } else if timed_out(err) {
+            ProxyError::Timeout
+        } else {
+            ProxyError::Unreachable(chain)
+        }
+    }
+}
+
+/// `err` and its sources, joined with `: ` (hyper's own message alone says only "Connect").
+pub(super) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// True when the connect timeout fired (an `io::ErrorKind::TimedOut` among the sources), which
+/// like nginx we report as a timeout rather than as an unreachable upstream.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
