@@ -30,7 +30,7 @@ pub async fn authenticate(
         .config
         .providers
         .iter()
-        .filter_map(|p| p.bearer.as_ref().map(|bearer| (p.id.as_str(), bearer)))
+        .filter_map(|p| p.bearer().map(|bearer| (p.id.as_str(), bearer)))
         .collect();
     if accepting.is_empty() {
         return None;

@@ -75,6 +75,16 @@ struct PendingCode {
     issued: Instant,
 }
 
+/// Why the development provider's signing key could not be made at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum DevKeyError {
+    /// The library's key parser reports only a message.
+    #[error("the generated Ed25519 key is not accepted: {0}")]
+    SigningKey(String),
+    #[error("the verification key cannot be written as a JWK")]
+    Jwk(#[source] serde_json::Error),
+}
+
 /// The development provider's state.
 pub struct DevProvider {
     issuer: String,
@@ -104,7 +114,7 @@ impl DevProvider {
         provider_id: &str,
         client_id: &str,
         pages: Arc<Pages>,
-    ) -> Result<DevProvider, String> {
+    ) -> Result<DevProvider, DevKeyError> {
         let mut seed = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut seed);
         let mut der = ED25519_PKCS8_PREFIX.to_vec();
@@ -115,9 +125,10 @@ impl DevProvider {
         );
         let kid_suffix: String = random_token().chars().take(8).collect();
         let kid = JsonWebKeyId::new(format!("dev-{kid_suffix}"));
-        let signing_key = CoreEdDsaPrivateSigningKey::from_ed25519_pem(&pem, Some(kid))?;
+        let signing_key = CoreEdDsaPrivateSigningKey::from_ed25519_pem(&pem, Some(kid))
+            .map_err(DevKeyError::SigningKey)?;
         let jwk =
-            serde_json::to_value(signing_key.as_verification_key()).map_err(|e| e.to_string())?;
+            serde_json::to_value(signing_key.as_verification_key()).map_err(DevKeyError::Jwk)?;
         Ok(DevProvider {
             issuer: format!("{public_url}/oauth2/dev"),
             client_id: client_id.to_owned(),

@@ -13,7 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use crate::config::{ClaimMapping, GithubConfig, OAuth2Config, TokenEndpointAuth};
+pub use crate::config::OAuth2Api;
+use crate::config::{ClaimMapping, TokenEndpointAuth};
 use crate::error::LoginError;
 use crate::identity::Identity;
 use crate::providers::github;
@@ -31,14 +32,6 @@ pub struct OAuth2Settings {
     pub redirect_uri: String,
     pub logo: &'static str,
     pub api: OAuth2Api,
-}
-
-/// Where the endpoints are and how the identity is read.
-pub enum OAuth2Api {
-    /// `kind = "oauth2"`: a userinfo URL and a claim mapping.
-    Generic(Box<OAuth2Config>),
-    /// `kind = "github"`: the REST API's /user, /user/emails, /user/orgs and /user/teams.
-    Github(GithubConfig),
 }
 
 /// A plain OAuth 2.0 provider the gateway signs people in with.

@@ -9,13 +9,29 @@ use super::{is_loopback, Checker, Str};
 use crate::config::errors::line_column;
 use crate::config::raw::{RawBearer, RawProvider, Text};
 use crate::config::{
-    BearerConfig, ProviderConfig, ProviderKind, ProviderPreset, TokenEndpointAuth,
+    BearerConfig, ClientCredentials, DevClient, OAuth2Api, OAuth2Client, OidcClient,
+    ProviderConfig, ProviderKind, ProviderPreset, ProviderProtocol, TokenEndpointAuth,
 };
 
 const DEV_CLIENT_ID: &str = "portcullis-dev";
 const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 /// The profile, every email address with its verification, and org and team memberships.
 const GITHUB_SCOPES: [&str; 3] = ["read:user", "user:email", "read:org"];
+
+/// What a kind's checks yield beyond the common settings: the protocol with its issuer and
+/// secret where it has them (`token_endpoint_auth` and `bearer` are added once all is checked).
+pub(super) enum Protocol {
+    Oidc {
+        issuer: String,
+        secret: SecretString,
+        preset: ProviderPreset,
+    },
+    OAuth2 {
+        secret: SecretString,
+        api: OAuth2Api,
+    },
+    Dev,
+}
 
 impl Checker<'_, '_> {
     /// The providers, and whether any of them needs a configured session secret.
@@ -90,17 +106,12 @@ impl Checker<'_, '_> {
             Some(bearer) => self.bearer(bearer, &table, kind).map(Some),
         };
         let foreign_keys_ok = kind.is_none_or(|kind| self.keys_of_kind(kind, raw, &table));
-        let mut preset = Some(ProviderPreset::None);
         let client = match (kind, kind_text.as_ref()) {
             (Some(ProviderKind::Oidc), _) => self.oidc_client(raw, &table),
             (Some(ProviderKind::Dev), Some(kind_text)) => {
                 self.dev_client(raw, &table, listen, kind_text)
             }
-            (Some(kind), _) if kind != ProviderKind::Dev => {
-                let (client, kind_preset) = self.preset_client(kind, raw, &table);
-                preset = kind_preset;
-                client
-            }
+            (Some(kind), _) if kind != ProviderKind::Dev => self.preset_client(kind, raw, &table),
             _ => {
                 // Still look for missing variables in what could not be checked.
                 for (field, value) in [
@@ -116,38 +127,47 @@ impl Checker<'_, '_> {
             }
         };
         let client = client.filter(|_| foreign_keys_ok);
-        let provider = match (
-            id,
-            kind,
-            client,
-            name,
-            scopes,
-            token_endpoint_auth,
-            bearer,
-            preset,
-        ) {
+        let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer) {
             (
                 Some(id),
                 Some(kind),
-                Some((issuer, client_id, client_secret)),
+                Some((client_id, protocol)),
                 Some(name),
                 Some(scopes),
                 Some(token_endpoint_auth),
                 Some(bearer),
-                Some(preset),
-            ) => Some(ProviderConfig {
-                id,
-                kind,
-                name: name.unwrap_or_else(|| default_name(kind).to_owned()),
-                issuer,
-                client_id,
-                client_secret,
-                scopes,
-                token_endpoint_auth: token_endpoint_auth
-                    .unwrap_or(TokenEndpointAuth::ClientSecretBasic),
-                bearer,
-                preset,
-            }),
+            ) => {
+                let auth = token_endpoint_auth.unwrap_or(TokenEndpointAuth::ClientSecretBasic);
+                let protocol = match protocol {
+                    Protocol::Oidc {
+                        issuer,
+                        secret,
+                        preset,
+                    } => ProviderProtocol::Oidc(OidcClient {
+                        issuer,
+                        credentials: ClientCredentials { secret, auth },
+                        preset,
+                        bearer,
+                    }),
+                    // `bearer` was refused above for kinds without a JWKS.
+                    Protocol::OAuth2 { secret, api } => ProviderProtocol::OAuth2(OAuth2Client {
+                        credentials: ClientCredentials { secret, auth },
+                        api,
+                    }),
+                    Protocol::Dev => ProviderProtocol::Dev(DevClient {
+                        token_endpoint_auth: auth,
+                        bearer,
+                    }),
+                };
+                Some(ProviderConfig {
+                    id,
+                    kind,
+                    name: name.unwrap_or_else(|| default_name(kind).to_owned()),
+                    client_id,
+                    scopes,
+                    protocol,
+                })
+            }
             _ => None,
         };
         (provider, kind)
@@ -320,11 +340,7 @@ impl Checker<'_, '_> {
     }
 
     /// `issuer`, `client_id` and `client_secret` of an `oidc` provider: all required.
-    fn oidc_client(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-    ) -> Option<(Option<String>, String, Option<SecretString>)> {
+    fn oidc_client(&mut self, raw: &RawProvider, table: &str) -> Option<(String, Protocol)> {
         let issuer_key = format!("{table}.issuer");
         let issuer = self
             .required(
@@ -353,9 +369,12 @@ impl Checker<'_, '_> {
             )
             .and_then(|text| self.non_empty(text, &format!("{table}.client_secret")));
         Some((
-            Some(issuer?),
             client_id?,
-            Some(SecretString::from(client_secret?)),
+            Protocol::Oidc {
+                issuer: issuer?,
+                secret: SecretString::from(client_secret?),
+                preset: ProviderPreset::None,
+            },
         ))
     }
 
@@ -386,7 +405,7 @@ impl Checker<'_, '_> {
         table: &str,
         listen: Option<SocketAddr>,
         kind: &Str,
-    ) -> Option<(Option<String>, String, Option<SecretString>)> {
+    ) -> Option<(String, Protocol)> {
         let mut complete = true;
         if let Some(issuer) = &raw.issuer {
             self.error(
@@ -423,7 +442,7 @@ impl Checker<'_, '_> {
             this.non_empty(text, key)
         });
         let client_id = client_id?.unwrap_or_else(|| DEV_CLIENT_ID.to_owned());
-        complete.then_some((None, client_id, None))
+        complete.then_some((client_id, Protocol::Dev))
     }
 }
 
