@@ -9,6 +9,7 @@ pub mod github;
 pub mod oauth2;
 pub mod oidc;
 pub mod presets;
+pub mod token_endpoint;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +18,14 @@ use url::Url;
 
 use crate::config::{ProviderConfig, ProviderKind, ProviderPreset, ProviderProtocol};
 use crate::error::LoginError;
+use crate::error_chain::error_chain;
 use crate::identity::Identity;
 use crate::pages::Pages;
 use dev::DevProvider;
 pub use github::{MembershipCheck, MembershipError};
 pub use oauth2::OAuth2Provider;
 use oidc::ProviderSettings;
-pub use oidc::{OidcProvider, VerifiedLogin};
+pub use oidc::{BearerError, DiscoveryError, OidcProvider, VerifiedLogin};
 
 /// One configured provider, whichever protocol it speaks; the flow calls these methods
 /// without knowing which.
@@ -79,7 +81,7 @@ impl Provider {
         }
     }
 
-    pub async fn discover(&self) -> Result<(), String> {
+    pub async fn discover(&self) -> Result<(), DiscoveryError> {
         match self {
             Provider::Oidc(p) => p.discover().await,
             Provider::OAuth2(_) => Ok(()),
@@ -141,10 +143,10 @@ impl Provider {
         &self,
         token: &str,
         audiences: &[String],
-    ) -> Result<Identity, String> {
+    ) -> Result<Identity, BearerError> {
         match self {
             Provider::Oidc(p) => p.verify_bearer(token, audiences).await,
-            Provider::OAuth2(_) => Err("this provider issues no JWTs".into()),
+            Provider::OAuth2(_) => Err(BearerError::NotOpenId),
         }
     }
 }
@@ -196,7 +198,7 @@ impl ProviderRegistry {
                             return;
                         }
                         Err(err) => {
-                            tracing::warn!(provider = provider.id(), error = %err, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "provider discovery failed");
+                            tracing::warn!(provider = provider.id(), error = %error_chain(&err), retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "provider discovery failed");
                         }
                     }
                     tokio::time::sleep(delay).await;

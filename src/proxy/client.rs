@@ -54,7 +54,7 @@ impl ProxyError {
     }
 
     fn from_client(err: &hyper_util::client::legacy::Error) -> ProxyError {
-        let chain = describe(err);
+        let chain = crate::error_chain::error_chain(err);
         if !err.is_connect() {
             ProxyError::Protocol(chain)
         } else if timed_out(err) {
@@ -63,18 +63,6 @@ impl ProxyError {
             ProxyError::Unreachable(chain)
         }
     }
-}
-
-/// `err` and its sources, joined with `: ` (hyper's own message alone says only "Connect").
-fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// True when the connect timeout fired (an `io::ErrorKind::TimedOut` among the sources), which
@@ -218,7 +206,7 @@ impl hyper::body::Body for WatchedBody {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         if let Poll::Ready(Some(Err(err))) = &polled {
-            let _ = this.failure.set(describe(err));
+            let _ = this.failure.set(crate::error_chain::error_chain(err));
         }
         polled
     }
