@@ -233,6 +233,14 @@ pub enum BuildError {
     Dev(#[source] dev::DevKeyError),
 }
 
+/// What [`build`] makes from the configuration.
+pub struct BuiltProviders {
+    /// In configuration order.
+    pub providers: Vec<Arc<Provider>>,
+    /// The embedded development provider, whose routes the gateway serves.
+    pub dev: Option<Arc<DevProvider>>,
+}
+
 /// Every configured provider, in configuration order, by protocol; and the embedded
 /// development provider when one is configured (its routes are served by the gateway).
 /// `public_url` has no trailing slash.
@@ -240,7 +248,7 @@ pub fn build(
     configs: &[ProviderConfig],
     public_url: &str,
     pages: &Arc<Pages>,
-) -> Result<(Vec<Arc<Provider>>, Option<Arc<DevProvider>>), BuildError> {
+) -> Result<BuiltProviders, BuildError> {
     let http = provider_http_client().map_err(BuildError::HttpClient)?;
     let mut dev = None;
     let mut providers = Vec::with_capacity(configs.len());
@@ -308,7 +316,7 @@ pub fn build(
         };
         providers.push(Arc::new(provider));
     }
-    Ok((providers, dev))
+    Ok(BuiltProviders { providers, dev })
 }
 
 /// The one HTTP client for all provider calls: timeouts, a user agent, redirects off

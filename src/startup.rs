@@ -58,8 +58,9 @@ impl AppState {
             .trim_end_matches('/')
             .to_owned();
         let pages = Arc::new(Pages::new().context("loading the page templates")?);
-        let (providers, dev) = crate::providers::build(&config.providers, &public_url, &pages)
-            .context("building the providers")?;
+        let crate::providers::BuiltProviders { providers, dev } =
+            crate::providers::build(&config.providers, &public_url, &pages)
+                .context("building the providers")?;
 
         let codec = session_codec(&config);
         let cookies = CookieSettings {
