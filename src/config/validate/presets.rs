@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::providers::Protocol;
+use super::clients::Protocol;
 use super::{Checker, Str};
 use crate::config::raw::{RawClaimMapping, RawProvider, Text};
 use crate::config::{
