@@ -16,8 +16,6 @@
 
 use std::cell::OnceCell;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::config::{AuthorizeRules, ClaimRule, ClaimValue};
@@ -54,7 +52,7 @@ impl<'a> Subject<'a> {
     /// The token's payload, decoded once, when it is a JSON object.
     fn claims(&self) -> Option<&Value> {
         self.claims
-            .get_or_init(|| self.token.and_then(jwt_payload))
+            .get_or_init(|| self.token.and_then(crate::jwt::payload))
             .as_ref()
     }
 }
@@ -205,21 +203,6 @@ fn claim_key(claim: &str) -> String {
     } else {
         serde_json::to_string(claim).unwrap_or_default()
     }
-}
-
-/// The payload of a compact JWS (RFC 7515 §7.1), when it is a JSON object. No signature is
-/// checked here: callers pass only tokens the gateway has verified.
-fn jwt_payload(token: &str) -> Option<Value> {
-    let mut parts = token.split('.');
-    let (Some(_header), Some(payload), Some(_signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .filter(Value::is_object)
 }
 
 #[cfg(test)]

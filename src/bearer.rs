@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap};
 
 use crate::error::AppError;
 use crate::identity::Identity;
-use crate::providers::oidc::jwt_payload;
+use crate::jwt;
 use crate::state::AppState;
 
 /// A validated bearer token and who it names.
@@ -30,7 +30,7 @@ pub async fn authenticate(
         .config
         .providers
         .iter()
-        .filter_map(|p| p.bearer.as_ref().map(|bearer| (p.id.as_str(), bearer)))
+        .filter_map(|p| p.bearer().map(|bearer| (p.id.as_str(), bearer)))
         .collect();
     if accepting.is_empty() {
         return None;
@@ -45,7 +45,7 @@ async fn validate(
     token: &str,
 ) -> Result<BearerIdentity, AppError> {
     let invalid = |reason: String| AppError::InvalidBearer(reason);
-    let issuer = jwt_payload(token)
+    let issuer = jwt::payload(token)
         .and_then(|payload| {
             payload
                 .get("iss")
@@ -78,7 +78,7 @@ async fn validate(
                     token: token.to_owned(),
                 })
             }
-            Err(reason) => last_error = Some(reason),
+            Err(err) => last_error = Some(crate::error_chain::error_chain(&err)),
         }
     }
     Err(invalid(last_error.unwrap_or_else(|| {

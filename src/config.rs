@@ -226,15 +226,13 @@ impl ProviderKind {
     }
 }
 
-/// What a kind adds to the common provider settings (DESIGN §2; issue 4).
+/// What an OpenID Connect kind adds to discovery and ID-token validation (DESIGN §2; issue 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderPreset {
-    /// `oidc` and `dev`: nothing beyond discovery.
+    /// `oidc`: nothing beyond discovery.
     None,
     /// `hosted_domain`: sent as `hd` and required in the ID token's `hd` claim.
-    Google {
-        hosted_domain: Option<String>,
-    },
+    Google { hosted_domain: Option<String> },
     /// Groups from userinfo's `groups` (or the ID token's `groups_direct`).
     Gitlab,
     /// `tenant` (an id, `common` or `organizations`) and the `tenants` allow-list, lower-cased.
@@ -244,8 +242,15 @@ pub enum ProviderPreset {
     },
     /// Realm roles (`realm_access.roles`) and `groups` as groups.
     Keycloak,
+}
+
+/// Where a plain OAuth 2.0 kind's endpoints are and how its identity is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuth2Api {
+    /// `kind = "oauth2"`: a userinfo URL and a claim mapping.
+    Generic(Box<OAuth2Config>),
+    /// `kind = "github"`: the REST API's /user, /user/emails, /user/orgs and /user/teams.
     Github(GithubConfig),
-    OAuth2(Box<OAuth2Config>),
 }
 
 /// `kind = "github"`.
@@ -303,6 +308,7 @@ pub enum TokenEndpointAuth {
     ClientSecretPost,
 }
 
+/// One `[[provider]]`, validated: the settings every protocol has, and the protocol's own.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     /// `[a-z0-9_-]{1,64}`; used in `/oauth2/start?provider=` and `/oauth2/callback/{id}`.
@@ -310,24 +316,109 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// Button label; defaults from the kind ("OpenID Connect", "Development sign-in").
     pub name: String,
-    /// Required for `oidc`; validated as an absolute URL but kept exactly as written, since
-    /// it is compared character for character with discovery and `iss` (a `Url` would add a
-    /// trailing `/` to a bare origin). For `dev` it is `None` here and derived at start-up
-    /// as `{public_url}/oauth2/dev`.
-    pub issuer: Option<String>,
     /// For `dev`: defaults to `portcullis-dev`.
     pub client_id: String,
-    /// For `dev`: `None` (a random one is generated at start-up).
-    pub client_secret: Option<SecretString>,
-    /// Default `["openid", "email", "profile"]`; `openid` is always included.
+    /// Default `["openid", "email", "profile"]`; `openid` is always included for OpenID
+    /// Connect kinds.
     pub scopes: Vec<String>,
-    /// `token_endpoint_auth = "client_secret_basic" | "client_secret_post"`; default basic.
-    pub token_endpoint_auth: TokenEndpointAuth,
+    /// How the gateway signs in with this provider; each protocol carries exactly what it
+    /// needs, so no combination is re-checked at start-up.
+    pub protocol: ProviderProtocol,
+}
+
+/// A provider by protocol.
+#[derive(Debug, Clone)]
+pub enum ProviderProtocol {
+    /// OpenID Connect: `oidc` and the presets google, gitlab, microsoft, keycloak.
+    Oidc(OidcClient),
+    /// Plain OAuth 2.0: `oauth2` and `github`; no ID token, so no bearer tokens either.
+    OAuth2(OAuth2Client),
+    /// The embedded development provider: its issuer (`{public_url}/oauth2/dev`) and client
+    /// secret are made at start-up.
+    Dev(DevClient),
+}
+
+/// An OpenID Connect relying party's settings.
+#[derive(Debug, Clone)]
+pub struct OidcClient {
+    /// Validated as an absolute URL but kept exactly as written, since it is compared
+    /// character for character with discovery and `iss` (a `Url` would add a trailing `/` to
+    /// a bare origin).
+    pub issuer: String,
+    pub credentials: ClientCredentials,
+    /// The kind's own rules.
+    pub preset: ProviderPreset,
     /// `bearer = { audiences = [...] }`: accept `Authorization: Bearer <JWT>` signed by this
     /// provider for API clients.
     pub bearer: Option<BearerConfig>,
-    /// The kind's own settings.
-    pub preset: ProviderPreset,
+}
+
+/// A plain OAuth 2.0 client's settings.
+#[derive(Debug, Clone)]
+pub struct OAuth2Client {
+    pub credentials: ClientCredentials,
+    pub api: OAuth2Api,
+}
+
+/// The development provider's settings.
+#[derive(Debug, Clone)]
+pub struct DevClient {
+    /// `token_endpoint_auth`, as for other providers (the development provider accepts both).
+    pub token_endpoint_auth: TokenEndpointAuth,
+    pub bearer: Option<BearerConfig>,
+}
+
+/// How the gateway authenticates at a provider's token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub secret: SecretString,
+    /// `token_endpoint_auth = "client_secret_basic" | "client_secret_post"`; default basic.
+    pub auth: TokenEndpointAuth,
+}
+
+impl ProviderConfig {
+    /// The configured OpenID issuer; `None` for plain OAuth 2.0 and `dev` (whose issuer is
+    /// derived at start-up).
+    pub fn issuer(&self) -> Option<&str> {
+        match &self.protocol {
+            ProviderProtocol::Oidc(oidc) => Some(&oidc.issuer),
+            ProviderProtocol::OAuth2(_) | ProviderProtocol::Dev(_) => None,
+        }
+    }
+
+    /// The configured client credentials; `None` for `dev`.
+    pub fn credentials(&self) -> Option<&ClientCredentials> {
+        match &self.protocol {
+            ProviderProtocol::Oidc(oidc) => Some(&oidc.credentials),
+            ProviderProtocol::OAuth2(oauth2) => Some(&oauth2.credentials),
+            ProviderProtocol::Dev(_) => None,
+        }
+    }
+
+    /// The OpenID Connect kind's rules; `None` for plain OAuth 2.0 and `dev`.
+    pub fn preset(&self) -> Option<&ProviderPreset> {
+        match &self.protocol {
+            ProviderProtocol::Oidc(oidc) => Some(&oidc.preset),
+            ProviderProtocol::OAuth2(_) | ProviderProtocol::Dev(_) => None,
+        }
+    }
+
+    /// The plain OAuth 2.0 kind's endpoints; `None` for OpenID Connect kinds.
+    pub fn oauth2_api(&self) -> Option<&OAuth2Api> {
+        match &self.protocol {
+            ProviderProtocol::OAuth2(oauth2) => Some(&oauth2.api),
+            ProviderProtocol::Oidc(_) | ProviderProtocol::Dev(_) => None,
+        }
+    }
+
+    /// Whether, and for which audiences, this provider's JWTs are accepted as bearer tokens.
+    pub fn bearer(&self) -> Option<&BearerConfig> {
+        match &self.protocol {
+            ProviderProtocol::Oidc(oidc) => oidc.bearer.as_ref(),
+            ProviderProtocol::Dev(dev) => dev.bearer.as_ref(),
+            ProviderProtocol::OAuth2(_) => None,
+        }
+    }
 }
 
 /// Settings for accepting this provider's JWTs as bearer tokens (RFC 6750, RFC 9068).

@@ -88,8 +88,14 @@ pub enum LoginError {
     ProviderMismatch,
     #[error("the iss parameter does not name the expected issuer (RFC 9207)")]
     IssuerMismatch,
-    #[error("the provider answered with an error: {0}")]
-    ProviderError(String),
+    /// The provider's error answer at the callback (RFC 6749 §4.1.2.1), as shown to the person.
+    #[error("the provider answered with an error: {detail}")]
+    ProviderError {
+        /// The `error` code (`access_denied`, `server_error`, …), printable ASCII only.
+        code: String,
+        /// The code and its `error_description`, printable and shortened.
+        detail: String,
+    },
     #[error("the callback has no authorization code")]
     MissingCode,
     #[error("the code exchange failed: {0}")]
@@ -113,7 +119,7 @@ impl LoginError {
     fn status(&self) -> StatusCode {
         match self {
             LoginError::NotAuthorized(_) => StatusCode::FORBIDDEN,
-            LoginError::ProviderError(error) if error.starts_with("access_denied") => {
+            LoginError::ProviderError { code, .. } if code == "access_denied" => {
                 StatusCode::FORBIDDEN
             }
             _ => StatusCode::BAD_REQUEST,
@@ -130,7 +136,7 @@ impl LoginError {
             LoginError::FlowReplayed => "flow_replayed",
             LoginError::ProviderMismatch => "provider_mismatch",
             LoginError::IssuerMismatch => "issuer_mismatch",
-            LoginError::ProviderError(_) => "provider_error",
+            LoginError::ProviderError { .. } => "provider_error",
             LoginError::MissingCode => "missing_code",
             LoginError::TokenExchange(_) => "token_exchange",
             LoginError::InvalidIdToken(_) => "invalid_id_token",
@@ -291,11 +297,11 @@ fn login_message(error: &LoginError) -> String {
             "This sign-in attempt has expired or was started in another browser. Please start again."
                 .to_owned()
         }
-        LoginError::ProviderError(detail) if detail.starts_with("access_denied") => format!(
+        LoginError::ProviderError { code, detail } if code == "access_denied" => format!(
             "The sign-in was cancelled, or the provider did not allow it ({detail}). \
              You can start again."
         ),
-        LoginError::ProviderError(detail) => {
+        LoginError::ProviderError { detail, .. } => {
             format!("The sign-in provider refused the sign-in ({detail}).")
         }
         LoginError::FlowReplayed => {
@@ -347,5 +353,31 @@ impl ErrorReport {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.report().into_status_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The provider's `error` code decides, not how its text begins.
+    #[test]
+    fn only_the_access_denied_code_is_a_refusal_by_the_provider() {
+        let answer = |code: &str, detail: &str| LoginError::ProviderError {
+            code: code.to_owned(),
+            detail: detail.to_owned(),
+        };
+        assert_eq!(
+            answer("access_denied", "access_denied: the user said no").status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            answer("access_denied_by_policy", "access_denied_by_policy").status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            answer("server_error", "server_error").status(),
+            StatusCode::BAD_REQUEST
+        );
     }
 }

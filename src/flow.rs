@@ -248,7 +248,10 @@ async fn complete(
             Some(description) => format!("{error}: {description}"),
             None => error.to_owned(),
         };
-        return Err(failed(LoginError::ProviderError(sanitize(&detail))));
+        return Err(failed(LoginError::ProviderError {
+            code: sanitize(error),
+            detail: sanitize(&detail),
+        }));
     }
     let code = params
         .get("code")

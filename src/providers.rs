@@ -9,18 +9,23 @@ pub mod github;
 pub mod oauth2;
 pub mod oidc;
 pub mod presets;
+pub mod token_endpoint;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::config::{ProviderConfig, ProviderKind, ProviderPreset};
+use crate::config::{ProviderConfig, ProviderKind, ProviderPreset, ProviderProtocol};
 use crate::error::LoginError;
+use crate::error_chain::error_chain;
 use crate::identity::Identity;
+use crate::pages::Pages;
+use dev::DevProvider;
 pub use github::{MembershipCheck, MembershipError};
 pub use oauth2::OAuth2Provider;
-pub use oidc::{OidcProvider, VerifiedLogin};
+use oidc::ProviderSettings;
+pub use oidc::{BearerError, DiscoveryError, OidcProvider, VerifiedLogin};
 
 /// One configured provider, whichever protocol it speaks; the flow calls these methods
 /// without knowing which.
@@ -76,7 +81,7 @@ impl Provider {
         }
     }
 
-    pub async fn discover(&self) -> Result<(), String> {
+    pub async fn discover(&self) -> Result<(), DiscoveryError> {
         match self {
             Provider::Oidc(p) => p.discover().await,
             Provider::OAuth2(_) => Ok(()),
@@ -138,10 +143,10 @@ impl Provider {
         &self,
         token: &str,
         audiences: &[String],
-    ) -> Result<Identity, String> {
+    ) -> Result<Identity, BearerError> {
         match self {
             Provider::Oidc(p) => p.verify_bearer(token, audiences).await,
-            Provider::OAuth2(_) => Err("this provider issues no JWTs".into()),
+            Provider::OAuth2(_) => Err(BearerError::NotOpenId),
         }
     }
 }
@@ -193,7 +198,7 @@ impl ProviderRegistry {
                             return;
                         }
                         Err(err) => {
-                            tracing::warn!(provider = provider.id(), error = %err, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "provider discovery failed");
+                            tracing::warn!(provider = provider.id(), error = %error_chain(&err), retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "provider discovery failed");
                         }
                     }
                     tokio::time::sleep(delay).await;
@@ -217,31 +222,101 @@ pub fn logo_for(kind: ProviderKind) -> &'static str {
     }
 }
 
-/// A `github` or `oauth2` provider from its validated configuration; `None` for other kinds.
-pub fn oauth2_provider(
-    config: &ProviderConfig,
+/// Why the providers could not be built at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("building the provider HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    #[error("only one provider of kind \"dev\" can be configured")]
+    SecondDev,
+    #[error("starting the development provider")]
+    Dev(#[source] dev::DevKeyError),
+}
+
+/// What [`build`] makes from the configuration.
+pub struct BuiltProviders {
+    /// In configuration order.
+    pub providers: Vec<Arc<Provider>>,
+    /// The embedded development provider, whose routes the gateway serves.
+    pub dev: Option<Arc<DevProvider>>,
+}
+
+/// Every configured provider, in configuration order, by protocol; and the embedded
+/// development provider when one is configured (its routes are served by the gateway).
+/// `public_url` has no trailing slash.
+pub fn build(
+    configs: &[ProviderConfig],
     public_url: &str,
-    http: reqwest::Client,
-) -> Option<OAuth2Provider> {
-    let api = match &config.preset {
-        ProviderPreset::Github(github) => oauth2::OAuth2Api::Github(github.clone()),
-        ProviderPreset::OAuth2(generic) => oauth2::OAuth2Api::Generic(generic.clone()),
-        _ => return None,
-    };
-    Some(OAuth2Provider::new(
-        oauth2::OAuth2Settings {
-            id: config.id.clone(),
-            name: config.name.clone(),
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone()?,
-            scopes: config.scopes.clone(),
-            token_endpoint_auth: config.token_endpoint_auth,
-            redirect_uri: format!("{public_url}/oauth2/callback/{}", config.id),
-            logo: logo_for(config.kind),
-            api,
-        },
-        http,
-    ))
+    pages: &Arc<Pages>,
+) -> Result<BuiltProviders, BuildError> {
+    let http = provider_http_client().map_err(BuildError::HttpClient)?;
+    let mut dev = None;
+    let mut providers = Vec::with_capacity(configs.len());
+    for config in configs {
+        let redirect_uri = format!("{public_url}/oauth2/callback/{}", config.id);
+        let logo = logo_for(config.kind);
+        let provider = match &config.protocol {
+            ProviderProtocol::OAuth2(client) => Provider::OAuth2(OAuth2Provider::new(
+                oauth2::OAuth2Settings {
+                    id: config.id.clone(),
+                    name: config.name.clone(),
+                    client_id: config.client_id.clone(),
+                    client_secret: client.credentials.secret.clone(),
+                    scopes: config.scopes.clone(),
+                    token_endpoint_auth: client.credentials.auth,
+                    redirect_uri,
+                    logo,
+                    api: client.api.clone(),
+                },
+                http.clone(),
+            )),
+            ProviderProtocol::Oidc(client) => Provider::Oidc(OidcProvider::new(
+                ProviderSettings {
+                    id: config.id.clone(),
+                    name: config.name.clone(),
+                    issuer: client.issuer.clone(),
+                    client_id: config.client_id.clone(),
+                    client_secret: client.credentials.secret.clone(),
+                    scopes: config.scopes.clone(),
+                    token_endpoint_auth: client.credentials.auth,
+                    redirect_uri,
+                    preset: client.preset.clone(),
+                    logo,
+                },
+                http.clone(),
+            )),
+            ProviderProtocol::Dev(client) => {
+                if dev.is_some() {
+                    return Err(BuildError::SecondDev);
+                }
+                let embedded = Arc::new(
+                    DevProvider::new(public_url, &config.id, &config.client_id, Arc::clone(pages))
+                        .map_err(BuildError::Dev)?,
+                );
+                // The gateway signs in with its own development provider like with any
+                // other: discovery, the code exchange and ID-token checks over HTTP.
+                let client = Provider::Oidc(OidcProvider::new(
+                    ProviderSettings {
+                        id: config.id.clone(),
+                        name: config.name.clone(),
+                        issuer: embedded.issuer().to_owned(),
+                        client_id: config.client_id.clone(),
+                        client_secret: embedded.client_secret(),
+                        scopes: config.scopes.clone(),
+                        token_endpoint_auth: client.token_endpoint_auth,
+                        redirect_uri,
+                        preset: ProviderPreset::None,
+                        logo,
+                    },
+                    http.clone(),
+                ));
+                dev = Some(embedded);
+                client
+            }
+        };
+        providers.push(Arc::new(provider));
+    }
+    Ok(BuiltProviders { providers, dev })
 }
 
 /// The one HTTP client for all provider calls: timeouts, a user agent, redirects off

@@ -9,14 +9,11 @@ use anyhow::Context as _;
 use axum::extract::FromRef;
 use rand::RngCore;
 
-use crate::config::{Config, ProviderKind};
+use crate::config::Config;
 use crate::flow::ConsumedStates;
 use crate::pages::Pages;
 use crate::providers::dev::DevProvider;
-use crate::providers::oidc::ProviderSettings;
-use crate::providers::{
-    logo_for, oauth2_provider, provider_http_client, OidcProvider, Provider, ProviderRegistry,
-};
+use crate::providers::ProviderRegistry;
 use crate::proxy::{RouteTable, UpstreamClient};
 use crate::session::{CookieSettings, SessionCodec};
 
@@ -56,70 +53,9 @@ impl AppState {
             .trim_end_matches('/')
             .to_owned();
         let pages = Arc::new(Pages::new().context("loading the page templates")?);
-        let http = provider_http_client().context("building the provider HTTP client")?;
-
-        let mut dev = None;
-        let mut providers = Vec::new();
-        for provider in &config.providers {
-            let (issuer, client_secret) = match provider.kind {
-                ProviderKind::Github | ProviderKind::OAuth2 => {
-                    let oauth2 = oauth2_provider(provider, &public_url, http.clone())
-                        .context("a plain OAuth 2.0 provider without its settings")?;
-                    providers.push(Arc::new(Provider::OAuth2(oauth2)));
-                    continue;
-                }
-                ProviderKind::Oidc
-                | ProviderKind::Google
-                | ProviderKind::Gitlab
-                | ProviderKind::Microsoft
-                | ProviderKind::Keycloak => (
-                    provider
-                        .issuer
-                        .clone()
-                        .context("an oidc provider without issuer")?,
-                    provider
-                        .client_secret
-                        .clone()
-                        .context("an oidc provider without client_secret")?,
-                ),
-                ProviderKind::Dev => {
-                    anyhow::ensure!(
-                        dev.is_none(),
-                        "only one provider of kind \"dev\" can be configured"
-                    );
-                    let embedded = Arc::new(
-                        DevProvider::new(
-                            &public_url,
-                            &provider.id,
-                            &provider.client_id,
-                            Arc::clone(&pages),
-                        )
-                        .map_err(|err| {
-                            anyhow::anyhow!("starting the development provider: {err}")
-                        })?,
-                    );
-                    let issuer = embedded.issuer().to_owned();
-                    let secret = embedded.client_secret();
-                    dev = Some(embedded);
-                    (issuer, secret)
-                }
-            };
-            providers.push(Arc::new(Provider::Oidc(OidcProvider::new(
-                ProviderSettings {
-                    id: provider.id.clone(),
-                    name: provider.name.clone(),
-                    issuer,
-                    client_id: provider.client_id.clone(),
-                    client_secret,
-                    scopes: provider.scopes.clone(),
-                    token_endpoint_auth: provider.token_endpoint_auth,
-                    redirect_uri: format!("{public_url}/oauth2/callback/{}", provider.id),
-                    preset: provider.preset.clone(),
-                    logo: logo_for(provider.kind),
-                },
-                http.clone(),
-            ))));
-        }
+        let crate::providers::BuiltProviders { providers, dev } =
+            crate::providers::build(&config.providers, &public_url, &pages)
+                .context("building the providers")?;
 
         let codec = session_codec(&config);
         let cookies = CookieSettings {

@@ -2,6 +2,8 @@
 //! and route sets together, and the rule each denial names.
 
 use super::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::json;
 
 fn identity(email: Option<&str>, groups: &[&str], provider: &str) -> Identity {

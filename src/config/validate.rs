@@ -15,6 +15,7 @@ use super::raw::{self, Places, RawConfig, Text};
 use super::{Config, ConfigErrors};
 
 mod authorize;
+mod clients;
 #[cfg(test)]
 mod preset_tests;
 mod presets;

@@ -7,17 +7,18 @@
 //! the claim mapping). There is no nonce (no ID token carries it back): state and PKCE bind
 //! the callback to the browser that started the login.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
-use crate::config::{ClaimMapping, GithubConfig, OAuth2Config, TokenEndpointAuth};
+pub use crate::config::OAuth2Api;
+use crate::config::{ClaimMapping, TokenEndpointAuth};
 use crate::error::LoginError;
+use crate::error_chain::error_chain;
 use crate::identity::Identity;
 use crate::providers::github;
-use crate::providers::oidc::{error_chain, groups_from_json, json_bool, VerifiedLogin};
+use crate::providers::oidc::{groups_from_json, json_bool, VerifiedLogin};
+use crate::providers::token_endpoint::TokenClient;
 
 /// Settings for one plain OAuth 2.0 provider, fixed at start-up.
 pub struct OAuth2Settings {
@@ -31,14 +32,6 @@ pub struct OAuth2Settings {
     pub redirect_uri: String,
     pub logo: &'static str,
     pub api: OAuth2Api,
-}
-
-/// Where the endpoints are and how the identity is read.
-pub enum OAuth2Api {
-    /// `kind = "oauth2"`: a userinfo URL and a claim mapping.
-    Generic(Box<OAuth2Config>),
-    /// `kind = "github"`: the REST API's /user, /user/emails, /user/orgs and /user/teams.
-    Github(GithubConfig),
 }
 
 /// A plain OAuth 2.0 provider the gateway signs people in with.
@@ -55,18 +48,6 @@ impl std::fmt::Debug for OAuth2Provider {
             .field("client_secret", &"[redacted]")
             .finish()
     }
-}
-
-/// The token endpoint's answer (RFC 6749 §5.1 and §5.2). GitHub answers errors with 200 and
-/// an `error` field, so both shapes are read from one object.
-#[derive(serde::Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
 }
 
 impl OAuth2Provider {
@@ -137,7 +118,7 @@ impl OAuth2Provider {
             OAuth2Api::Generic(config) => {
                 let userinfo = get_json(&self.http, &config.userinfo_url, &access_token)
                     .await
-                    .map_err(LoginError::Userinfo)?;
+                    .map_err(|err| LoginError::Userinfo(err.to_string()))?;
                 identity_from_userinfo(&userinfo, &config.claims, self.id())?
             }
             OAuth2Api::Github(config) => {
@@ -151,69 +132,20 @@ impl OAuth2Provider {
         })
     }
 
-    /// RFC 6749 §4.1.3 with the PKCE verifier; client authentication as configured.
+    /// RFC 6749 §4.1.3 with the PKCE verifier; client authentication as configured. Plain
+    /// OAuth 2.0 answers carry no ID token.
     async fn exchange_code(&self, code: &str, pkce_verifier: &str) -> Result<String, LoginError> {
         let (_, token_url) = self.endpoints();
-        let secret = self.settings.client_secret.expose_secret();
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", self.settings.redirect_uri.as_str()),
-            ("code_verifier", pkce_verifier),
-        ];
-        let mut request = self
-            .http
-            .post(token_url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        match self.settings.token_endpoint_auth {
-            TokenEndpointAuth::ClientSecretBasic => {
-                let encode = |v: &str| -> String {
-                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
-                };
-                let credentials =
-                    format!("{}:{}", encode(&self.settings.client_id), encode(secret));
-                request = request.header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("Basic {}", STANDARD.encode(credentials)),
-                );
-            }
-            TokenEndpointAuth::ClientSecretPost => {
-                form.push(("client_id", self.settings.client_id.as_str()));
-                form.push(("client_secret", secret));
-            }
+        let tokens = TokenClient {
+            http: &self.http,
+            client_id: &self.settings.client_id,
+            client_secret: &self.settings.client_secret,
+            auth: self.settings.token_endpoint_auth,
+            redirect_uri: &self.settings.redirect_uri,
         }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|err| LoginError::TokenExchange(error_chain(&err)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| LoginError::TokenExchange(error_chain(&err)))?;
-        let answer: Option<TokenAnswer> = serde_json::from_slice(&body).ok();
-        match answer {
-            Some(TokenAnswer {
-                error: Some(error),
-                error_description,
-                ..
-            }) => Err(LoginError::TokenExchange(format!(
-                "{} {error}{}",
-                status.as_u16(),
-                error_description
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            ))),
-            Some(TokenAnswer {
-                access_token: Some(token),
-                ..
-            }) if status.is_success() && !token.is_empty() => Ok(token),
-            _ => Err(LoginError::TokenExchange(format!(
-                "{} from the token endpoint without an access_token",
-                status.as_u16()
-            ))),
-        }
+        .exchange_code(token_url, code, pkce_verifier)
+        .await?;
+        Ok(tokens.access_token)
     }
 }
 
@@ -222,11 +154,10 @@ pub(crate) async fn get_json(
     http: &reqwest::Client,
     url: &Url,
     access_token: &str,
-) -> Result<Value, String> {
+) -> Result<Value, ApiError> {
     get_json_with_headers(http, url, access_token)
         .await
         .map(|(json, _)| json)
-        .map_err(|err| err.to_string())
 }
 
 /// A provider API call that failed; `status` is the HTTP status when the API answered one

@@ -134,7 +134,7 @@ pub fn finish(
             }
             Ok(())
         }
-        ProviderPreset::None | ProviderPreset::Github(_) | ProviderPreset::OAuth2(_) => Ok(()),
+        ProviderPreset::None => Ok(()),
     }
 }
 

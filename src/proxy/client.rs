@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::error::{describe, ProxyError};
+use super::error::ProxyError;
 use super::hop_by_hop::remove_hop_by_hop;
 use super::upgrade::{self, TunnelIdleTimeout};
 use crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT;
@@ -150,7 +150,7 @@ impl hyper::body::Body for WatchedBody {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         if let Poll::Ready(Some(Err(err))) = &polled {
-            let _ = this.failure.set(describe(err));
+            let _ = this.failure.set(crate::error_chain::error_chain(err));
         }
         polled
     }

@@ -1,5 +1,7 @@
 //! Why an upstream exchange failed, read from the upstream client's error and its sources.
 
+use crate::error_chain::error_chain;
+
 /// Why an upstream exchange failed. The messages name no token or header value.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -30,7 +32,7 @@ impl ProxyError {
     }
 
     pub(super) fn from_client(err: &hyper_util::client::legacy::Error) -> ProxyError {
-        let chain = describe(err);
+        let chain = error_chain(err);
         if !err.is_connect() {
             ProxyError::Protocol(chain)
         } else if timed_out(err) {
@@ -39,18 +41,6 @@ impl ProxyError {
             ProxyError::Unreachable(chain)
         }
     }
-}
-
-/// `err` and its sources, joined with `: ` (hyper's own message alone says only "Connect").
-pub(super) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// True when the connect timeout fired (an `io::ErrorKind::TimedOut` among the sources), which

@@ -14,6 +14,7 @@ mod bypass;
 mod client_bodies;
 mod config_errors;
 mod connections;
+mod dev_provider;
 mod e2e;
 mod echo_upstream;
 mod flow_cookies;

@@ -1,7 +1,7 @@
 //! `[[provider]]` kinds beyond `oidc` and `dev`: what each fills in, and every mistake named
 //! with its key, line and column.
 
-use crate::config::{ClaimMapping, Config, ConfigErrors, ProviderKind, ProviderPreset};
+use crate::config::{ClaimMapping, Config, ConfigErrors, OAuth2Api, ProviderKind, ProviderPreset};
 
 /// Line 8 is `[[provider]]`; the block goes from line 9 on.
 fn file(block: &str) -> String {
@@ -24,32 +24,29 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
     let g = &google.providers[0];
     assert_eq!(g.kind, ProviderKind::Google);
     assert_eq!(g.name, "Google");
-    assert_eq!(g.issuer.as_deref(), Some("https://accounts.google.com"));
+    assert_eq!(g.issuer(), Some("https://accounts.google.com"));
     assert_eq!(g.scopes, ["openid", "email", "profile"]);
     assert_eq!(
-        g.preset,
-        ProviderPreset::Google {
+        g.preset(),
+        Some(&ProviderPreset::Google {
             hosted_domain: None
-        }
+        })
     );
 
     let hd = parse("id = \"g\"\nkind = \"google\"\nhosted_domain = \"Example.COM\"").unwrap();
     assert_eq!(
-        hd.providers[0].preset,
-        ProviderPreset::Google {
+        hd.providers[0].preset(),
+        Some(&ProviderPreset::Google {
             hosted_domain: Some("example.com".into())
-        }
+        })
     );
 
     let gitlab = parse("id = \"gl\"\nkind = \"gitlab\"").unwrap();
-    assert_eq!(
-        gitlab.providers[0].issuer.as_deref(),
-        Some("https://gitlab.com")
-    );
+    assert_eq!(gitlab.providers[0].issuer(), Some("https://gitlab.com"));
     let gitlab =
         parse("id = \"gl\"\nkind = \"gitlab\"\nbase_url = \"https://git.example.com/\"").unwrap();
     assert_eq!(
-        gitlab.providers[0].issuer.as_deref(),
+        gitlab.providers[0].issuer(),
         Some("https://git.example.com")
     );
 
@@ -58,7 +55,7 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
     )
     .unwrap();
     assert_eq!(
-        ms.providers[0].issuer.as_deref(),
+        ms.providers[0].issuer(),
         Some("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")
     );
     let multi = parse(
@@ -67,11 +64,11 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
     )
     .unwrap();
     assert_eq!(
-        multi.providers[0].preset,
-        ProviderPreset::Microsoft {
+        multi.providers[0].preset(),
+        Some(&ProviderPreset::Microsoft {
             tenant: "organizations".into(),
             tenants: vec!["72f988bf-86f1-41af-91ab-2d7cd011db47".into()],
-        }
+        })
     );
 
     let kc = parse(
@@ -79,16 +76,16 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
     )
     .unwrap();
     assert_eq!(
-        kc.providers[0].issuer.as_deref(),
+        kc.providers[0].issuer(),
         Some("https://sso.example.com/realms/staff")
     );
-    assert_eq!(kc.providers[0].preset, ProviderPreset::Keycloak);
+    assert_eq!(kc.providers[0].preset(), Some(&ProviderPreset::Keycloak));
 
     let gh =
         parse("id = \"gh\"\nkind = \"github\"\norgs = [\"Acme\"]\nteams = [\"acme/Platform\"]")
             .unwrap();
-    let ProviderPreset::Github(github) = &gh.providers[0].preset else {
-        panic!("not github: {:?}", gh.providers[0].preset)
+    let Some(OAuth2Api::Github(github)) = gh.providers[0].oauth2_api() else {
+        panic!("not github: {:?}", gh.providers[0].protocol)
     };
     assert_eq!(github.base_url.as_str(), "https://github.com/");
     assert_eq!(github.orgs, ["acme"]);
@@ -102,11 +99,11 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
         gh.providers[0].scopes,
         ["read:user", "user:email", "read:org"]
     );
-    assert_eq!(gh.providers[0].issuer, None);
+    assert_eq!(gh.providers[0].issuer(), None);
 
     let gh = parse("id = \"gh\"\nkind = \"github\"\nmembership_refresh = \"15m\"").unwrap();
-    let ProviderPreset::Github(github) = &gh.providers[0].preset else {
-        panic!("not github: {:?}", gh.providers[0].preset)
+    let Some(OAuth2Api::Github(github)) = gh.providers[0].oauth2_api() else {
+        panic!("not github: {:?}", gh.providers[0].protocol)
     };
     assert_eq!(
         github.membership_refresh,
@@ -119,7 +116,7 @@ fn each_kind_needs_at_most_one_key_and_fills_in_the_rest() {
          scopes = [\"profile\"]\nclaims = { id = \"/id\", username = \"/login\" }",
     )
     .unwrap();
-    let ProviderPreset::OAuth2(generic) = &oauth.providers[0].preset else {
+    let Some(OAuth2Api::Generic(generic)) = oauth.providers[0].oauth2_api() else {
         panic!("not oauth2")
     };
     assert_eq!(generic.userinfo_url.as_str(), "https://id.example.com/me");

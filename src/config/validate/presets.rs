@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::clients::Protocol;
 use super::{Checker, Str};
 use crate::config::raw::{RawClaimMapping, RawProvider, Text};
 use crate::config::{
-    is_tenant_id, ClaimMapping, GithubConfig, OAuth2Config, ProviderKind, ProviderPreset,
+    is_tenant_id, ClaimMapping, GithubConfig, OAuth2Api, OAuth2Config, ProviderKind, ProviderPreset,
 };
 
 const GOOGLE_ISSUER: &str = "https://accounts.google.com";
@@ -23,8 +24,14 @@ const MIN_MEMBERSHIP_REFRESH: Duration = Duration::from_secs(1);
 /// A kind-specific key: its name, where it is written (when it is), and the kinds it fits.
 type KindKey<'a> = (&'a str, Option<Option<usize>>, &'a [ProviderKind]);
 
-/// `(issuer, client_id, client_secret)`, as for the other kinds.
-type Client = (Option<String>, String, Option<SecretString>);
+/// Where a kind signs in: an OpenID issuer with the kind's rules, or plain OAuth 2.0 endpoints.
+enum Endpoints {
+    Oidc {
+        issuer: String,
+        preset: ProviderPreset,
+    },
+    OAuth2(OAuth2Api),
+}
 
 impl Checker<'_, '_> {
     /// Reports every key that belongs to another kind; `true` when there is none.
@@ -128,13 +135,13 @@ impl Checker<'_, '_> {
         ok
     }
 
-    /// Credentials and kind settings of a preset or `oauth2` provider.
+    /// The client id and the protocol settings of a preset or `oauth2` provider.
     pub(super) fn preset_client(
         &mut self,
         kind: ProviderKind,
         raw: &RawProvider,
         table: &str,
-    ) -> (Option<Client>, Option<ProviderPreset>) {
+    ) -> Option<(String, Protocol)> {
         let key = |field: &str| format!("{table}.{field}");
         let kind_name = kind.as_str();
         let client_id = self
@@ -158,9 +165,13 @@ impl Checker<'_, '_> {
             .and_then(|text| self.non_empty(text, &key("client_secret")));
         let settings = match kind {
             ProviderKind::Google => self.google(raw, table),
-            ProviderKind::Gitlab => self
-                .base_url(raw, table, GITLAB_URL)
-                .map(|url| (Some(url), ProviderPreset::Gitlab)),
+            ProviderKind::Gitlab => {
+                self.base_url(raw, table, GITLAB_URL)
+                    .map(|issuer| Endpoints::Oidc {
+                        issuer,
+                        preset: ProviderPreset::Gitlab,
+                    })
+            }
             ProviderKind::Keycloak => self
                 .required(
                     raw.realm_url.as_ref(),
@@ -170,19 +181,26 @@ impl Checker<'_, '_> {
                      \"https://sso.example.com/realms/staff\"",
                 )
                 .and_then(|text| self.issuer(&text, &key("realm_url")))
-                .map(|issuer| (Some(issuer), ProviderPreset::Keycloak)),
+                .map(|issuer| Endpoints::Oidc {
+                    issuer,
+                    preset: ProviderPreset::Keycloak,
+                }),
             ProviderKind::Microsoft => self.microsoft(raw, table),
             ProviderKind::Github => self.github(raw, table),
             ProviderKind::OAuth2 => self.oauth2(raw, table),
             ProviderKind::Oidc | ProviderKind::Dev => None,
         };
-        let Some((issuer, preset)) = settings else {
-            return (None, None);
+        let (client_id, secret) = client_id.zip(client_secret)?;
+        let secret = SecretString::from(secret);
+        let protocol = match settings? {
+            Endpoints::Oidc { issuer, preset } => Protocol::Oidc {
+                issuer,
+                secret,
+                preset,
+            },
+            Endpoints::OAuth2(api) => Protocol::OAuth2 { secret, api },
         };
-        let client = client_id
-            .zip(client_secret)
-            .map(|(id, secret)| (issuer, id, Some(SecretString::from(secret))));
-        (client, Some(preset))
+        Some((client_id, protocol))
     }
 
     /// `base_url` (https, or http on loopback), without a trailing `/`.
@@ -199,11 +217,7 @@ impl Checker<'_, '_> {
         )
     }
 
-    fn google(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-    ) -> Option<(Option<String>, ProviderPreset)> {
+    fn google(&mut self, raw: &RawProvider, table: &str) -> Option<Endpoints> {
         let issuer = self.optional(
             raw.issuer.as_ref(),
             &format!("{table}.issuer"),
@@ -214,19 +228,15 @@ impl Checker<'_, '_> {
             &format!("{table}.hosted_domain"),
             |this, text, key| this.domain(text, key),
         );
-        Some((
-            Some(issuer?.unwrap_or_else(|| GOOGLE_ISSUER.to_owned())),
-            ProviderPreset::Google {
+        Some(Endpoints::Oidc {
+            issuer: issuer?.unwrap_or_else(|| GOOGLE_ISSUER.to_owned()),
+            preset: ProviderPreset::Google {
                 hosted_domain: hosted_domain?,
             },
-        ))
+        })
     }
 
-    fn microsoft(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-    ) -> Option<(Option<String>, ProviderPreset)> {
+    fn microsoft(&mut self, raw: &RawProvider, table: &str) -> Option<Endpoints> {
         let base = self.base_url(raw, table, MICROSOFT_URL);
         let tenant_key = format!("{table}.tenant");
         let tenant = self
@@ -279,17 +289,13 @@ impl Checker<'_, '_> {
             );
             return None;
         }
-        Some((
-            Some(format!("{base}/{tenant}/v2.0")),
-            ProviderPreset::Microsoft { tenant, tenants },
-        ))
+        Some(Endpoints::Oidc {
+            issuer: format!("{base}/{tenant}/v2.0"),
+            preset: ProviderPreset::Microsoft { tenant, tenants },
+        })
     }
 
-    fn github(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-    ) -> Option<(Option<String>, ProviderPreset)> {
+    fn github(&mut self, raw: &RawProvider, table: &str) -> Option<Endpoints> {
         let base = self.base_url(raw, table, GITHUB_URL);
         let orgs = self.list(
             raw.orgs.as_deref(),
@@ -337,22 +343,15 @@ impl Checker<'_, '_> {
             },
         );
         let base_url = url::Url::parse(&base?).ok()?;
-        Some((
-            None,
-            ProviderPreset::Github(GithubConfig {
-                base_url,
-                orgs: orgs?,
-                teams: teams?,
-                membership_refresh: membership_refresh?.unwrap_or(DEFAULT_MEMBERSHIP_REFRESH),
-            }),
-        ))
+        Some(Endpoints::OAuth2(OAuth2Api::Github(GithubConfig {
+            base_url,
+            orgs: orgs?,
+            teams: teams?,
+            membership_refresh: membership_refresh?.unwrap_or(DEFAULT_MEMBERSHIP_REFRESH),
+        })))
     }
 
-    fn oauth2(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-    ) -> Option<(Option<String>, ProviderPreset)> {
+    fn oauth2(&mut self, raw: &RawProvider, table: &str) -> Option<Endpoints> {
         let endpoint = |this: &mut Self, raw: Option<&Text>, field: &str, what: &str| {
             let key = format!("{table}.{field}");
             this.required(
@@ -381,15 +380,14 @@ impl Checker<'_, '_> {
             None => Some(ClaimMapping::default()),
             Some(claims) => self.claim_mapping(claims, &format!("{table}.claims")),
         };
-        Some((
-            None,
-            ProviderPreset::OAuth2(Box::new(OAuth2Config {
+        Some(Endpoints::OAuth2(OAuth2Api::Generic(Box::new(
+            OAuth2Config {
                 auth_url: auth_url?,
                 token_url: token_url?,
                 userinfo_url: userinfo_url?,
                 claims: claims?,
-            })),
-        ))
+            },
+        ))))
     }
 
     fn claim_mapping(&mut self, raw: &RawClaimMapping, key: &str) -> Option<ClaimMapping> {

@@ -1,18 +1,19 @@
-//! `[[provider]]`: ids, kinds, issuers, client credentials, scopes.
+//! `[[provider]]`: ids, kinds, names, scopes, `token_endpoint_auth`, `bearer`, and the
+//! validated `ProviderConfig` with its protocol (issuer and credentials in `clients.rs` and
+//! `presets.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use secrecy::SecretString;
-
-use super::{is_loopback, Checker, Str};
+use super::clients::Protocol;
+use super::{Checker, Str};
 use crate::config::errors::line_column;
 use crate::config::raw::{RawBearer, RawProvider, Text};
 use crate::config::{
-    BearerConfig, ProviderConfig, ProviderKind, ProviderPreset, TokenEndpointAuth,
+    BearerConfig, ClientCredentials, DevClient, OAuth2Client, OidcClient, ProviderConfig,
+    ProviderKind, ProviderProtocol, TokenEndpointAuth,
 };
 
-const DEV_CLIENT_ID: &str = "portcullis-dev";
 const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 /// The profile, every email address with its verification, and org and team memberships.
 const GITHUB_SCOPES: [&str; 3] = ["read:user", "user:email", "read:org"];
@@ -90,17 +91,12 @@ impl Checker<'_, '_> {
             Some(bearer) => self.bearer(bearer, &table, kind).map(Some),
         };
         let foreign_keys_ok = kind.is_none_or(|kind| self.keys_of_kind(kind, raw, &table));
-        let mut preset = Some(ProviderPreset::None);
         let client = match (kind, kind_text.as_ref()) {
             (Some(ProviderKind::Oidc), _) => self.oidc_client(raw, &table),
             (Some(ProviderKind::Dev), Some(kind_text)) => {
                 self.dev_client(raw, &table, listen, kind_text)
             }
-            (Some(kind), _) if kind != ProviderKind::Dev => {
-                let (client, kind_preset) = self.preset_client(kind, raw, &table);
-                preset = kind_preset;
-                client
-            }
+            (Some(kind), _) if kind != ProviderKind::Dev => self.preset_client(kind, raw, &table),
             _ => {
                 // Still look for missing variables in what could not be checked.
                 for (field, value) in [
@@ -116,38 +112,47 @@ impl Checker<'_, '_> {
             }
         };
         let client = client.filter(|_| foreign_keys_ok);
-        let provider = match (
-            id,
-            kind,
-            client,
-            name,
-            scopes,
-            token_endpoint_auth,
-            bearer,
-            preset,
-        ) {
+        let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer) {
             (
                 Some(id),
                 Some(kind),
-                Some((issuer, client_id, client_secret)),
+                Some((client_id, protocol)),
                 Some(name),
                 Some(scopes),
                 Some(token_endpoint_auth),
                 Some(bearer),
-                Some(preset),
-            ) => Some(ProviderConfig {
-                id,
-                kind,
-                name: name.unwrap_or_else(|| default_name(kind).to_owned()),
-                issuer,
-                client_id,
-                client_secret,
-                scopes,
-                token_endpoint_auth: token_endpoint_auth
-                    .unwrap_or(TokenEndpointAuth::ClientSecretBasic),
-                bearer,
-                preset,
-            }),
+            ) => {
+                let auth = token_endpoint_auth.unwrap_or(TokenEndpointAuth::ClientSecretBasic);
+                let protocol = match protocol {
+                    Protocol::Oidc {
+                        issuer,
+                        secret,
+                        preset,
+                    } => ProviderProtocol::Oidc(OidcClient {
+                        issuer,
+                        credentials: ClientCredentials { secret, auth },
+                        preset,
+                        bearer,
+                    }),
+                    // `bearer` was refused above for kinds without a JWKS.
+                    Protocol::OAuth2 { secret, api } => ProviderProtocol::OAuth2(OAuth2Client {
+                        credentials: ClientCredentials { secret, auth },
+                        api,
+                    }),
+                    Protocol::Dev => ProviderProtocol::Dev(DevClient {
+                        token_endpoint_auth: auth,
+                        bearer,
+                    }),
+                };
+                Some(ProviderConfig {
+                    id,
+                    kind,
+                    name: name.unwrap_or_else(|| default_name(kind).to_owned()),
+                    client_id,
+                    scopes,
+                    protocol,
+                })
+            }
             _ => None,
         };
         (provider, kind)
@@ -317,113 +322,6 @@ impl Checker<'_, '_> {
                 None
             }
         }
-    }
-
-    /// `issuer`, `client_id` and `client_secret` of an `oidc` provider: all required.
-    fn oidc_client(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-    ) -> Option<(Option<String>, String, Option<SecretString>)> {
-        let issuer_key = format!("{table}.issuer");
-        let issuer = self
-            .required(
-                raw.issuer.as_ref(),
-                table,
-                &issuer_key,
-                "`issuer` is required for kind \"oidc\": the provider's issuer URL, like \
-                 \"https://accounts.google.com\"",
-            )
-            .and_then(|text| self.issuer(&text, &issuer_key));
-        let client_id = self
-            .required(
-                raw.client_id.as_ref(),
-                table,
-                &format!("{table}.client_id"),
-                "`client_id` is required for kind \"oidc\": the client id your provider issued",
-            )
-            .and_then(|text| self.non_empty(text, &format!("{table}.client_id")));
-        let client_secret = self
-            .required(
-                raw.client_secret.as_ref(),
-                table,
-                &format!("{table}.client_secret"),
-                "`client_secret` is required for kind \"oidc\": the client secret your provider \
-                 issued, preferably as \"${VARIABLE}\"",
-            )
-            .and_then(|text| self.non_empty(text, &format!("{table}.client_secret")));
-        Some((
-            Some(issuer?),
-            client_id?,
-            Some(SecretString::from(client_secret?)),
-        ))
-    }
-
-    /// The issuer exactly as written: it is compared character for character with the
-    /// discovery document's `issuer` and the ID token's `iss`, so it is not normalised.
-    pub(super) fn issuer(&mut self, text: &Str, key: &str) -> Option<String> {
-        let url = self.web_url(text, key)?;
-        if url.scheme() == "https" || is_loopback(&url) {
-            return Some(text.value.clone());
-        }
-        self.error(
-            text.offset,
-            key,
-            format!(
-                "issuer `{}` must use https:// (http:// is accepted only on a loopback host, for \
-                 local testing)",
-                text.value
-            ),
-        );
-        None
-    }
-
-    /// A `dev` provider: no issuer or client secret (the gateway makes its own), and a
-    /// loopback `listen` address, because it lets anyone sign in as anyone.
-    fn dev_client(
-        &mut self,
-        raw: &RawProvider,
-        table: &str,
-        listen: Option<SocketAddr>,
-        kind: &Str,
-    ) -> Option<(Option<String>, String, Option<SecretString>)> {
-        let mut complete = true;
-        if let Some(issuer) = &raw.issuer {
-            self.error(
-                issuer.span().start,
-                &format!("{table}.issuer"),
-                "a \"dev\" provider serves its own issuer at {public_url}/oauth2/dev: remove \
-                 `issuer`",
-            );
-            complete = false;
-        }
-        if let Some(secret) = &raw.client_secret {
-            self.error(
-                secret.span().start,
-                &format!("{table}.client_secret"),
-                "a \"dev\" provider generates its own client secret at start-up: remove \
-                 `client_secret`",
-            );
-            complete = false;
-        }
-        if let Some(listen) = listen.filter(|listen| !listen.ip().is_loopback()) {
-            self.error(
-                kind.offset,
-                &format!("{table}.kind"),
-                format!(
-                    "the \"dev\" provider lets anyone sign in as anyone, so it runs only when \
-                     server.listen is a loopback address like \"127.0.0.1:4180\" (found \
-                     `{listen}`); configure a real provider to listen elsewhere"
-                ),
-            );
-            complete = false;
-        }
-        let client_id_key = format!("{table}.client_id");
-        let client_id = self.optional(raw.client_id.as_ref(), &client_id_key, |this, text, key| {
-            this.non_empty(text, key)
-        });
-        let client_id = client_id?.unwrap_or_else(|| DEV_CLIENT_ID.to_owned());
-        complete.then_some((None, client_id, None))
     }
 }
 

@@ -333,32 +333,29 @@ pass_authorization_header = true
     assert_eq!(google.kind, ProviderKind::Oidc);
     assert_eq!(google.name, "Google");
     // Kept exactly as written: no trailing slash is added to a bare origin.
-    assert_eq!(
-        google.issuer.as_deref(),
-        Some("https://accounts.google.com")
-    );
+    assert_eq!(google.issuer(), Some("https://accounts.google.com"));
     assert_eq!(google.client_id, "123-abc.apps.googleusercontent.com");
     assert_eq!(
-        google.client_secret.as_ref().unwrap().expose_secret(),
+        google.credentials().unwrap().secret.expose_secret(),
         "client-secret-value"
     );
     assert_eq!(google.scopes, ["openid", "email", "profile"]);
     assert_eq!(
-        google.token_endpoint_auth,
+        google.credentials().unwrap().auth,
         TokenEndpointAuth::ClientSecretPost
     );
     assert_eq!(sso.name, "OpenID Connect");
     assert_eq!(
-        sso.issuer.as_ref().unwrap().as_str(),
+        sso.issuer().unwrap(),
         "https://sso.example.com/realms/staff"
     );
     assert_eq!(
-        sso.client_secret.as_ref().unwrap().expose_secret(),
+        sso.credentials().unwrap().secret.expose_secret(),
         "literal$secret"
     );
     assert_eq!(sso.scopes, ["openid", "email", "profile"]);
     assert_eq!(
-        sso.token_endpoint_auth,
+        sso.credentials().unwrap().auth,
         TokenEndpointAuth::ClientSecretBasic
     );
 
@@ -415,7 +412,7 @@ url = "builtin:echo"
     assert_eq!(dev.kind, ProviderKind::Dev);
     assert_eq!(dev.name, "Development sign-in");
     assert_eq!(dev.client_id, "portcullis-dev");
-    assert!(dev.issuer.is_none() && dev.client_secret.is_none());
+    assert!(dev.issuer().is_none() && dev.credentials().is_none());
     assert_eq!(dev.scopes, ["openid", "email", "profile"]);
     assert_eq!(config.authorize.email_domains, ["*"]);
     assert!(config.authorize.emails.is_empty());
@@ -479,7 +476,7 @@ fn env_substitution_and_missing_variables() {
     let expanded = edit(&[(issuer, r#"issuer = "https://${ISSUER_HOST}/realms/$$x""#)]);
     let config = parse(&expanded).unwrap();
     assert_eq!(
-        config.providers[0].issuer.as_ref().unwrap().as_str(),
+        config.providers[0].issuer().unwrap(),
         "https://sso.example.com/realms/$x"
     );
 

@@ -1,5 +1,6 @@
 use super::*;
-use openidconnect::JsonWebKey as _;
+use openidconnect::core::CoreJsonWebKeySet;
+use openidconnect::{JsonWebKey as _, JsonWebKeySetUrl};
 
 /// A discovered provider whose JWKS holds one RSA key, `kid`.
 fn provider_holding(kid: &str) -> OidcProvider {

@@ -1,0 +1,249 @@
+//! Signed-token checks with the provider's JWKS: ID tokens at login (OpenID Connect Core
+//! §3.1.3.7) and API clients' bearer JWTs (RFC 6750, RFC 9068), with one rate-limited JWKS
+//! refetch when a token names an unknown key (key rotation).
+
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+};
+use openidconnect::{
+    ClaimsVerificationError, ClientId, IdToken, IssuerUrl, Nonce, SignatureVerificationError,
+};
+
+use super::claims::{ExtraClaims, LoginClaims};
+use super::discovery::DiscoveryError;
+use super::OidcProvider;
+use crate::error::LoginError;
+use crate::error_chain::error_chain;
+use crate::identity::Identity;
+use crate::jwt;
+use crate::providers::presets;
+
+/// Asymmetric signature algorithms accepted on ID tokens. `none` and the HMAC family are
+/// never accepted: an HMAC "signed" with a provider's public key must not verify
+/// (DESIGN §5 item 6).
+const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// A token naming an unknown `kid` may trigger a JWKS refetch at most this often.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+/// Tolerated clock difference with the provider for `iat` and `nbf`.
+const CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+pub(super) type ProviderIdToken = IdToken<
+    ExtraClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+/// Why a bearer JWT is refused (answered 401 `invalid_token`).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    #[error("malformed")]
+    Malformed(#[source] serde_json::Error),
+    #[error("the provider is not discovered yet")]
+    NotDiscovered,
+    #[error("no key matches the token's kid")]
+    UnknownKey(#[source] DiscoveryError),
+    #[error(transparent)]
+    Claims(#[from] ClaimsVerificationError),
+    #[error(transparent)]
+    NotBefore(#[from] NotBeforeError),
+    /// The kind's own rules, applied as at login.
+    #[error(transparent)]
+    Rules(#[from] LoginError),
+    #[error("this provider issues no JWTs")]
+    NotOpenId,
+}
+
+/// RFC 7519 §4.1.5.
+#[derive(Debug, thiserror::Error)]
+pub enum NotBeforeError {
+    #[error("not valid before {0}")]
+    InTheFuture(f64),
+    #[error("the nbf claim is not a number")]
+    NotANumber,
+}
+
+impl OidcProvider {
+    /// OpenID Connect Core §3.1.3.7: signature by a JWKS key with an allow-listed asymmetric
+    /// algorithm, `iss`, `aud` (and `azp`), `exp`, `iat`, `nonce`, `sub`. An unknown `kid`
+    /// triggers one rate-limited JWKS refetch (key rotation) before the token is rejected.
+    pub async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<LoginClaims, LoginError> {
+        let token: ProviderIdToken = id_token
+            .parse()
+            .map_err(|err| LoginError::InvalidIdToken(format!("malformed: {err}")))?;
+        let discovered = self.ready()?;
+        let payload = jwt::payload(id_token).unwrap_or_default();
+        let issuer = presets::token_issuer(&self.settings.preset, &self.settings.issuer, &payload)?;
+        let claims = match self.verify_with(&token, &discovered.jwks, nonce, &issuer) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                let jwks = self.refetch_jwks().await.map_err(|err| {
+                    LoginError::InvalidIdToken(format!(
+                        "no key matches the token's kid ({})",
+                        error_chain(&err)
+                    ))
+                })?;
+                self.verify_with(&token, &jwks, nonce, &issuer)
+            }
+            other => other,
+        }
+        .map_err(|err| LoginError::InvalidIdToken(error_chain(&err)))?;
+        // The signature is verified: the payload's `nbf` can be trusted.
+        check_not_before(&payload).map_err(|err| LoginError::InvalidIdToken(err.to_string()))?;
+        claims.check_authorized_party(&self.settings.client_id)
+    }
+
+    fn verify_with(
+        &self,
+        token: &ProviderIdToken,
+        jwks: &CoreJsonWebKeySet,
+        nonce: &str,
+        issuer: &str,
+    ) -> Result<LoginClaims, ClaimsVerificationError> {
+        let issuer = IssuerUrl::new(issuer.to_owned())
+            .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            ClientId::new(self.settings.client_id.clone()),
+            issuer,
+            jwks.clone(),
+        )
+        .set_allowed_algs(ALLOWED_ALGS)
+        // Extra audiences are allowed only with `azp` naming us, checked in `check_authorized_party`.
+        .set_other_audience_verifier_fn(|_| true)
+        .set_issue_time_verifier_fn(check_issue_time);
+        let claims = token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
+        LoginClaims::from_id_token(claims)
+    }
+
+    /// Validates an API client's `Authorization: Bearer` JWT (RFC 6750, RFC 9068) with the
+    /// same strictness as ID tokens: signature by a JWKS key with an allow-listed asymmetric
+    /// algorithm, `iss`, `exp`, `iat`, `nbf`, `sub`, and an `aud` containing one of
+    /// `audiences`. An unknown `kid` triggers the same rate-limited JWKS refetch.
+    pub async fn verify_bearer(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Identity, BearerError> {
+        let parsed: ProviderIdToken = token.parse().map_err(BearerError::Malformed)?;
+        let discovered = self.current().ok_or(BearerError::NotDiscovered)?;
+        let claims = match self.verify_bearer_with(&parsed, &discovered.jwks, audiences) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                let jwks = self.refetch_jwks().await.map_err(BearerError::UnknownKey)?;
+                self.verify_bearer_with(&parsed, &jwks, audiences)
+            }
+            other => other,
+        }?;
+        // The signature is verified: the payload can be read for the claims the library
+        // does not check, and for the kind's own rules, applied as at login (Google's `hd`,
+        // Entra's groups overage and email, GitLab's and Keycloak's groups).
+        let payload = jwt::payload(token).unwrap_or_default();
+        check_not_before(&payload)?;
+        let mut claims = claims;
+        presets::finish(&self.settings.preset, &mut claims, &payload, None)?;
+        Ok(claims.into_identity(self.id()))
+    }
+
+    fn verify_bearer_with(
+        &self,
+        token: &ProviderIdToken,
+        jwks: &CoreJsonWebKeySet,
+        audiences: &[String],
+    ) -> Result<LoginClaims, ClaimsVerificationError> {
+        let issuer = IssuerUrl::new(self.settings.issuer.clone())
+            .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
+        // The audience is checked below against the configured list instead of the client id;
+        // RFC 9068 tokens carry `typ: at+jwt`, so any JOSE type is accepted.
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            ClientId::new(String::new()),
+            issuer,
+            jwks.clone(),
+        )
+        .set_allowed_algs(ALLOWED_ALGS)
+        .require_audience_match(false)
+        .allow_all_jose_types()
+        .set_issue_time_verifier_fn(check_issue_time);
+        // The library's nonce-verifier signature.
+        let no_nonce = |_: Option<&Nonce>| -> Result<(), String> { Ok(()) };
+        let claims = token.claims(&verifier, no_nonce)?;
+        let accepted = claims
+            .audiences()
+            .iter()
+            .any(|aud| audiences.iter().any(|allowed| allowed == aud.as_str()));
+        if !accepted {
+            return Err(ClaimsVerificationError::InvalidAudience(
+                "no accepted audience".into(),
+            ));
+        }
+        LoginClaims::from_id_token(claims)
+    }
+
+    /// Refetches the JWKS unless that happened less than [`JWKS_REFETCH_INTERVAL`] ago; then
+    /// the keys held now are the answer: a token that arrived during another token's refetch
+    /// waited for it here and is checked against the keys it brought.
+    pub(super) async fn refetch_jwks(&self) -> Result<CoreJsonWebKeySet, DiscoveryError> {
+        let mut last = self.last_jwks_refetch.lock().await;
+        let discovered = self.current().ok_or(DiscoveryError::NotDiscovered)?;
+        if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+            return Ok(discovered.jwks.clone());
+        }
+        *last = Some(Instant::now());
+        let jwks = CoreJsonWebKeySet::fetch_async(&discovered.jwks_uri, &self.http)
+            .await
+            .map_err(DiscoveryError::Jwks)?;
+        tracing::info!(
+            provider = self.id(),
+            keys = jwks.keys().len(),
+            "JWKS refetched for an unknown key id"
+        );
+        let mut updated = (*discovered).clone();
+        updated.jwks = jwks.clone();
+        self.store(updated);
+        Ok(jwks)
+    }
+}
+
+/// `iat` may not lie in the future beyond the tolerated clock skew (the library's
+/// issue-time verifier signature).
+fn check_issue_time(iat: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
+    if iat > chrono::Utc::now() + CLOCK_SKEW {
+        Err(format!("issued in the future ({iat})"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `nbf`, when present, may not lie in the future beyond the tolerated clock skew
+/// (RFC 7519 §4.1.5; a NumericDate may be fractional, §2).
+fn check_not_before(payload: &serde_json::Value) -> Result<(), NotBeforeError> {
+    let Some(nbf) = payload.get("nbf") else {
+        return Ok(());
+    };
+    let skew = i64::try_from(CLOCK_SKEW.as_secs()).unwrap_or(0);
+    let latest = chrono::Utc::now().timestamp().saturating_add(skew) as f64;
+    match nbf.as_f64() {
+        Some(nbf) if nbf <= latest => Ok(()),
+        Some(nbf) => Err(NotBeforeError::InTheFuture(nbf)),
+        None => Err(NotBeforeError::NotANumber),
+    }
+}

@@ -1,0 +1,101 @@
+//! The embedded development provider (`kind = "dev"`, issue 10): a whole sign-in through
+//! its pages, and its refusals shown through the gateway's one error renderer (with the
+//! request id) rather than a page of its own.
+
+use reqwest::header::ACCEPT;
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::helpers::{assert_redirects_to, location, spawn_app_with, TestApp};
+
+async fn spawn_dev_app() -> TestApp {
+    spawn_app_with(|c| {
+        c.provider_id = "dev".into();
+        c.provider_blocks = Some("[[provider]]\nid = \"dev\"\nkind = \"dev\"\n".into());
+    })
+    .await
+}
+
+/// `/oauth2/start` → the development provider's authorization URL.
+async fn authorization_url(app: &TestApp) -> Url {
+    let start = app.browser.navigate(&app.start_url("/")).await;
+    assert_redirects_to(&start, &app.url("/oauth2/dev/authorize"));
+    Url::parse(&location(&start)).unwrap()
+}
+
+#[tokio::test]
+async fn a_person_signs_in_through_the_development_provider() {
+    let app = spawn_dev_app().await;
+    let authorize = authorization_url(&app).await;
+
+    let form = app.browser.navigate(authorize.as_str()).await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let mut fields: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    fields.push(("email".into(), "ada@example.com".into()));
+    let submitted = app
+        .client
+        .post(app.url("/oauth2/dev/authorize"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_redirects_to(&submitted, &app.callback_url());
+    let callback = app.browser.navigate(&location(&submitted)).await;
+    assert_redirects_to(&callback, "/");
+
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/oauth2/userinfo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "ada@example.com");
+}
+
+#[tokio::test]
+async fn a_refused_authorization_request_is_a_page_with_the_request_id() {
+    let app = spawn_dev_app().await;
+    let mut authorize = authorization_url(&app).await;
+    let tampered: Vec<(String, String)> = authorize
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| match k.as_str() {
+            "client_id" => (k, "someone-else".to_owned()),
+            _ => (k, v),
+        })
+        .collect();
+    authorize.query_pairs_mut().clear().extend_pairs(&tampered);
+
+    let resp = app.browser.navigate(authorize.as_str()).await;
+
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("unknown client_id"), "{page}");
+    assert!(
+        page.contains(&request_id),
+        "no request id in the page: {page}"
+    );
+
+    // A program gets the same refusal as JSON.
+    let json: serde_json::Value = app
+        .client
+        .get(authorize.as_str())
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["error"], "bad_request");
+}
