@@ -29,13 +29,13 @@ use crate::telemetry::RequestId;
 pub use query::QueryParams;
 
 /// Associated data for flow cookies.
-const FLOW_PURPOSE: &[u8] = b"portcullis flow v1";
+pub(crate) const FLOW_PURPOSE: &[u8] = b"portcullis flow v1";
 /// Flow cookies are only sent to the callback.
 const FLOW_COOKIE_PATH: &str = "/oauth2/callback";
 
 /// What a flow cookie carries from `start` to `callback`.
 #[derive(Serialize, Deserialize)]
-struct FlowState {
+pub(crate) struct FlowState {
     state: String,
     nonce: String,
     pkce_verifier: String,

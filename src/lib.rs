@@ -10,6 +10,8 @@ pub mod config;
 pub mod error;
 pub mod flow;
 pub mod forward_auth;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod identity;
 pub mod membership;
