@@ -35,7 +35,9 @@ impl RedirectTarget {
     /// and none of this undone by further percent-decoding or `..` resolution. Or an
     /// absolute `http`/`https` URL without userinfo whose host is in `allowed_hosts`: exact
     /// hostnames (`app.example.com`) or, with a leading dot, a domain and its subdomains
-    /// (`.example.com`); ports are ignored and case does not matter. Anything else is `/`.
+    /// (`.example.com`); ports are ignored and case does not matter, and a host name with an
+    /// empty label (`https://.example.com`, `https://a..example.com`) names nothing. Anything
+    /// else is `/`.
     pub fn parse(raw: Option<&str>, allowed_hosts: &[String]) -> RedirectTarget {
         raw.filter(|value| !value.is_empty())
             .and_then(|value| validate(value, allowed_hosts))
@@ -194,6 +196,12 @@ fn absolute_url(raw: &str, allowed_hosts: &[String]) -> Option<String> {
         return None;
     }
     let host = url.host()?;
+    if let Host::Domain(domain) = host {
+        // RFC 1035 §2.3.1: a host name's labels are not empty (`.a.example`, `a..example`).
+        if domain.split('.').any(str::is_empty) {
+            return None;
+        }
+    }
     allowed_hosts
         .iter()
         .any(|entry| host_matches(entry, &host))
@@ -438,6 +446,24 @@ mod tests {
         );
         assert_eq!(parse_with("https://evil-example.com/", &hosts), "/");
         assert_eq!(parse_with("https://example.com.evil.org/", &hosts), "/");
+    }
+
+    /// Found by the `redirect` fuzz target: `.corp.example.org` and `x..corp.example.org`
+    /// end in the allowed domain but are no host names (RFC 1035 §2.3.1: labels are not
+    /// empty), so no resolver agrees on what they name.
+    #[test]
+    fn hosts_with_empty_labels_are_refused() {
+        let hosts = [".corp.example.org", "app.example.com"];
+        for input in [
+            "http://.corp.example.org#x",
+            "https://.corp.example.org/",
+            "https://x..corp.example.org/",
+            "https://z-0..corp.example.org//....http://evil.com",
+            "https://a.b..c.corp.example.org/",
+            "https://..corp.example.org/",
+        ] {
+            assert_eq!(parse_with(input, &hosts), "/", "{input}");
+        }
     }
 
     #[test]
