@@ -253,6 +253,9 @@ fn strip_port(name: &str) -> &str {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

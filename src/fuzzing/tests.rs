@@ -49,6 +49,14 @@ const PENDING: &[(&str, &str)] = &[
         "regressions/host/host-list-semicolon",
         "`Host: a;b` normalises to the host `a;b` (the routing change makes it invalid)",
     ),
+    (
+        "regressions/host/bracketed-empty",
+        "`Host: []` normalises to the host `[]`, which is no IPv6 address (route.rs)",
+    ),
+    (
+        "regressions/host/bracketed-ipv4",
+        "`Host: [1.2.3.4]` normalises to the host `[1.2.3.4]`, which is no IPv6 address (route.rs)",
+    ),
 ];
 
 #[test]
