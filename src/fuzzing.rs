@@ -594,19 +594,11 @@ pub fn check_normal_host(host: &str) -> Outcome {
 // Forward auth
 // ---------------------------------------------------------------------------------------
 
-const DESCRIPTION_HEADERS: [&str; 5] = [
-    "x-original-url",
-    "x-original-method",
-    "x-forwarded-method",
-    "x-forwarded-host",
-    "x-forwarded-uri",
-];
-
 /// `OriginalRequest::from_request` of a request written as text: a first line
 /// `METHOD target`, then `name: value` lines. From an untrusted peer the answer is always
 /// the request itself, for `/`. From a trusted one, an answer is an origin-form target taken
-/// byte for byte from the one description given (never both, no header twice), with that
-/// description's method or the unspecified one.
+/// byte for byte from the one description given (never both, none of its headers twice),
+/// with that description's method or the unspecified one.
 pub fn forward_auth(data: &[u8]) -> Outcome {
     let Some(request) = request_from_text(data) else {
         return Ok(());
@@ -639,11 +631,6 @@ pub fn forward_auth(data: &[u8]) -> Outcome {
             .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
             .collect()
     };
-    for name in DESCRIPTION_HEADERS {
-        ensure(values(name).len() <= 1, || {
-            format!("{name} twice was believed")
-        })?;
-    }
     let original_url = values("x-original-url").pop();
     let forwarded_uri = values("x-forwarded-uri").pop();
     ensure(!(original_url.is_some() && forwarded_uri.is_some()), || {
@@ -653,8 +640,17 @@ pub fn forward_auth(data: &[u8]) -> Outcome {
         original.uri.starts_with('/') && original.uri.bytes().all(|b| b.is_ascii_graphic()),
         || format!("target {:?} is not origin-form visible ASCII", original.uri),
     )?;
+    let single = |names: &[&str]| -> Outcome {
+        for name in names {
+            ensure(values(name).len() <= 1, || {
+                format!("{name} twice was believed")
+            })?;
+        }
+        Ok(())
+    };
     let method_header = match (&original_url, &forwarded_uri) {
         (Some(url), None) => {
+            single(&["x-original-url", "x-original-method"])?;
             ensure(
                 url.ends_with(original.uri.as_str()) || original.uri == "/",
                 || {
@@ -667,6 +663,7 @@ pub fn forward_auth(data: &[u8]) -> Outcome {
             values("x-original-method").pop()
         }
         (None, Some(uri)) => {
+            single(&["x-forwarded-uri", "x-forwarded-host", "x-forwarded-method"])?;
             ensure(*uri == original.uri, || {
                 format!("target {:?} is not X-Forwarded-Uri {uri:?}", original.uri)
             })?;

@@ -57,6 +57,15 @@ const PENDING: &[(&str, &str)] = &[
         "regressions/host/bracketed-ipv4",
         "`Host: [1.2.3.4]` normalises to the host `[1.2.3.4]`, which is no IPv6 address (route.rs)",
     ),
+    (
+        "regressions/forward_auth/forwarded-uri-with-space",
+        "`X-Forwarded-Uri: /public/x /admin` is believed, a target that is not origin-form \
+         (forward_auth/original.rs)",
+    ),
+    (
+        "regressions/forward_auth/original-url-with-tab",
+        "`X-Original-URL` with a tab in its target is believed (forward_auth/original.rs)",
+    ),
 ];
 
 #[test]
