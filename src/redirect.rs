@@ -435,7 +435,10 @@ mod tests {
             assert_eq!(parse_with(&got, &hosts), got);
         }
         let fits = format!("/docs/{}", "é".repeat(300));
-        assert_eq!(parse_with(&fits, &hosts), format!("/docs/{}", "%C3%A9".repeat(300)));
+        assert_eq!(
+            parse_with(&fits, &hosts),
+            format!("/docs/{}", "%C3%A9".repeat(300))
+        );
     }
 
     #[test]
