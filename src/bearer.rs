@@ -3,7 +3,8 @@
 //!
 //! The token is validated as strictly as an ID token (see `OidcProvider::verify_bearer`)
 //! and then goes through the same rules and identity headers as a cookie session. A bearer
-//! token that fails validation is answered 401 with `WWW-Authenticate: Bearer
+//! token that fails validation, or names an identity an upstream would read as another
+//! (`Identity::ambiguous_field`, as at login), is answered 401 with `WWW-Authenticate: Bearer
 //! error="invalid_token"` (RFC 6750 §3.1) and never reaches an upstream.
 
 use axum::http::{header, HeaderMap};
@@ -64,6 +65,13 @@ async fn validate(
             continue;
         }
         match provider.verify_bearer(token, &bearer.audiences).await {
+            // The same first line as at login: a value an upstream would read as another.
+            Ok(identity) if identity.ambiguous_field().is_some() => {
+                let field = identity.ambiguous_field().map_or("", |(field, _)| field);
+                return Err(invalid(format!(
+                    "its {field} has surrounding white space or a control character"
+                )));
+            }
             Ok(identity) => {
                 return Ok(BearerIdentity {
                     identity,

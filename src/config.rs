@@ -46,6 +46,26 @@ pub struct ServerConfig {
     /// is that host only, `.example.com` the domain and its subdomains. Empty by default:
     /// `rd` is then a local path only.
     pub allowed_redirect_hosts: Vec<String>,
+    /// How long clients get to use their connections ([`crate::server`]).
+    pub connections: ConnectionSettings,
+}
+
+/// `header_timeout`, `keepalive_timeout`, `max_connections` and `max_connections_per_client`:
+/// what one client connection may hold of the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// `header_timeout` (default 10s): a request head must arrive in full within this long of
+    /// its first byte, and a new connection must bring its first request head within this long.
+    pub header_timeout: Duration,
+    /// `keepalive_timeout` (default 60s): a connection with no request in progress is closed
+    /// after this long (HTTP/1.1 keep-alive, HTTP/2 with no open stream).
+    pub keepalive_timeout: Duration,
+    /// `max_connections`: client connections served at once; `None` derives it from the
+    /// descriptor limit at start-up ([`crate::server::ConnectionLimits`]).
+    pub max_connections: Option<usize>,
+    /// `max_connections_per_client`: connections one client address (an IPv4 address, an
+    /// IPv6 /64) may hold at once; `None` is a quarter of `max_connections`.
+    pub max_connections_per_client: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -391,6 +411,12 @@ pub enum UpstreamTarget {
     Echo,
 }
 
+/// `[[upstream]] websocket_idle_timeout` when unset: 10 minutes. nginx closes a tunnel after
+/// `proxy_read_timeout` (60 s) of upstream silence, which is known to cut off quiet
+/// WebSockets, and is commonly raised to minutes or hours; the usual WebSocket libraries
+/// (Socket.IO, SignalR, Phoenix, Centrifugo) send a heartbeat every 15–30 s, well inside it.
+pub const DEFAULT_WEBSOCKET_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
     /// Starts with `/`.
@@ -404,6 +430,10 @@ pub struct UpstreamConfig {
     pub pass_authorization_header: bool,
     /// How long to wait for the upstream's response headers; default 30s.
     pub timeout: Duration,
+    /// How long a WebSocket (or other upgraded) tunnel may carry no byte in either direction
+    /// before the gateway closes both of its connections; default
+    /// [`DEFAULT_WEBSOCKET_IDLE_TIMEOUT`].
+    pub websocket_idle_timeout: Duration,
     /// `host = …`: only requests for this host; `None` serves any host, but loses to an
     /// upstream whose host matches.
     pub host: Option<HostPattern>,

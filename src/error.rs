@@ -36,6 +36,16 @@ pub enum AppError {
     Forbidden(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A request the upstream client could not forward because of the client: its body broke
+    /// off, or its upgrade cannot be checked ([`ProxyError::is_clients_fault`]).
+    #[error("bad request for the upstream: {0}")]
+    UpstreamRequest(ProxyError),
+    /// A method the gateway never forwards (`CONNECT`, RFC 9110 §9.3.6).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// A peer outside `server.trusted_proxies` described another request to `/oauth2/auth`.
+    #[error("forward auth: {0}")]
+    UntrustedProxy(String),
 
     // The identity provider's fault.
     #[error("provider {0} is not available yet")]
@@ -43,11 +53,22 @@ pub enum AppError {
 
     // The upstream's fault.
     #[error("upstream: {0}")]
-    Upstream(#[from] ProxyError),
+    Upstream(ProxyError),
 
     // Ours.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// An upstream exchange that failed is the upstream's fault (5xx), unless the client broke it.
+impl From<ProxyError> for AppError {
+    fn from(error: ProxyError) -> AppError {
+        if error.is_clients_fault() {
+            AppError::UpstreamRequest(error)
+        } else {
+            AppError::Upstream(error)
+        }
+    }
 }
 
 /// Why a sign-in attempt at the callback failed. Every variant is a 4xx: bad input from the
@@ -62,6 +83,9 @@ pub enum LoginError {
     StateMismatch,
     #[error("the sign-in took longer than the allowed time")]
     FlowExpired,
+    /// A flow cookie that already went through a callback, replayed (with another code).
+    #[error("this sign-in was already completed (or attempted) once")]
+    FlowReplayed,
     #[error("the callback belongs to a different provider")]
     ProviderMismatch,
     #[error("the iss parameter does not name the expected issuer (RFC 9207)")]
@@ -78,6 +102,10 @@ pub enum LoginError {
     Userinfo(String),
     #[error("not authorized: {0}")]
     NotAuthorized(String),
+    /// An identity value (`sub`, `email`, `preferred_username`, named as
+    /// `Identity::ambiguous_field` names it) that an upstream would read as another one.
+    #[error("the provider's {0} has surrounding white space or a control character")]
+    AmbiguousIdentity(&'static str),
     /// The identity (groups, most often) does not fit in the session cookies.
     #[error("{0}")]
     SessionTooLarge(String),
@@ -101,6 +129,7 @@ impl LoginError {
             LoginError::NoFlowCookie => "no_flow_cookie",
             LoginError::StateMismatch => "state_mismatch",
             LoginError::FlowExpired => "flow_expired",
+            LoginError::FlowReplayed => "flow_replayed",
             LoginError::ProviderMismatch => "provider_mismatch",
             LoginError::IssuerMismatch => "issuer_mismatch",
             LoginError::ProviderError(_) => "provider_error",
@@ -109,6 +138,7 @@ impl LoginError {
             LoginError::InvalidIdToken(_) => "invalid_id_token",
             LoginError::Userinfo(_) => "userinfo",
             LoginError::NotAuthorized(_) => "not_authorized",
+            LoginError::AmbiguousIdentity(_) => "ambiguous_identity",
             LoginError::SessionTooLarge(_) => "session_too_large",
         }
     }
@@ -181,6 +211,36 @@ impl AppError {
                 message.clone(),
                 None,
             ),
+            AppError::UpstreamRequest(error) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Bad request",
+                match error {
+                    ProxyError::BadUpgrade(_) => "The request asks for a protocol upgrade that \
+                        cannot be forwarded: a WebSocket handshake needs one valid \
+                        Sec-WebSocket-Key."
+                        .to_owned(),
+                    _ => "The request body is malformed or ended before its announced length."
+                        .to_owned(),
+                },
+                None,
+            ),
+            AppError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                "The gateway does not forward this request method.".to_owned(),
+                None,
+            ),
+            AppError::UntrustedProxy(_) => (
+                StatusCode::FORBIDDEN,
+                "untrusted_proxy",
+                "Proxy not trusted",
+                "The gateway answers questions about other requests only from the proxies \
+                 listed in server.trusted_proxies."
+                    .to_owned(),
+                None,
+            ),
             AppError::ProviderUnavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "provider_unavailable",
@@ -240,8 +300,24 @@ fn login_message(error: &LoginError) -> String {
         LoginError::ProviderError(detail) => {
             format!("The sign-in provider refused the sign-in ({detail}).")
         }
+        LoginError::FlowReplayed => {
+            "This sign-in link was already used. Please start again.".to_owned()
+        }
         LoginError::NotAuthorized(_) => {
             "You signed in, but your account is not allowed to use this application.".to_owned()
+        }
+        LoginError::AmbiguousIdentity(field) => {
+            // `preferred_username` stands for the `name` claim when the provider sends none.
+            let claim = match *field {
+                "preferred_username" => "“preferred_username” (or “name”)".to_owned(),
+                other => format!("“{other}”"),
+            };
+            format!(
+                "The sign-in provider sent your account's {claim} claim with white space at \
+                 its start or end, or with a control character, so the applications behind \
+                 this gateway could read it as another account's. Ask the provider's \
+                 administrator to correct it."
+            )
         }
         LoginError::SessionTooLarge(_) => {
             "You signed in, but your account carries more information (groups, most often) than \

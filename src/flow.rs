@@ -1,21 +1,24 @@
 //! The login flow: the sign-in page, `/oauth2/start`, `/oauth2/callback/{id}`, sign-out and
 //! userinfo (DESIGN §1 and §3).
 //!
-//! `start` creates the state (256 random bits), nonce and PKCE verifier and keeps them, with
-//! the provider and `rd`, in an encrypted *flow cookie* whose name is derived from the state.
-//! Each login therefore has its own cookie (several tabs do not clobber each other) and the
-//! callback only completes in the browser that started it. Specs: RFC 6749 §10.12 (state),
-//! RFC 7636 (PKCE), OpenID Connect Core §3.1.2.1 (nonce), RFC 9207 (`iss`), RFC 9700 §2.1.
+//! `start` derives the state (256 bits), nonce and PKCE verifier from a fresh random seed and
+//! keeps it, with the provider and `rd`, in an encrypted *flow cookie* whose name is derived
+//! from the state (see `flow_cookie`): each login has its own cookie (several tabs do not
+//! clobber each other), a browser holds a bounded number of them, and the callback only
+//! completes in the browser that started it, once (see `replay`). Specs: RFC 6749 §10.12
+//! (state), RFC 7636 (PKCE), OpenID Connect Core §3.1.2.1 (nonce), RFC 9207 (`iss`),
+//! RFC 9700 §2.1.
 
+mod flow_cookie;
 mod query;
+mod replay;
+mod sign_out;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use openidconnect::{PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
 use crate::authz;
@@ -26,30 +29,12 @@ use crate::session::{unix_now, CookieJar, Session};
 use crate::startup::AppState;
 use crate::telemetry::RequestId;
 
+use flow_cookie::flow_cookie_name;
+/// For the fuzz targets (`crate::fuzzing`).
+pub(crate) use flow_cookie::FlowState;
 pub use query::QueryParams;
-
-/// Associated data for flow cookies.
-pub(crate) const FLOW_PURPOSE: &[u8] = b"portcullis flow v1";
-/// Flow cookies are only sent to the callback.
-const FLOW_COOKIE_PATH: &str = "/oauth2/callback";
-
-/// What a flow cookie carries from `start` to `callback`.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct FlowState {
-    state: String,
-    nonce: String,
-    pkce_verifier: String,
-    provider: String,
-    rd: String,
-    created_at: u64,
-}
-
-/// `{cookie_name}_flow_{first 16 hex digits of SHA-256(state)}`.
-fn flow_cookie_name(cookie_name: &str, state: &str) -> String {
-    let digest = Sha256::digest(state.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("{cookie_name}_flow_{hex}")
-}
+pub use replay::ConsumedStates;
+pub use sign_out::sign_out;
 
 /// `GET /oauth2/sign_in?rd=`: one button per provider, in configuration order.
 pub async fn sign_in(
@@ -105,33 +90,36 @@ pub async fn start(
         &state.config.server.allowed_redirect_hosts,
     );
 
-    let csrf = CsrfToken::new_random_len(32);
-    let nonce = Nonce::new_random_len(32);
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256_len(32);
+    let flow = FlowState::new(
+        provider.id(),
+        &rd,
+        &state.config.server.allowed_redirect_hosts,
+    );
+    let secrets = flow
+        .secrets()
+        .ok_or_else(|| AppError::Internal("a flow seed that derives nothing".into()))?;
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+        secrets.pkce_verifier.clone(),
+    ));
     let authorize_url = provider
-        .authorization_url(csrf.secret(), nonce.secret(), challenge.as_str())
+        .authorization_url(&secrets.state, &secrets.nonce, challenge.as_str())
         .ok_or_else(|| AppError::ProviderUnavailable(provider.id().to_owned()))?;
 
-    let flow = FlowState {
-        state: csrf.secret().clone(),
-        nonce: nonce.secret().clone(),
-        pkce_verifier: verifier.secret().clone(),
-        provider: provider.id().to_owned(),
-        rd: rd.as_str().to_owned(),
-        created_at: unix_now(),
-    };
-    let sealed = serde_json::to_vec(&flow)
-        .map(|json| state.codec.seal(FLOW_PURPOSE, &json))
+    let sealed = flow
+        .seal(&state.codec)
         .map_err(|err| AppError::Internal(err.to_string()))?;
     let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let cookie = jar.build(
-        &flow_cookie_name(&state.cookies.name, &flow.state),
-        &sealed,
-        FLOW_COOKIE_PATH,
-        Some(state.config.session.login_timeout),
-    );
     let mut response = redirect(authorize_url.as_str());
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    let cookies = flow_cookie::start_cookies(
+        &jar,
+        &state.codec,
+        state.config.session.login_timeout,
+        &secrets.state,
+        &sealed,
+    );
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     Ok(response)
 }
 
@@ -176,12 +164,14 @@ pub async fn callback(
         },
         Err(failure) => login_failed(&provider_id, failure),
     };
-    if let Some(name) = flow_cookie {
-        if jar.get(&name).is_some() {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, jar.expire(&name, FLOW_COOKIE_PATH));
-        }
+    let cookies = flow_cookie::callback_cookies(
+        &jar,
+        &state.codec,
+        state.config.session.login_timeout,
+        flow_cookie.as_deref(),
+    );
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
@@ -235,12 +225,9 @@ async fn complete(
     let sealed = flow_cookie
         .and_then(|name| jar.get(name))
         .ok_or(LoginError::NoFlowCookie)?;
-    let flow: FlowState = state
-        .codec
-        .open(FLOW_PURPOSE, sealed)
-        .and_then(|json| serde_json::from_slice(&json).ok())
-        .ok_or(LoginError::NoFlowCookie)?;
-    if !bool::from(flow.state.as_bytes().ct_eq(returned_state.as_bytes())) {
+    let flow = FlowState::open(&state.codec, sealed).ok_or(LoginError::NoFlowCookie)?;
+    let secrets = flow.secrets().ok_or(LoginError::NoFlowCookie)?;
+    if !bool::from(secrets.state.as_bytes().ct_eq(returned_state.as_bytes())) {
         return Err(LoginError::StateMismatch.into());
     }
     // The destination was validated at start; validate again in case the secret leaked.
@@ -250,8 +237,19 @@ async fn complete(
         user: None,
         rd: Some(rd.clone()),
     };
-    if unix_now().saturating_sub(flow.created_at) > state.config.session.login_timeout.as_secs() {
+    let now = unix_now();
+    let timeout = state.config.session.login_timeout.as_secs();
+    if now.saturating_sub(flow.created_at()) > timeout {
         return Err(failed(LoginError::FlowExpired));
+    }
+    // One flow, one callback: before anything is asked of the provider, so a replayed flow
+    // cookie redeems no second code.
+    let expires_at = flow.created_at().saturating_add(timeout);
+    if !state
+        .consumed_flows
+        .consume(&secrets.state, expires_at, now)
+    {
+        return Err(failed(LoginError::FlowReplayed));
     }
     if flow.provider != provider.id() {
         return Err(failed(LoginError::ProviderMismatch));
@@ -270,9 +268,15 @@ async fn complete(
         .get("code")
         .ok_or_else(|| failed(LoginError::MissingCode))?;
     let login = provider
-        .complete_login(code, &flow.pkce_verifier, &flow.nonce)
+        .complete_login(code, &secrets.pkce_verifier, &secrets.nonce)
         .await
         .map_err(failed)?;
+    // A value an upstream would read as another one ("admin " is `admin` to every header
+    // parser) names nobody the gateway may vouch for.
+    if let Some((field, value)) = login.identity.ambiguous_field() {
+        tracing::warn!(provider = %provider_id, field, value = ?value, "login refused: an identity value that does not read as written");
+        return Err(failed(LoginError::AmbiguousIdentity(field)));
+    }
     let subject = authz::Subject::new(&login.identity, login.id_token.as_deref());
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
         return Err(Failure {
@@ -281,7 +285,6 @@ async fn complete(
             rd: Some(rd),
         });
     }
-    let now = unix_now();
     let session = Session {
         identity: login.identity,
         id_token: login.id_token,
@@ -299,38 +302,6 @@ fn sanitize(text: &str) -> String {
         .filter(|c| c.is_ascii_graphic() || *c == ' ')
         .take(200)
         .collect()
-}
-
-/// `GET|POST /oauth2/sign_out?rd=`: clears the session; then RP-initiated logout at the
-/// provider when it has an end-session endpoint, else `rd` or the signed-out page.
-pub async fn sign_out(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let params = QueryParams::from_uri(&uri);
-    let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let session = current_session(&state, &jar);
-    let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
-    let end_session = session.as_ref().and_then(|s| {
-        state
-            .providers
-            .get(&s.identity.provider)
-            .and_then(|p| p.end_session_url(s.id_token.as_deref(), &signed_out_url))
-    });
-    if let Some(s) = &session {
-        tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
-    }
-    let target = match (end_session, params.get("rd")) {
-        (Some(url), _) => url.to_string(),
-        (None, Some(rd)) => {
-            RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts)
-                .as_str()
-                .to_owned()
-        }
-        (None, None) => "/oauth2/signed_out".to_owned(),
-    };
-    let mut response = redirect(&target);
-    for cookie in jar.clear_session() {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
 }
 
 /// `GET /oauth2/signed_out`: where providers send people back after logout.

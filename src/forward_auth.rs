@@ -9,8 +9,13 @@
 //! `X-Original-Method` (nginx). Those headers are believed only from a peer in
 //! `server.trusted_proxies`: anyone else could name a public path, or a laxer route, and
 //! collect a 202 for a protected one (the `X-Forwarded-Uri` bypass other gateways have had).
-//! From any other peer they are ignored and the request is judged as if for `/` on its own
-//! `Host`.
+//! From any other peer, a request that carries `X-Forwarded-Uri` or `X-Original-URL` is
+//! refused with 403 (and a log line naming the peer): judging it as another path would
+//! answer for the wrong request. Without them it is judged as if for `/` on its own `Host`.
+//!
+//! A target that routes nowhere (dot segments, a fragment, a path servers read differently)
+//! is 401 for an anonymous asker, so the proxy still sends them to sign in, and 403 for a
+//! signed-in one.
 
 use std::net::SocketAddr;
 
@@ -24,6 +29,7 @@ use crate::bearer;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
 use crate::gate::passes_without_session;
+use crate::identity::reads_as_written;
 use crate::membership::{checked_session, CheckedSession};
 use crate::session::{unix_now, CookieJar, Session};
 use crate::startup::AppState;
@@ -56,30 +62,41 @@ pub async fn auth(
         .trusted_proxies
         .iter()
         .any(|network| network.contains(peer.ip()));
-    let original = OriginalRequest::from_request(&request, trusted)?;
+    let original = OriginalRequest::from_request(&request, trusted).inspect_err(|error| {
+        if let AppError::UntrustedProxy(_) = error {
+            tracing::warn!(
+                peer = %peer.ip(),
+                option = "server.trusted_proxies",
+                "forward auth: refused a description of the original request from a peer \
+                 that is not a trusted proxy; list the proxy's address in \
+                 server.trusted_proxies if it is one"
+            );
+        }
+    })?;
     let path = path_only(&original.uri);
     let host = original.host.as_deref().unwrap_or_default();
     // Decided exactly as the gate decides for a request it proxies itself.
-    let upstream = state
-        .routes
-        .route(original.host.as_deref(), &original.uri)
-        .ok_or_else(|| {
-            AppError::Forbidden(format!(
-                "forward auth: no [[upstream]] matches {} {host}{path}",
-                original.method
-            ))
-        })?;
-    if passes_without_session(upstream, &original.method, path, request.headers()) {
-        return Ok(StatusCode::ACCEPTED.into_response());
+    let upstream = state.routes.route(original.host.as_deref(), &original.uri);
+    if let Some(upstream) = upstream {
+        if passes_without_session(upstream, &original.method, path, request.headers()) {
+            return Ok(StatusCode::ACCEPTED.into_response());
+        }
     }
     let (checked, claims_token) = caller(&state, request.headers()).await?;
-    let decision = decide(
-        &state,
-        upstream,
-        checked.session.as_ref(),
-        claims_token.as_deref(),
-        (host, path),
-    );
+    let decision = match upstream {
+        Some(upstream) => decide(
+            &state,
+            upstream,
+            checked.session.as_ref(),
+            claims_token.as_deref(),
+            (host, path),
+        ),
+        None if checked.session.is_none() => Err(AppError::Unauthenticated),
+        None => Err(AppError::Forbidden(format!(
+            "forward auth: no [[upstream]] matches {} {host}{path}",
+            original.method
+        ))),
+    };
     // A proxy that copies `Set-Cookie` from the auth answer (nginx `auth_request_set`,
     // Traefik `addAuthCookiesToResponse`) passes a membership check's outcome on.
     Ok(checked.record_on(decision.unwrap_or_else(IntoResponse::into_response)))
@@ -141,7 +158,9 @@ async fn caller(
 
 /// 202 with the identity (DESIGN §4): `X-Auth-Request-User`, `-Email`,
 /// `-Preferred-Username`, `-Groups` (comma-separated), and `-Access-Token` when the route has
-/// `pass_access_token`. Values that are not valid field values (RFC 9110 §5.5) are left out.
+/// `pass_access_token`. Values that are not valid field values (RFC 9110 §5.5), or that an
+/// upstream would not read as written (surrounding white space, control characters), are
+/// left out; so is such a group, or one with a comma, from the list.
 fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
     let identity = &session.identity;
     let mut response = StatusCode::ACCEPTED.into_response();
@@ -157,7 +176,7 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
         .groups
         .iter()
         .map(String::as_str)
-        .filter(|group| !group.contains(',') && HeaderValue::from_str(group).is_ok())
+        .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
         set(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
@@ -172,8 +191,14 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
     response
 }
 
+/// Sets `name` to `value` when it reads as written (`crate::identity::reads_as_written`)
+/// and is a valid field value; otherwise leaves it out, so the proxy never copies a value
+/// that an upstream would read as another one.
 fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
-    if let Some(Ok(value)) = value.map(HeaderValue::from_str) {
+    let Some(value) = value.filter(|value| reads_as_written(value)) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }
 }
@@ -181,4 +206,101 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
 /// The path of an origin-form target, for log lines (queries may carry secrets).
 fn path_only(uri: &str) -> &str {
     uri.split(['?', '#']).next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UpstreamTarget;
+    use crate::identity::Identity;
+
+    fn upstream() -> UpstreamConfig {
+        UpstreamConfig {
+            path: "/".to_owned(),
+            target: UpstreamTarget::Echo,
+            public: false,
+            pass_access_token: true,
+            pass_authorization_header: false,
+            timeout: std::time::Duration::from_secs(30),
+            host: None,
+            allow: None,
+            skip_auth: Vec::new(),
+            cors_preflight: false,
+            websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
+        }
+    }
+
+    fn session(identity: Identity, access_token: &str) -> Session {
+        Session {
+            identity,
+            id_token: None,
+            access_token: Some(access_token.to_owned()),
+            issued_at: 0,
+            expires_at: 0,
+            checked_at: 0,
+        }
+    }
+
+    fn value<'r>(response: &'r Response, name: &HeaderName) -> Option<&'r str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The proxy copies `X-Auth-Request-*` to the app as they are: a value the app would read
+    /// as another (`crate::identity::reads_as_written`) is never in the 202.
+    #[test]
+    fn a_202_never_carries_a_value_that_reads_as_another() {
+        let identity = Identity {
+            user: " admin".to_owned(),
+            email: Some("admin@example.com\t".to_owned()),
+            preferred_username: Some("admin\u{3000}".to_owned()),
+            groups: vec![
+                "staff".to_owned(),
+                "admins ".to_owned(),
+                "a,b".to_owned(),
+                "\u{85}wheel".to_owned(),
+                "readers".to_owned(),
+            ],
+            provider: "dev".to_owned(),
+        };
+
+        let response = accepted(&session(identity, "token "), &upstream());
+
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        for name in [
+            &X_AUTH_REQUEST_USER,
+            &X_AUTH_REQUEST_EMAIL,
+            &X_AUTH_REQUEST_PREFERRED_USERNAME,
+            &X_AUTH_REQUEST_ACCESS_TOKEN,
+        ] {
+            assert_eq!(value(&response, name), None, "{name}");
+        }
+        assert_eq!(
+            value(&response, &X_AUTH_REQUEST_GROUPS),
+            Some("staff,readers")
+        );
+    }
+
+    #[test]
+    fn a_202_carries_values_that_read_as_written() {
+        let identity = Identity {
+            user: "sub-1".to_owned(),
+            email: Some("alice@example.com".to_owned()),
+            preferred_username: Some("Ada Lovelace".to_owned()),
+            groups: vec!["staff".to_owned(), "ünïcødé".to_owned()],
+            provider: "dev".to_owned(),
+        };
+
+        let response = accepted(&session(identity, "token-1"), &upstream());
+
+        assert_eq!(value(&response, &X_AUTH_REQUEST_USER), Some("sub-1"));
+        assert_eq!(
+            value(&response, &X_AUTH_REQUEST_PREFERRED_USERNAME),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(
+            value(&response, &X_AUTH_REQUEST_ACCESS_TOKEN),
+            Some("token-1")
+        );
+        assert!(response.headers().get(&X_AUTH_REQUEST_GROUPS).is_some());
+    }
 }

@@ -16,7 +16,7 @@ use axum::extract::Request;
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
 
 use crate::config::Config;
-use crate::flow::{FlowState, FLOW_PURPOSE};
+use crate::flow::FlowState;
 use crate::forward_auth::{unspecified_method, OriginalRequest};
 use crate::proxy::route::{normalize_host, normalize_path, request_host};
 use crate::proxy::RouteTable;
@@ -93,10 +93,17 @@ pub fn seal_session(session: &Session) -> Option<String> {
     session.seal(codec()).ok()
 }
 
-/// Seals a flow cookie's JSON the way the gateway does, for seeding the corpus.
-pub fn seal_flow(json: &[u8]) -> String {
-    codec().seal(FLOW_PURPOSE, json)
+/// Seals a flow cookie's JSON the way the gateway does, for seeding the corpus; `None` when
+/// it is not a flow state.
+pub fn seal_flow(json: &[u8]) -> Option<String> {
+    serde_json::from_slice::<FlowState>(json)
+        .ok()?
+        .seal(codec())
+        .ok()
 }
+
+/// A purpose of no cookie of the gateway's.
+const OTHER_PURPOSE: &[u8] = b"portcullis fuzzing: no cookie's purpose";
 
 /// The session cookie. The input is read three ways:
 /// - as a cookie value: opening it never panics, and a session cookie never also opens as a
@@ -108,7 +115,7 @@ pub fn seal_flow(json: &[u8]) -> String {
 pub fn session_cookie(data: &[u8]) -> Outcome {
     if let Ok(text) = std::str::from_utf8(data) {
         if let Some(session) = Session::open(codec(), text, NOW) {
-            ensure(codec().open(FLOW_PURPOSE, text).is_none(), || {
+            ensure(FlowState::open(codec(), text).is_none(), || {
                 "a cookie opened both as a session and as a flow".to_owned()
             })?;
             session_round_trip(&session)?;
@@ -117,29 +124,32 @@ pub fn session_cookie(data: &[u8]) -> Outcome {
     if let Ok(session) = serde_json::from_slice::<Session>(data) {
         session_round_trip(&session)?;
     }
-    codec_round_trip(SESSION_PURPOSE, FLOW_PURPOSE, data)
+    codec_round_trip(SESSION_PURPOSE, OTHER_PURPOSE, data)
 }
 
-/// The flow cookie, read the same three ways as [`session_cookie`] with the flow's purpose
-/// and `FlowState` in place of the session.
+/// The flow cookie, read the same three ways as [`session_cookie`], with `FlowState` in
+/// place of the session: what opens as a flow never opens as a session, seals and opens
+/// again to the same flow; a value sealed for sessions never opens as a flow.
 pub fn flow_cookie(data: &[u8]) -> Outcome {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Some(json) = codec().open(FLOW_PURPOSE, text) {
+        if let Some(flow) = FlowState::open(codec(), text) {
             ensure(codec().open(SESSION_PURPOSE, text).is_none(), || {
                 "a cookie opened both as a flow and as a session".to_owned()
             })?;
             ensure(Session::open(codec(), text, NOW).is_none(), || {
                 "a flow cookie opened as a session".to_owned()
             })?;
-            if let Ok(flow) = serde_json::from_slice::<FlowState>(&json) {
-                flow_round_trip(&flow)?;
-            }
+            flow_round_trip(&flow)?;
         }
     }
     if let Ok(flow) = serde_json::from_slice::<FlowState>(data) {
         flow_round_trip(&flow)?;
     }
-    codec_round_trip(FLOW_PURPOSE, SESSION_PURPOSE, data)
+    let as_session = codec().seal(SESSION_PURPOSE, data);
+    ensure(FlowState::open(codec(), &as_session).is_none(), || {
+        "a value sealed for sessions opened as a flow".to_owned()
+    })?;
+    codec_round_trip(OTHER_PURPOSE, SESSION_PURPOSE, data)
 }
 
 fn session_round_trip(session: &Session) -> Outcome {
@@ -191,17 +201,24 @@ fn session_round_trip(session: &Session) -> Outcome {
 }
 
 fn flow_round_trip(flow: &FlowState) -> Outcome {
-    let json = serde_json::to_vec(flow).map_err(|err| Violation(err.to_string()))?;
-    let sealed = codec().seal(FLOW_PURPOSE, &json);
+    let sealed = flow
+        .seal(codec())
+        .map_err(|err| Violation(format!("a flow state did not seal: {err}")))?;
     check_cookie_safe(&sealed)?;
-    let opened = codec()
-        .open(FLOW_PURPOSE, &sealed)
-        .and_then(|json| serde_json::from_slice::<FlowState>(&json).ok())
+    let opened = FlowState::open(codec(), &sealed)
         .ok_or_else(|| Violation("a sealed flow state did not open".to_owned()))?;
     let before = serde_json::to_value(flow).map_err(|err| Violation(err.to_string()))?;
     let after = serde_json::to_value(&opened).map_err(|err| Violation(err.to_string()))?;
     ensure(before == after, || {
         format!("a flow state opened as another: {before} became {after}")
+    })?;
+    for tampered in tamperings(&sealed) {
+        ensure(FlowState::open(codec(), &tampered).is_none(), || {
+            format!("a tampered flow cookie opened: {tampered:?}")
+        })?;
+    }
+    ensure(FlowState::open(foreign_codec(), &sealed).is_none(), || {
+        "a flow cookie opened with another gateway's secret".to_owned()
     })?;
     ensure(Session::open(codec(), &sealed, NOW).is_none(), || {
         "a flow cookie opened as a session".to_owned()
@@ -595,16 +612,19 @@ pub fn check_normal_host(host: &str) -> Outcome {
 // ---------------------------------------------------------------------------------------
 
 /// `OriginalRequest::from_request` of a request written as text: a first line
-/// `METHOD target`, then `name: value` lines. From an untrusted peer the answer is always
-/// the request itself, for `/`. From a trusted one, an answer is an origin-form target taken
-/// byte for byte from the one description given (never both, none of its headers twice),
-/// with that description's method or the unspecified one.
+/// `METHOD target`, then `name: value` lines. From an untrusted peer the answer is the
+/// request itself, for `/`, and a description is refused. From a trusted one, an answer is
+/// an origin-form target taken byte for byte from the description given (both only when they
+/// agree; none of its headers twice), with that description's method or the unspecified one.
 pub fn forward_auth(data: &[u8]) -> Outcome {
     let Some(request) = request_from_text(data) else {
         return Ok(());
     };
     let own_host = request_host(request.headers(), request.uri(), request.version())
         .map(|host| host.map(str::to_owned));
+    let described = ["x-original-url", "x-forwarded-uri"]
+        .iter()
+        .any(|name| request.headers().contains_key(*name));
     match OriginalRequest::from_request(&request, false) {
         Ok(original) => {
             let own = OriginalRequest {
@@ -612,12 +632,12 @@ pub fn forward_auth(data: &[u8]) -> Outcome {
                 host: own_host.clone().unwrap_or_default(),
                 uri: "/".to_owned(),
             };
-            ensure(own_host.is_ok() && original == own, || {
+            ensure(own_host.is_ok() && !described && original == own, || {
                 format!("an untrusted peer was believed: {original:?}")
             })?;
         }
-        Err(_) => ensure(own_host.is_err(), || {
-            "an untrusted request with a good Host was refused".to_owned()
+        Err(_) => ensure(own_host.is_err() || described, || {
+            "an untrusted request without a description, with a good Host, was refused".to_owned()
         })?,
     }
     let Ok(original) = OriginalRequest::from_request(&request, true) else {
@@ -633,9 +653,6 @@ pub fn forward_auth(data: &[u8]) -> Outcome {
     };
     let original_url = values("x-original-url").pop();
     let forwarded_uri = values("x-forwarded-uri").pop();
-    ensure(!(original_url.is_some() && forwarded_uri.is_some()), || {
-        "both descriptions were believed".to_owned()
-    })?;
     ensure(
         original.uri.starts_with('/') && original.uri.bytes().all(|b| b.is_ascii_graphic()),
         || format!("target {:?} is not origin-form visible ASCII", original.uri),
@@ -648,6 +665,13 @@ pub fn forward_auth(data: &[u8]) -> Outcome {
         }
         Ok(())
     };
+    if let (Some(url), Some(uri)) = (&original_url, &forwarded_uri) {
+        // Both descriptions are believed only when they name the same request.
+        return ensure(
+            *uri == original.uri && (url.ends_with(original.uri.as_str()) || original.uri == "/"),
+            || format!("{url:?} and {uri:?} gave {:?}", original.uri),
+        );
+    }
     let method_header = match (&original_url, &forwarded_uri) {
         (Some(url), None) => {
             single(&["x-original-url", "x-original-method"])?;

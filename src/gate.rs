@@ -25,12 +25,19 @@ use crate::session::{CookieJar, Session};
 use crate::startup::AppState;
 use crate::telemetry::is_browser;
 
+/// The methods the gateway forwards, for the `Allow` header of a 405 (RFC 9110 §15.5.6);
+/// extension methods are forwarded too.
+const FORWARDED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
 /// Fallback handler: route, authenticate, authorize, proxy.
 pub async fn handle(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Result<Response, AppError> {
+    if request.method() == Method::CONNECT {
+        return Ok(connect_refused(&request));
+    }
     let host = request_host(request.headers(), request.uri(), request.version())
         .map_err(|bad| AppError::BadRequest(bad.to_string()))?;
     let upstream = state
@@ -108,6 +115,27 @@ fn check_rules(
             AppError::Forbidden(denial.to_string())
         },
     )
+}
+
+/// 405 for `CONNECT` (RFC 9110 §9.3.6), HTTP/2's extended `CONNECT` (RFC 8441, WebSocket
+/// over HTTP/2) included: the gateway is no tunnel, and its upstream client speaks HTTP/1.1,
+/// where the request would become a path-less `CONNECT` to the upstream's own address.
+fn connect_refused(request: &Request) -> Response {
+    let protocol = request
+        .extensions()
+        .get::<hyper::ext::Protocol>()
+        .map(|protocol| format!(" (extended CONNECT for {})", protocol.as_str()))
+        .unwrap_or_default();
+    let mut response = AppError::MethodNotAllowed(format!(
+        "CONNECT {}{protocol} is not forwarded",
+        request.uri()
+    ))
+    .into_response();
+    response.headers_mut().insert(
+        header::ALLOW,
+        header::HeaderValue::from_static(FORWARDED_METHODS),
+    );
+    response
 }
 
 /// Whether a request to `upstream` goes through without a session: the route is `public`,

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod providers;
 pub mod proxy;
 pub mod redirect;
+pub mod server;
 pub mod session;
 pub mod startup;
 pub mod telemetry;

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         },
         None => {
             telemetry::init(cli.log_format);
+            raise_descriptor_limit();
             let config = match Config::load(&cli.config) {
                 Ok(config) => config,
                 Err(errors) => {
@@ -83,6 +84,27 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Every client connection and every upstream connection is a descriptor: take what the
+/// hard limit allows before the connection bounds are derived from it.
+fn raise_descriptor_limit() {
+    #[cfg(unix)]
+    {
+        let before = portcullis::server::descriptor_limit();
+        match portcullis::server::raise_descriptor_limit() {
+            Ok(limit) => tracing::info!(
+                before,
+                limit,
+                "open descriptor limit raised to the hard limit"
+            ),
+            Err(error) => tracing::warn!(
+                before,
+                %error,
+                "could not raise the open descriptor limit"
+            ),
         }
     }
 }

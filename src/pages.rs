@@ -1,5 +1,6 @@
-//! The HTML pages people see (sign-in, error, signed-out, the development provider's form,
-//! the echo upstream) and the static assets they use, all embedded in the binary.
+//! The HTML pages people see (sign-in, error, sign-out confirmation, signed-out, the
+//! development provider's form, the echo upstream) and the static assets they use, all
+//! embedded in the binary.
 //!
 //! Templates live in `templates/` and are rendered with minijinja, HTML autoescaping on.
 //! The pages carry no inline script or style, so they work under the strict
@@ -19,6 +20,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "signed_out.html",
         include_str!("../templates/signed_out.html"),
+    ),
+    ("sign_out.html", include_str!("../templates/sign_out.html")),
+    (
+        "signing_out.html",
+        include_str!("../templates/signing_out.html"),
     ),
     (
         "dev_authorize.html",
@@ -115,6 +121,23 @@ pub struct SignedOutPage {
     pub sign_in_url: String,
 }
 
+/// `/oauth2/sign_out` asked from another site: "Sign out?", with a button that POSTs to
+/// `action` with the hidden `csrf_token`, and a way back.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignOutPage {
+    pub action: String,
+    pub csrf_token: String,
+    pub cancel_url: String,
+}
+
+/// After the sign-out page's button: the session is gone, and the browser moves on to
+/// `next_url` (the provider's end-session endpoint) by a `<meta http-equiv="refresh">`,
+/// since the CSP's `form-action 'self'` forbids the form's POST to redirect off-site.
+#[derive(Clone, Debug, Serialize)]
+pub struct SigningOutPage {
+    pub next_url: String,
+}
+
 /// The embedded development provider's "sign in as" form. The form POSTs to `action` with
 /// the hidden fields and the inputs `email`, `name`, `groups` (comma separated).
 #[derive(Clone, Debug, Serialize)]
@@ -208,6 +231,37 @@ impl Pages {
                 &format!(
                     "<p><a href=\"{}\">Sign in again</a></p>",
                     escape_html(&page.sign_in_url)
+                ),
+            )
+        })
+    }
+
+    /// The sign-out confirmation page.
+    pub fn sign_out(&self, page: &SignOutPage) -> String {
+        self.render("sign_out.html", page, || {
+            fallback_html(
+                "Sign out?",
+                &format!(
+                    "<form method=\"post\" action=\"{}\">\
+                     <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\
+                     <button type=\"submit\">Sign out</button></form>\
+                     <p><a href=\"{}\">Stay signed in</a></p>",
+                    escape_html(&page.action),
+                    escape_html(&page.csrf_token),
+                    escape_html(&page.cancel_url)
+                ),
+            )
+        })
+    }
+
+    /// The page between the sign-out button and the provider's end-session endpoint.
+    pub fn signing_out(&self, page: &SigningOutPage) -> String {
+        self.render("signing_out.html", page, || {
+            fallback_html(
+                "Signing out",
+                &format!(
+                    "<p><a href=\"{}\">Continue</a></p>",
+                    escape_html(&page.next_url)
                 ),
             )
         })

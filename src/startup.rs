@@ -9,7 +9,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::serve::ListenerExt as _;
 use axum::Router;
 use rand::RngCore;
 
@@ -22,6 +21,7 @@ use crate::providers::{
     logo_for, oauth2_provider, provider_http_client, OidcProvider, Provider, ProviderRegistry,
 };
 use crate::proxy::{RouteTable, UpstreamClient};
+use crate::server::ConnectionLimits;
 use crate::session::{CookieSettings, SessionCodec};
 use crate::{flow, forward_auth, gate};
 
@@ -40,6 +40,8 @@ pub struct Inner {
     pub routes: RouteTable,
     pub upstream: UpstreamClient,
     pub dev: Option<Arc<DevProvider>>,
+    /// Flows already used at a callback, so that each signs in once.
+    pub consumed_flows: flow::ConsumedStates,
 }
 
 impl std::ops::Deref for AppState {
@@ -140,6 +142,7 @@ impl AppState {
             cookies,
             pages,
             dev,
+            consumed_flows: flow::ConsumedStates::new(),
             config,
         })))
     }
@@ -252,6 +255,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 impl Application {
@@ -270,8 +274,13 @@ impl Application {
     ) -> anyhow::Result<Application> {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let limits = connection_limits(&config);
         let state = AppState::new(config)?;
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            limits,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -283,20 +292,61 @@ impl Application {
     /// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing in-flight
     /// requests first. Provider discovery starts here, in the background.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then finishes in-flight requests and returns.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         self.state.providers.spawn_discovery();
+        let server = &self.state.config.server;
+        let settings = server.connections;
+        let trusted_proxies = server.trusted_proxies.clone();
         let app = router(self.state);
-        // Responses are written as soon as they are ready (a proxied body arrives in pieces
-        // after the head): no Nagle delay waiting for the client's acknowledgement.
-        let listener = self.listener.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+        crate::server::serve(
+            self.listener,
+            app,
+            settings,
+            self.limits,
+            trusted_proxies,
+            stop,
         )
-        .with_graceful_shutdown(shutdown_signal())
         .await
     }
+}
+
+/// `server.max_connections` and `max_connections_per_client`, or the defaults the descriptor
+/// limit allows; logged, with a warning when the configured bound needs more descriptors
+/// than the process may open.
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    let settings = &config.server.connections;
+    let descriptors = crate::server::descriptor_limit();
+    let limits = ConnectionLimits::new(
+        settings.max_connections,
+        settings.max_connections_per_client,
+        descriptors.unwrap_or(1024),
+    );
+    tracing::info!(
+        max_connections = limits.max_connections,
+        max_connections_per_client = limits.max_connections_per_client,
+        descriptor_limit = descriptors,
+        "client connection bounds"
+    );
+    if let Some(descriptors) = descriptors {
+        if limits.descriptors_needed() > descriptors {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                descriptor_limit = descriptors,
+                "server.max_connections needs about {} descriptors (two per proxied request) but \
+                 the process may open {descriptors}: raise the hard limit (LimitNOFILE= in a \
+                 systemd unit, ulimit -Hn) or lower server.max_connections",
+                limits.descriptors_needed()
+            );
+        }
+    }
+    limits
 }
 
 async fn shutdown_signal() {

@@ -39,6 +39,10 @@ pub(super) struct RawServer {
     pub(super) allow_insecure_http: Option<bool>,
     pub(super) trusted_proxies: Option<Vec<Text>>,
     pub(super) allowed_redirect_hosts: Option<Vec<Text>>,
+    pub(super) header_timeout: Option<Text>,
+    pub(super) keepalive_timeout: Option<Text>,
+    pub(super) max_connections: Option<Spanned<i64>>,
+    pub(super) max_connections_per_client: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +136,7 @@ pub(super) struct RawUpstream {
     pub(super) pass_access_token: Option<bool>,
     pub(super) pass_authorization_header: Option<bool>,
     pub(super) timeout: Option<Text>,
+    pub(super) websocket_idle_timeout: Option<Text>,
     pub(super) host: Option<Text>,
     pub(super) allow: Option<RawAuthorize>,
     pub(super) skip_auth: Option<Vec<RawSkipAuth>>,

@@ -1,5 +1,6 @@
 //! Query-string parameters with strict semantics: a parameter given more than once counts as
-//! absent, so `?state=a&state=b` cannot play two checks against each other.
+//! absent, so `?state=a&state=b` cannot play two checks against each other. Form bodies
+//! are read the same way.
 
 use axum::http::Uri;
 
@@ -8,14 +9,14 @@ pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     pub fn from_uri(uri: &Uri) -> QueryParams {
-        let pairs = uri
-            .query()
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        QueryParams::from_form(uri.query().unwrap_or_default().as_bytes())
+    }
+
+    /// The fields of an `application/x-www-form-urlencoded` body, read the same way.
+    pub fn from_form(body: &[u8]) -> QueryParams {
+        let pairs = url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         QueryParams(pairs)
     }
 

@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method};
 
 use crate::error::AppError;
-use crate::proxy::route::request_host;
+use crate::proxy::route::{normalize_host, request_host};
 
 /// The request the proxy asks about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,16 +24,33 @@ const X_FORWARDED_METHOD: &str = "x-forwarded-method";
 const X_FORWARDED_HOST: &str = "x-forwarded-host";
 const X_FORWARDED_URI: &str = "x-forwarded-uri";
 
+/// One proxy's description of the original request, as written.
+struct Description<'h> {
+    /// The header the target came in, for messages.
+    source: &'static str,
+    host: Option<&'h str>,
+    uri: &'h str,
+    method: Option<&'h str>,
+}
+
 impl OriginalRequest {
     /// From a trusted proxy, one of two descriptions, each read only from its own headers:
     /// `X-Original-URL` with `X-Original-Method` (nginx), or `X-Forwarded-Uri` with
     /// `X-Forwarded-Host` (else the request's `Host`) and `X-Forwarded-Method` (Traefik,
-    /// Caddy). Each proxy sets its own form and passes the other on from the client as it came,
-    /// so both at once is a 400: believing either could be believing the client. So is a
-    /// header given twice, or a target that is not origin-form. A description without its
-    /// method gets [`unspecified_method`]: the auth request's own method says nothing (nginx,
-    /// Traefik and Caddy all ask with `GET`). Without any description, and from any peer
-    /// that is not trusted: the auth request's own method and `Host`, path `/`.
+    /// Caddy). A proxy that sets only its own form passes the other on from the client as
+    /// it came, so when both are present they must describe the same request — the same
+    /// target byte for byte, the same host — or it is a 400: believing either could be
+    /// believing the client. Then a method counts only if both name it (and the same one).
+    /// A header given twice, a target that is not origin-form and a host that is not
+    /// `host[:port]` are 400s too. A description without its method gets
+    /// [`unspecified_method`]: the auth request's own method says nothing (nginx, Traefik
+    /// and Caddy all ask with `GET`). Without any description: the auth request's own
+    /// method and `Host`, path `/`.
+    ///
+    /// From a peer that is not trusted, a description is refused
+    /// ([`AppError::UntrustedProxy`]): judging another path than the one the proxy asks
+    /// about would answer for the wrong request (every request of a proxy missing from
+    /// `trusted_proxies` would be judged as `/`).
     pub fn from_request(request: &Request, trusted: bool) -> Result<OriginalRequest, AppError> {
         let headers = request.headers();
         let own_host = request_host(headers, request.uri(), request.version())
@@ -45,43 +62,110 @@ impl OriginalRequest {
             uri: "/".to_owned(),
         };
         if !trusted {
-            return Ok(own);
+            return match [X_ORIGINAL_URL, X_FORWARDED_URI]
+                .into_iter()
+                .find(|name| headers.contains_key(*name))
+            {
+                Some(name) => Err(AppError::UntrustedProxy(format!(
+                    "a peer outside server.trusted_proxies sent {name}"
+                ))),
+                None => Ok(own),
+            };
         }
-        let (host, uri, method) = match (
-            single(headers, X_ORIGINAL_URL)?,
-            single(headers, X_FORWARDED_URI)?,
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(bad_request(format!(
-                    "both {X_ORIGINAL_URL} and {X_FORWARDED_URI} describe the original request; \
-                     the proxy must send one and remove the other"
-                )))
-            }
-            (Some(url), None) => {
-                let (host, uri) = split_url(url)?;
-                (host, uri, single(headers, X_ORIGINAL_METHOD)?)
-            }
-            (None, Some(uri)) => (
-                single(headers, X_FORWARDED_HOST)?,
-                uri,
-                single(headers, X_FORWARDED_METHOD)?,
-            ),
-            (None, None) => return Ok(own),
+        match (Description::nginx(headers)?, Description::traefik(headers)?) {
+            (None, None) => Ok(own),
+            (Some(one), None) | (None, Some(one)) => one.read(own.host),
+            (Some(nginx), Some(traefik)) => same_request(nginx, traefik, own.host),
+        }
+    }
+}
+
+/// The one request that both descriptions describe (see [`OriginalRequest::from_request`]),
+/// or a 400.
+fn same_request(
+    nginx: Description<'_>,
+    traefik: Description<'_>,
+    own_host: Option<String>,
+) -> Result<OriginalRequest, AppError> {
+    let methods = (nginx.method, traefik.method);
+    let nginx = nginx.read(own_host.clone())?;
+    let traefik = traefik.read(own_host)?;
+    let same_host =
+        nginx.host.as_deref().map(normalize_host) == traefik.host.as_deref().map(normalize_host);
+    if nginx.uri != traefik.uri || !same_host {
+        return Err(bad_request(format!(
+            "{X_ORIGINAL_URL} and {X_FORWARDED_URI} describe different requests \
+             ({:?} {:?} and {:?} {:?}); the proxy must send one and remove the other",
+            nginx.host, nginx.uri, traefik.host, traefik.uri
+        )));
+    }
+    let method = match methods {
+        (Some(_), Some(_)) if nginx.method != traefik.method => {
+            return Err(bad_request(format!(
+                "{X_ORIGINAL_METHOD} and {X_FORWARDED_METHOD} name different methods \
+                 ({} and {})",
+                nginx.method, traefik.method
+            )))
+        }
+        (Some(_), Some(_)) => nginx.method,
+        _ => unspecified_method(),
+    };
+    Ok(OriginalRequest { method, ..nginx })
+}
+
+impl<'h> Description<'h> {
+    /// nginx's form: `X-Original-URL` (absolute or origin-form) and `X-Original-Method`.
+    fn nginx(headers: &'h HeaderMap) -> Result<Option<Description<'h>>, AppError> {
+        let Some(url) = single(headers, X_ORIGINAL_URL)? else {
+            return Ok(None);
         };
-        let method = match method {
+        let (host, uri) = split_url(url)?;
+        Ok(Some(Description {
+            source: X_ORIGINAL_URL,
+            host,
+            uri,
+            method: single(headers, X_ORIGINAL_METHOD)?,
+        }))
+    }
+
+    /// Traefik's and Caddy's form: `X-Forwarded-Uri`, `-Host` and `-Method`.
+    fn traefik(headers: &'h HeaderMap) -> Result<Option<Description<'h>>, AppError> {
+        let Some(uri) = single(headers, X_FORWARDED_URI)? else {
+            return Ok(None);
+        };
+        Ok(Some(Description {
+            source: X_FORWARDED_URI,
+            host: single(headers, X_FORWARDED_HOST)?,
+            uri,
+            method: single(headers, X_FORWARDED_METHOD)?,
+        }))
+    }
+
+    /// The request described, on `own_host` when the description names none.
+    fn read(self, own_host: Option<String>) -> Result<OriginalRequest, AppError> {
+        let method = match self.method {
             Some(method) => Method::from_bytes(method.as_bytes())
                 .map_err(|_| bad_request(format!("`{method}` is not an HTTP method")))?,
             None => unspecified_method(),
         };
-        if !uri.starts_with('/') {
+        if !self.uri.starts_with('/') {
             return Err(bad_request(format!(
-                "the original request target `{uri}` does not start with `/`"
+                "the original request target `{}` does not start with `/`",
+                self.uri
             )));
+        }
+        if let Some(host) = self.host {
+            normalize_host(host).ok_or_else(|| {
+                bad_request(format!(
+                    "the host `{host}` of the {} description is not a valid host[:port]",
+                    self.source
+                ))
+            })?;
         }
         Ok(OriginalRequest {
             method,
-            host: host.map(str::to_owned).or(own.host),
-            uri: uri.to_owned(),
+            host: self.host.map(str::to_owned).or(own_host),
+            uri: self.uri.to_owned(),
         })
     }
 }
@@ -143,137 +227,4 @@ fn bad_request(message: String) -> AppError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-
-    fn request(method: &str, headers: &[(&str, &str)]) -> Request {
-        let mut builder = Request::builder().method(method).uri("/oauth2/auth");
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        builder.body(Body::empty()).unwrap()
-    }
-
-    fn original(method: &str, host: &str, uri: &str) -> OriginalRequest {
-        OriginalRequest {
-            method: Method::from_bytes(method.as_bytes()).unwrap(),
-            host: Some(host.to_owned()),
-            uri: uri.to_owned(),
-        }
-    }
-
-    type Headers<'a> = &'a [(&'a str, &'a str)];
-
-    /// Every way of naming the original request, each heard from a trusted and from an
-    /// untrusted peer (asked with `GET`, as nginx, Traefik and Caddy ask).
-    #[test]
-    fn forwarding_headers_count_only_from_trusted_peers() {
-        let own = original("GET", "gate.test", "/");
-        let cases: &[(Headers, OriginalRequest)] = &[
-            (&[("host", "gate.test")], own.clone()),
-            (
-                &[
-                    ("host", "gate.test"),
-                    ("x-forwarded-method", "POST"),
-                    ("x-forwarded-host", "app.example.com"),
-                    ("x-forwarded-uri", "/admin/x?y=1"),
-                    ("x-original-method", "GET"),
-                ],
-                original("POST", "app.example.com", "/admin/x?y=1"),
-            ),
-            (
-                &[("host", "gate.test"), ("x-forwarded-uri", "/admin")],
-                original("UNSPECIFIED", "gate.test", "/admin"),
-            ),
-            (
-                &[
-                    ("host", "gate.test"),
-                    (
-                        "x-original-url",
-                        "https://App.example.com:8443/public/../admin?q",
-                    ),
-                    ("x-original-method", "DELETE"),
-                    ("x-forwarded-host", "ignored.test"),
-                    ("x-forwarded-method", "GET"),
-                ],
-                original("DELETE", "App.example.com:8443", "/public/../admin?q"),
-            ),
-            (
-                &[
-                    ("host", "gate.test"),
-                    ("x-original-url", "http://app.example.com"),
-                ],
-                original("UNSPECIFIED", "app.example.com", "/"),
-            ),
-            (
-                &[
-                    ("host", "gate.test"),
-                    ("x-original-url", "/admin"),
-                    ("x-original-method", "PUT"),
-                ],
-                original("PUT", "gate.test", "/admin"),
-            ),
-            (
-                &[
-                    ("host", "gate.test"),
-                    ("x-forwarded-host", "app.example.com"),
-                    ("x-forwarded-method", "POST"),
-                    ("x-original-method", "POST"),
-                ],
-                own.clone(),
-            ),
-        ];
-        for (headers, from_trusted) in cases {
-            let got = OriginalRequest::from_request(&request("GET", headers), true).unwrap();
-            assert_eq!(&got, from_trusted, "trusted {headers:?}");
-            let got = OriginalRequest::from_request(&request("GET", headers), false).unwrap();
-            assert_eq!(got, own, "untrusted {headers:?}");
-        }
-    }
-
-    #[test]
-    fn ambiguous_or_malformed_forwarding_headers_are_refused_from_trusted_peers() {
-        let cases: &[Headers] = &[
-            &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/b")],
-            &[
-                ("x-forwarded-uri", "/a"),
-                ("x-forwarded-host", "a.test"),
-                ("x-forwarded-host", "b.test"),
-            ],
-            &[("x-original-url", "/a"), ("x-forwarded-uri", "/a")],
-            &[
-                ("x-original-url", "https://app.example.com/admin"),
-                ("x-forwarded-uri", "/public"),
-            ],
-            &[("x-forwarded-uri", "admin")],
-            &[("x-forwarded-uri", "https://evil.test/admin")],
-            &[("x-forwarded-uri", "/"), ("x-forwarded-method", "G E T")],
-            &[("x-original-url", "ftp://app.example.com/")],
-            &[("x-original-url", "https://user@evil.test/")],
-            &[("x-original-url", "https:///admin")],
-            &[("x-original-url", "https://app.example.com?x")],
-            &[("x-original-url", "app.example.com/admin")],
-        ];
-        for headers in cases {
-            let headers = &[&[("host", "gate.test")], *headers].concat();
-            let result = OriginalRequest::from_request(&request("GET", headers), true);
-            assert!(
-                matches!(result, Err(AppError::BadRequest(_))),
-                "{headers:?}: {result:?}"
-            );
-            assert!(OriginalRequest::from_request(&request("GET", headers), false).is_ok());
-        }
-    }
-
-    #[test]
-    fn the_auth_requests_own_method_counts_only_without_a_description() {
-        let got = OriginalRequest::from_request(&request("HEAD", &[("host", "h")]), false);
-        assert_eq!(got.unwrap(), original("HEAD", "h", "/"));
-        let got = OriginalRequest::from_request(&request("HEAD", &[("host", "h")]), true);
-        assert_eq!(got.unwrap(), original("HEAD", "h", "/"));
-        let described = request("POST", &[("host", "h"), ("x-forwarded-uri", "/x")]);
-        let got = OriginalRequest::from_request(&described, true).unwrap();
-        assert_eq!(got.method, unspecified_method());
-    }
-}
+mod tests;

@@ -42,26 +42,6 @@ fn replay(dir: &Path, entry: Entry) -> (usize, Vec<String>) {
 /// ordinary regression.
 const PENDING: &[(&str, &str)] = &[
     (
-        "regressions/host/host-list-comma",
-        "`Host: a,b` normalises to the host `a,b` (the routing change makes it invalid)",
-    ),
-    (
-        "regressions/host/host-list-semicolon",
-        "`Host: a;b` normalises to the host `a;b` (the routing change makes it invalid)",
-    ),
-    (
-        "regressions/host/bracketed-empty",
-        "`Host: []` normalises to the host `[]`, which is no IPv6 address (route.rs)",
-    ),
-    (
-        "regressions/host/bracketed-ipv4",
-        "`Host: [1.2.3.4]` normalises to the host `[1.2.3.4]`, which is no IPv6 address (route.rs)",
-    ),
-    (
-        "regressions/host/bracket-inside-name",
-        "`Host: 8[::1]0:` normalises to `8[`, which does not normalise (route.rs)",
-    ),
-    (
         "regressions/forward_auth/forwarded-uri-with-space",
         "`X-Forwarded-Uri: /public/x /admin` is believed, a target that is not origin-form \
          (forward_auth/original.rs)",

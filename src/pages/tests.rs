@@ -321,3 +321,35 @@ fn event_handler_check_finds_handlers() {
     assert!(has_event_handler("<a onclick=\"x\">"));
     assert!(!has_event_handler("<p>sign in on time</p>"));
 }
+
+#[test]
+fn sign_out_page_posts_the_token_back() {
+    let html = pages().sign_out(&SignOutPage {
+        action: "/oauth2/sign_out?rd=%2Fa&x=\"".into(),
+        csrf_token: "tok-123".into(),
+        cancel_url: "/".into(),
+    });
+
+    assert_common_layout(&html);
+    assert!(html.contains("<title>Sign out? · portcullis</title>"));
+    assert!(html.contains(
+        "<form class=\"form\" method=\"post\" action=\"/oauth2/sign_out?rd=%2Fa&amp;x=&quot;\">"
+    ));
+    assert!(html.contains("<input type=\"hidden\" name=\"csrf_token\" value=\"tok-123\">"));
+    assert!(html.contains("<a href=\"/\">Stay signed in</a>"));
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn signing_out_page_moves_on_by_meta_refresh() {
+    let html = pages().signing_out(&SigningOutPage {
+        next_url: "https://op.example/logout?id_token_hint=a.b.c&post_logout_redirect_uri=x".into(),
+    });
+
+    assert_common_layout(&html);
+    assert!(html.contains("<meta http-equiv=\"refresh\" content=\"0; url=https://op.example/logout?id_token_hint=a.b.c&amp;post_logout_redirect_uri=x\">"));
+    assert!(html.contains(
+        "href=\"https://op.example/logout?id_token_hint=a.b.c&amp;post_logout_redirect_uri=x\""
+    ));
+    assert!(!html.contains("<script"));
+}

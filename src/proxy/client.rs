@@ -1,18 +1,23 @@
 //! The one pooled upstream client (DESIGN §9, STYLE "Outbound HTTP hygiene"): HTTP/1.1 over
 //! plain TCP or TLS, bodies streamed both ways, protocol upgrades (WebSocket) forwarded.
 
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
+use hyper::body::{Body as _, Frame, SizeHint};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::headers::{remove_hop_by_hop, requested_upgrade};
-use super::upgrade;
+use super::headers::remove_hop_by_hop;
+use super::upgrade::{self, TunnelIdleTimeout};
+use crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT;
 
 /// How long to wait for a TCP connection to an upstream.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,9 +36,23 @@ pub enum ProxyError {
     /// The upstream broke HTTP (closed early, malformed response, unrequested upgrade): 502.
     #[error("upstream protocol error: {0}")]
     Protocol(String),
+    /// The client's request body broke off on the way (a malformed chunk, fewer bytes than
+    /// its `Content-Length`): the client's fault, 400.
+    #[error("the client's request body is malformed or incomplete: {0}")]
+    ClientBody(String),
+    /// The client asked for an upgrade the gateway cannot check (a WebSocket handshake
+    /// without one valid `Sec-WebSocket-Key`): the client's fault, 400, nothing sent.
+    #[error("the client's upgrade request is invalid: {0}")]
+    BadUpgrade(&'static str),
 }
 
 impl ProxyError {
+    /// Whether the client, not the upstream, is to blame (answered 4xx, not counted as an
+    /// upstream failure).
+    pub fn is_clients_fault(&self) -> bool {
+        matches!(self, ProxyError::ClientBody(_) | ProxyError::BadUpgrade(_))
+    }
+
     fn from_client(err: &hyper_util::client::legacy::Error) -> ProxyError {
         let chain = describe(err);
         if !err.is_connect() {
@@ -124,22 +143,50 @@ impl UpstreamClient {
     /// protocol upgrade (RFC 9110 §7.8, WebSocket RFC 6455 §4) and the upstream answers
     /// `101 Switching Protocols` with a protocol the client offered, the response keeps
     /// `Connection: upgrade` and `Upgrade`, and once the 101 reaches the client both upgraded
-    /// connections are joined in a spawned task. A 101 that was not asked for is an error.
+    /// connections are joined in a spawned task. A 101 that was not asked for is an error, and
+    /// so is one that does not prove the switch (see `upgrade`). An upgraded connection in
+    /// which no byte moves either way for the request's `TunnelIdleTimeout` (default
+    /// [`DEFAULT_WEBSOCKET_IDLE_TIMEOUT`]) is closed at both ends.
+    ///
+    /// A request body that breaks off (a malformed chunk, a client that stops short of its
+    /// `Content-Length`) fails the exchange as [`ProxyError::ClientBody`], logged as a warning:
+    /// the upstream did nothing wrong.
     pub async fn send(
         &self,
         mut req: Request<Body>,
         timeout: Duration,
     ) -> Result<Response<Body>, ProxyError> {
-        let offered = requested_upgrade(req.headers()).cloned();
+        let offered = upgrade::offer(req.headers_mut())?;
         let client_upgrade = offered.as_ref().map(|_| hyper::upgrade::on(&mut req));
+        let idle = req
+            .extensions()
+            .get::<TunnelIdleTimeout>()
+            .map_or(DEFAULT_WEBSOCKET_IDLE_TIMEOUT, |idle| idle.0);
+        // Only a body that is still to come can break off (a bodiless GET costs nothing).
+        let body_failure = (!req.body().is_end_stream()).then(|| Arc::new(OnceLock::new()));
+        let req = match &body_failure {
+            None => req,
+            Some(failure) => req.map(|body| {
+                Body::new(WatchedBody {
+                    inner: body,
+                    failure: Arc::clone(failure),
+                })
+            }),
+        };
 
         let response = tokio::time::timeout(timeout, self.inner.request(req))
             .await
             .map_err(|_| ProxyError::Timeout)?
-            .map_err(|err| ProxyError::from_client(&err))?;
+            .map_err(|err| match body_failure.as_ref().and_then(|failure| failure.get()) {
+                Some(cause) => {
+                    tracing::warn!(%cause, "the client's request body broke off; answering 400");
+                    ProxyError::ClientBody(cause.clone())
+                }
+                None => ProxyError::from_client(&err),
+            })?;
 
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            return upgrade::switch(response, offered.as_ref(), client_upgrade);
+            return upgrade::switch(response, offered, client_upgrade, idle);
         }
         let (mut parts, body) = response.into_parts();
         // The body was read by its transfer coding, which overrides a `Content-Length` sent
@@ -150,5 +197,37 @@ impl UpstreamClient {
         }
         remove_hop_by_hop(&mut parts.headers, false);
         Ok(Response::from_parts(parts, Body::new(body)))
+    }
+}
+
+/// A request body that remembers why it failed, so that a failed exchange can be told apart:
+/// the client's body broke off, or the upstream misbehaved.
+struct WatchedBody {
+    inner: Body,
+    failure: Arc<OnceLock<String>>,
+}
+
+impl hyper::body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(err))) = &polled {
+            let _ = this.failure.set(describe(err));
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -31,6 +31,7 @@ fn upstream_at(addr: SocketAddr) -> UpstreamConfig {
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: GENEROUS,
+        websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         host: None,
         allow: None,
         skip_auth: Vec::new(),
@@ -385,4 +386,70 @@ async fn a_websocket_upgrade_joins_client_and_upstream() {
         browser.read_exact(&mut echoed).await.unwrap();
         assert_eq!(echoed, message);
     }
+}
+
+/// A request body that yields one chunk, then fails the way hyper's server does when the
+/// client's chunked framing is malformed or its connection ends early.
+struct BrokenBody(bool);
+
+impl hyper::body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the client closed before the end of its body",
+            ))))
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"part")))))
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_body_that_breaks_off_is_the_clients_fault() {
+    let addr = spawn_echo_body_upstream().await;
+    let request = Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}/upload"))
+        .header("content-length", "100")
+        .body(Body::new(BrokenBody(false)))
+        .unwrap();
+
+    let err = UpstreamClient::new()
+        .send(request, GENEROUS)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ProxyError::ClientBody(_)), "{err:?}");
+    assert!(err.is_clients_fault());
+    assert!(err.to_string().contains("closed before the end"), "{err}");
+}
+
+#[tokio::test]
+async fn a_101_without_the_accept_for_the_clients_key_opens_no_tunnel() {
+    let (upstream_addr, _head) = spawn_raw_upstream(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
+    )
+    .await;
+    let gateway = spawn_gateway(upstream_at(upstream_addr)).await;
+
+    let mut browser = TcpStream::connect(gateway).await.unwrap();
+    browser
+        .write_all(
+            b"GET /chat HTTP/1.1\r\nHost: gateway.example.com\r\nConnection: Upgrade\r\n\
+              Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              Sec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let response_head = read_head(&mut browser).await;
+
+    assert!(response_head.starts_with("HTTP/1.1 502"), "{response_head}");
 }

@@ -17,8 +17,10 @@ use http::header::{
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 
+use super::upgrade::TunnelIdleTimeout;
 use crate::config::{UpstreamConfig, UpstreamTarget};
-use crate::identity::Identity;
+use crate::identity::{reads_as_written, Identity};
+use crate::proxy::route::normalize_authority;
 
 /// What the gateway adds for an authenticated request (DESIGN §4).
 #[derive(Clone, Copy)]
@@ -76,8 +78,10 @@ pub struct ForwardContext<'a> {
 /// forwarding headers are removed ([`remove_forged_identity_headers`]), the gateway's cookies
 /// are removed ([`remove_gateway_cookies`]), identity headers are set
 /// ([`set_identity_headers`]), forwarding headers are set ([`set_forwarding_headers`]). The
-/// client's `Host` is kept as it is (RFC 9110 §7.2); an HTTP/2 request, which has none, gets
-/// one from its `:authority`.
+/// upstream's `Host` (RFC 9110 §7.2) is the host the client asked for — its `Host`, or for
+/// HTTP/2 its `:authority` — in the normalised form that was routed (lower case, without a
+/// trailing dot, port kept), the same value as `X-Forwarded-Host`. A request that asks for a protocol upgrade carries the route's
+/// `websocket_idle_timeout` to the client in its extensions (`upgrade::TunnelIdleTimeout`).
 pub fn prepare_request(
     req: Request<Body>,
     upstream: &UpstreamConfig,
@@ -86,6 +90,11 @@ pub fn prepare_request(
     let (mut parts, body) = req.into_parts();
     let client_host = client_host(&parts.headers, &parts.uri);
     let keep_upgrade = requested_upgrade(&parts.headers).is_some();
+    if keep_upgrade {
+        parts
+            .extensions
+            .insert(TunnelIdleTimeout(upstream.websocket_idle_timeout));
+    }
 
     parts.uri = upstream_uri(&upstream.target, &parts.uri);
     parts.version = Version::HTTP_11;
@@ -99,7 +108,7 @@ pub fn prepare_request(
     }
     set_forwarding_headers(headers, ctx, client_host.as_ref());
     if let Some(host) = client_host {
-        headers.entry(HOST).or_insert(host);
+        headers.insert(HOST, host);
     }
     Request::from_parts(parts, body)
 }
@@ -120,18 +129,24 @@ fn upstream_uri(target: &UpstreamTarget, original: &Uri) -> Uri {
 }
 
 /// The host the client asked for: its `Host` header (HTTP/1.1) or the URI authority
-/// (HTTP/2 `:authority`, or an absolute-form target).
+/// (HTTP/2 `:authority`, or an absolute-form target), normalised as routing read it
+/// ([`normalize_authority`]: lower case, no trailing dot, port kept). `None` when there is
+/// none or it is not a valid `host[:port]` (the gate refuses such requests before this):
+/// a raw value such as `admin.example.com,x` would be read as a list by the upstream.
 fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
-    headers.get(HOST).cloned().or_else(|| {
-        uri.authority()
-            .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok())
-    })
+    let raw = match headers.get(HOST) {
+        Some(value) => value.to_str().ok()?,
+        None => uri.authority()?.as_str(),
+    };
+    HeaderValue::from_str(&normalize_authority(raw)?).ok()
 }
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy must
 /// not forward them. `Proxy-Connection` is the pre-standard `Connection`; `Proxy-Authenticate`
-/// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin.
-const HOP_BY_HOP: [HeaderName; 9] = [
+/// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin;
+/// `HTTP2-Settings` belongs to the h2c upgrade (RFC 7540 §3.2.1, "a hop-by-hop header
+/// field"), which is never forwarded.
+const HOP_BY_HOP: [HeaderName; 10] = [
     CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -141,41 +156,55 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     UPGRADE,
     PROXY_AUTHENTICATE,
     PROXY_AUTHORIZATION,
+    HeaderName::from_static("http2-settings"),
 ];
 
 /// Removes hop-by-hop fields (RFC 9110 §7.6.1, DESIGN §5 item 3): every field named in
 /// `Connection`, then the fixed list [`HOP_BY_HOP`]. Used on requests and responses.
 ///
 /// With `keep_upgrade` (a protocol upgrade being forwarded, RFC 9110 §7.8; RFC 6455 §4.1
-/// requires `Connection: Upgrade` and `Upgrade` to reach the server), `Upgrade` is kept and
-/// `Connection` is reduced to exactly `upgrade`. `Host` is never removed, even when listed:
-/// it is addressed to every recipient, which RFC 9110 §7.6.1 forbids listing.
+/// requires `Connection: Upgrade` and `Upgrade` to reach the server), `Upgrade` is replaced by
+/// the one protocol [`requested_upgrade`] picks (none when it picks none) and `Connection` is
+/// reduced to exactly `upgrade`. `Host` is never removed, even when listed: it is addressed
+/// to every recipient, which RFC 9110 §7.6.1 forbids listing.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let kept = if keep_upgrade {
+        requested_upgrade(headers)
+    } else {
+        None
+    };
     let listed: Vec<HeaderName> = connection_options(headers)
         .filter_map(|option| HeaderName::from_bytes(option).ok())
-        .filter(|name| *name != HOST && !(keep_upgrade && *name == UPGRADE))
+        .filter(|name| *name != HOST)
         .collect();
     for name in listed {
         headers.remove(name);
     }
     for name in HOP_BY_HOP {
-        if !(keep_upgrade && name == UPGRADE) {
-            headers.remove(name);
-        }
+        headers.remove(name);
     }
-    if keep_upgrade {
+    if let Some(protocol) = kept {
+        headers.insert(UPGRADE, protocol);
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     }
 }
 
-/// The protocol a request asks to upgrade to (RFC 9110 §7.8): its `Upgrade` value when
-/// `Connection` lists `upgrade`. `h2c` (RFC 9113 §3.1 removed the HTTP/2 upgrade) is not
-/// forwarded.
-pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<&HeaderValue> {
+/// The one protocol a request asks to upgrade to (RFC 9110 §7.8), when `Connection` lists
+/// `upgrade`: the first item of its `Upgrade` fields, all of them read as one list in order,
+/// that is not `h2c` (RFC 9113 §3.1 removed the HTTP/2 upgrade: an upstream that still
+/// honours it would speak HTTP/2 with the client past the gateway's checks). Only this one
+/// protocol is forwarded, so the upstream cannot switch to another that nobody checked.
+pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
     let asks = connection_options(headers).any(|option| option.eq_ignore_ascii_case(b"upgrade"));
-    let protocol = headers.get(UPGRADE)?;
-    let h2c = list_items(protocol.as_bytes()).any(|item| item.eq_ignore_ascii_case(b"h2c"));
-    (asks && !h2c).then_some(protocol)
+    if !asks {
+        return None;
+    }
+    let protocol = headers
+        .get_all(UPGRADE)
+        .iter()
+        .flat_map(|value| list_items(value.as_bytes()))
+        .find(|item| !item.eq_ignore_ascii_case(b"h2c"))?;
+    HeaderValue::from_bytes(protocol).ok()
 }
 
 /// The options of every `Connection` field (RFC 9110 §7.6.1), in order.
@@ -354,8 +383,10 @@ fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
 /// any client `Authorization` is removed first so the upstream cannot mistake it for ours).
 ///
 /// A value that is not a valid field value (RFC 9110 §5.5: control characters such as CR or
-/// LF) is skipped; a group with one, or with a comma (which would read as the separator of
-/// the list: `eng,admins` as `admins`), is left out of `X-Forwarded-Groups`.
+/// LF), or that would not read as written (`crate::identity::reads_as_written`: `"admin "`
+/// is `admin` to every header parser), is skipped; such a group, or one with a comma (which
+/// would read as the separator of the list: `eng,admins` as `admins`), is left out of
+/// `X-Forwarded-Groups`.
 pub(crate) fn set_identity_headers(
     headers: &mut HeaderMap,
     identity: &IdentityHeaders<'_>,
@@ -373,7 +404,7 @@ pub(crate) fn set_identity_headers(
         .groups
         .iter()
         .map(String::as_str)
-        .filter(|group| !group.contains(',') && HeaderValue::from_bytes(group.as_bytes()).is_ok())
+        .filter(|group| !group.contains(',') && reads_as_written(group))
         .collect();
     if !groups.is_empty() {
         set(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
@@ -406,9 +437,14 @@ pub(crate) fn set_forwarding_headers(
     }
 }
 
-/// Replaces `name` with `value`, skipping a missing or invalid value (never panics).
+/// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
+/// value or would not reach the upstream as written ([`reads_as_written`]; never panics).
 fn set(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
     let Some(value) = value else { return };
+    if !reads_as_written(value) {
+        tracing::warn!(header = %name, "skipped a header value an upstream would read differently");
+        return;
+    }
     match HeaderValue::from_bytes(value.as_bytes()) {
         Ok(value) => {
             headers.insert(name, value);

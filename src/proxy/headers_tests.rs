@@ -22,6 +22,7 @@ fn upstream(url: &str) -> UpstreamConfig {
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: Duration::from_secs(30),
+        websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         host: None,
         allow: None,
         skip_auth: Vec::new(),
@@ -266,6 +267,57 @@ fn optional_identity_headers_are_absent_when_unknown() {
     ] {
         assert!(values(headers, name).is_empty(), "{name} present");
     }
+}
+
+/// The second line of defence behind the login's own check: a value an upstream would not
+/// read as written (`crate::identity::reads_as_written`) is never emitted, and such a group
+/// is left out of the list like one with a comma.
+#[test]
+fn identity_values_that_would_read_as_another_are_never_sent() {
+    let identity = Identity {
+        user: "sub-123".to_owned(),
+        email: Some("admin@example.com ".to_owned()),
+        preferred_username: Some("\tadmin".to_owned()),
+        groups: vec![
+            "staff".to_owned(),
+            "admins ".to_owned(),
+            " wheel".to_owned(),
+            "ops\u{a0}".to_owned(),
+            "eng,admins".to_owned(),
+            "dev\u{7f}".to_owned(),
+            "readers".to_owned(),
+        ],
+        provider: "dev".to_owned(),
+    };
+    let req = prepared(
+        "/x",
+        &[
+            ("X-Forwarded-Email", "mallory@example.com"),
+            ("X-Forwarded-Preferred-Username", "mallory"),
+        ],
+        &upstream("http://127.0.0.1:9000"),
+        &ctx(signed_in(&identity)),
+    );
+    let headers = req.headers();
+    assert_eq!(one(headers, "x-forwarded-user").as_deref(), Some("sub-123"));
+    assert!(values(headers, "x-forwarded-email").is_empty());
+    assert!(values(headers, "x-forwarded-preferred-username").is_empty());
+    assert_eq!(
+        values(headers, "x-forwarded-groups"),
+        ["staff,readers"],
+        "only the groups that read as written"
+    );
+    let spaced = Identity {
+        user: "admin ".to_owned(),
+        ..alice()
+    };
+    let req = prepared(
+        "/x",
+        &[("X-Forwarded-User", "mallory")],
+        &upstream("http://127.0.0.1:9000"),
+        &ctx(signed_in(&spaced)),
+    );
+    assert!(values(req.headers(), "x-forwarded-user").is_empty());
 }
 
 #[test]

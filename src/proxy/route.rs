@@ -2,7 +2,8 @@
 //! (DESIGN §1, §2), and the path views used to decide it safely.
 //!
 //! - [`RouteTable`]: host + segment-aware prefix matching.
-//! - [`request_host`], [`normalize_host`]: which host a request is for.
+//! - [`request_host`], [`normalize_host`], [`normalize_authority`]: which host a request is
+//!   for, and how it is named to the upstream.
 //! - [`normalize_path`]: the path as an upstream server resolves it, for `skip_auth`.
 
 mod normalize;
@@ -25,7 +26,14 @@ pub use normalize::normalize_path;
 /// Path matching is segment-aware: prefix `/app` matches `/app`, `/app/x` and `/app?q`, but
 /// not `/application`; a prefix ending in `/` (such as `/app/`) matches anything under it but
 /// not `/app` itself; `/` matches every path. Paths are matched in their percent-decoded
-/// form, so `/app%2Fx` is routed like `/app/x`, the way most upstream frameworks will read it.
+/// form (`/%61pp` is `/app`), except for encoded separators (`%2F`, `%5C`), which upstream
+/// servers disagree about: some decode them, others keep them as data. The gateway forwards
+/// the target as it came, so a path is routed only when both readings (`/app%2Fx` as
+/// `/app%2Fx` and as `/app/x`) choose the same upstream: with `/public` public, the
+/// Tomcat or Go server behind it could read `/public%2Fx` as the protected `/public%2Fx`.
+/// A target with a fragment (`#`) is not routed either: an origin-form target never has one
+/// (RFC 9112 §3.2.1), and a server could read the part after it as path
+/// (`/public#/../admin`).
 ///
 /// Paths that some server could read as containing a dot segment are not routed at all (see
 /// `unroutable.rs`): an upstream that normalises them (RFC 3986 §5.2.4) could otherwise be
@@ -59,21 +67,28 @@ impl RouteTable {
             Some(host) => Some(normalize_host(host)?),
             None => None,
         };
-        let path = path.split(['?', '#']).next().unwrap_or_default();
-        if unroutable::could_hide_a_dot_segment(path) {
+        if path.contains('#') {
             return None;
         }
-        let decoded = unroutable::percent_decode(path.as_bytes());
+        let path = path.split('?').next().unwrap_or_default();
+        if unroutable::could_hide_a_dot_segment(path) || unroutable::hides_a_separator(path) {
+            return None;
+        }
+        let decoded = unroutable::percent_decode_keeping_separators(path.as_bytes());
         if !decoded.starts_with(b"/") {
             return None;
         }
         let chosen = self.find(host.as_deref(), &decoded, Case::Sensitive)?;
         // A server that reads the path another way (`/admin;x=y` is `/admin` to Tomcat and
         // Jetty, `/admin.` is `/admin` on Windows, `/ADMIN` is `/admin` to case-insensitive
-        // routers) must not be reached under a laxer route's policy than the one for the path
-        // it acts on (DESIGN §5, the same reasoning as for dot segments above): such a path
-        // is not routed at all.
-        let readings = unroutable::other_readings(&decoded);
+        // routers, `/admin%2Fx` is `/admin/x` to those that decode separators) must not be
+        // reached under a laxer route's policy than the one for the path it acts on
+        // (DESIGN §5, the same reasoning as for dot segments above): such a path is not
+        // routed at all.
+        let separators_decoded = unroutable::percent_decode(path.as_bytes());
+        let mut readings = unroutable::other_readings(&decoded);
+        readings.extend(unroutable::other_readings(&separators_decoded));
+        readings.push(separators_decoded);
         let ambiguous = std::iter::once(&decoded)
             .chain(&readings)
             .flat_map(|reading| {
@@ -144,15 +159,65 @@ fn prefix_matches(prefix: &[u8], path: &[u8], case: Case) -> bool {
 
 /// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
 /// the port and without one trailing dot (`app.example.com.` names the same host). `None`
-/// when it is not a valid authority, or carries user information.
+/// when it is not a valid authority (see [`normalize_authority`]).
 pub fn normalize_host(value: &str) -> Option<String> {
-    if value.contains('@') {
-        return None;
+    Some(parse_authority(value)?.0)
+}
+
+/// A `Host` header value or URI authority as the gateway sends it on (`Host` of an HTTP/2
+/// request, `X-Forwarded-Host`): the host lower-cased, without a trailing dot, with its port
+/// when it has one. `None` unless it is exactly `host[:port]` where the host is a DNS-style
+/// name (letters, digits, `-`, `_`, dot-separated labels), an IPv4 address or a bracketed
+/// IPv6 address, and the port 1 to 5 digits up to 65535 (RFC 3986 §3.2.2, §3.2.3).
+///
+/// Narrower than RFC 3986's `reg-name` on purpose: that admits `,` and `;`, and
+/// `admin.example.com,x` is a list to Express and Spring (which read its first element) and
+/// to Rack (the last), so the upstream would read another host than the one routed. User
+/// information, percent-escapes and white space are refused too.
+pub fn normalize_authority(value: &str) -> Option<String> {
+    let (host, port) = parse_authority(value)?;
+    Some(match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// `(host, port)` of a valid authority, the host normalised; see [`normalize_authority`].
+fn parse_authority(value: &str) -> Option<(String, Option<&str>)> {
+    let (host, port) = match value.strip_prefix('[') {
+        Some(bracketed) => {
+            let (literal, after) = bracketed.split_once(']')?;
+            literal.parse::<std::net::Ipv6Addr>().ok()?;
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':')?),
+            };
+            (value.get(..literal.len() + 2)?, port)
+        }
+        None => match value.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (value, None),
+        },
+    };
+    if let Some(port) = port {
+        let digits =
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || port.parse::<u32>().ok()? > 65535 {
+            return None;
+        }
     }
-    let authority: http::uri::Authority = value.trim().parse().ok()?;
-    let host = authority.host().to_ascii_lowercase();
-    let host = host.strip_suffix('.').unwrap_or(&host);
-    (!host.is_empty() && !host.ends_with('.')).then(|| host.to_owned())
+    let host = host.to_ascii_lowercase();
+    if host.starts_with('[') {
+        return Some((host, port));
+    }
+    let name = host.strip_suffix('.').unwrap_or(&host);
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (name.len() <= 253 && name.split('.').all(label_ok)).then(|| (name.to_owned(), port))
 }
 
 /// Why a request's host cannot be determined.

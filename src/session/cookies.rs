@@ -59,6 +59,16 @@ impl<'a> CookieJar<'a> {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The attributes this jar writes cookies with.
+    pub fn settings(&self) -> &CookieSettings {
+        self.settings
+    }
+
+    /// Every `(name, value)` of the request, in the order sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// The session cookie's value, joined from its chunks when it was split.
     pub fn session_value(&self) -> Option<String> {
         if let Some(value) = self.get(&self.settings.name) {

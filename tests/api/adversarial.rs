@@ -333,3 +333,95 @@ async fn providers_sharing_an_issuer_each_vouch_only_for_their_own_audiences() {
     assert_eq!(seen.header("x-forwarded-provider"), Some("twin"));
     assert_eq!(for_neither.status(), 401);
 }
+
+#[tokio::test]
+async fn only_the_one_validated_upgrade_reaches_the_upstream_and_never_h2c() {
+    // Arrange: several `Upgrade` fields, or one listing several protocols, with h2c among
+    // them and its `HTTP2-Settings` (RFC 9113 §3.1 removed the h2c upgrade; a server behind
+    // the gateway that still honours it would speak HTTP/2 to the client past every check).
+    let (app, raw) = raw_app().await;
+    let handshake = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    let cases = [
+        format!(
+            "GET /open/a HTTP/1.1\r\nHost: {{host}}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\
+             {handshake}\r\n"
+        ),
+        format!(
+            "GET /open/b HTTP/1.1\r\nHost: {{host}}\r\nConnection: Upgrade\r\n\
+             Upgrade: h2c\r\nUpgrade: websocket\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\
+             {handshake}\r\n"
+        ),
+        format!(
+            "GET /open/c HTTP/1.1\r\nHost: {{host}}\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+             Upgrade: websocket, h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\
+             {handshake}\r\n"
+        ),
+        "GET /open/d HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+         Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+            .to_owned(),
+        format!(
+            "GET /open/e HTTP/1.1\r\nHost: {{host}}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nUpgrade: websocket\r\nUpgrade: IRC/6.9\r\n{handshake}\r\n"
+        ),
+    ];
+
+    for case in cases {
+        // Act
+        let before = raw.received().len();
+        let answer = send_raw(&app, &case).await;
+
+        // Assert: from the upstream's side, at most one protocol offered, and never h2c.
+        assert!(answer.starts_with("HTTP/1.1 "), "{case}: {answer}");
+        let received = raw.received();
+        let received = received.get(before..).unwrap_or_default();
+        let received = received.trim_start_matches("\n=====\n");
+        assert!(received.starts_with("get /open/"), "{case}: {received}");
+        assert!(!received.contains("h2c"), "{case}: h2c passed:\n{received}");
+        assert!(
+            !received.contains("http2-settings"),
+            "{case}: HTTP2-Settings passed:\n{received}"
+        );
+        assert!(!received.contains("irc/6.9"), "{case}: {received}");
+        let upgrades: Vec<&str> = received
+            .lines()
+            .filter(|line| line.starts_with("upgrade:"))
+            .collect();
+        assert!(upgrades.len() <= 1, "{case}: several upgrades:\n{received}");
+        if case.contains("Sec-WebSocket-Key") {
+            assert_eq!(upgrades, ["upgrade: websocket"], "{case}:\n{received}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_websocket_upgrade_without_one_valid_key_is_refused_before_the_upstream() {
+    // Arrange: RFC 6455 §4.1 item 7 (the key is 16 random bytes, base64) and §4.2.1 (a server
+    // answers a handshake without one 400); the gateway can only check the upstream's accept
+    // against one well-formed key.
+    let (app, raw) = raw_app().await;
+    let keys = [
+        "",
+        "Sec-WebSocket-Key: not base64!\r\n",
+        "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n",
+        "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAAA\r\n",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n",
+    ];
+
+    for key in keys {
+        // Act
+        let answer = send_raw(
+            &app,
+            &format!(
+                "GET /open/ws HTTP/1.1\r\nHost: {{host}}\r\nConnection: Upgrade\r\n\
+                 Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n{key}Connection: close\r\n\r\n"
+            ),
+        )
+        .await;
+
+        // Assert
+        assert!(answer.starts_with("HTTP/1.1 400"), "{key:?}: {answer}");
+    }
+    let received = raw.received();
+    assert!(received.is_empty(), "the upstream was reached:\n{received}");
+}

@@ -364,3 +364,43 @@ async fn cors_preflights_pass_only_where_enabled_and_only_as_preflights() {
     assert_eq!(deployment.root().requests().len(), 1);
     assert!(deployment.admin.requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_encoded_slash_never_carries_a_protected_path_to_the_public_upstream() {
+    // Arrange: `/public%2fx` decodes to `/public/x`, under the public route, but is forwarded
+    // as it came; a server that keeps `%2F` as data (Tomcat, Go's net/http routing on
+    // RawPath) reads `/public%2fx`, which the gateway's own table puts under the protected
+    // root.
+    let deployment = deployment(SKIP_HEALTH).await;
+    let attacks = [
+        "/public%2fx",
+        "/public%2Fx",
+        "/public%5cx",
+        "/public%5Cx",
+        "/public%2f",
+        "/public%2Fsecret?x=1",
+        "/public%252fx",
+    ];
+
+    for target in attacks {
+        // Act
+        let (status, body) = deployment.raw("GET", target, &[]).await;
+
+        // Assert: whatever the answer, not served by an upstream.
+        assert!(
+            !(200..300).contains(&status),
+            "{target} passed without a session: {status} {body}"
+        );
+    }
+    for upstream in [&deployment.public, deployment.root(), &deployment.admin] {
+        let seen = upstream.requests();
+        assert!(seen.is_empty(), "an upstream was reached: {seen:#?}");
+    }
+
+    // An encoded slash that stays under the public route, however it is read, still goes.
+    let (status, _) = deployment.raw("GET", "/public/a%2Fb", &[]).await;
+    assert_eq!(status, 200);
+    let seen = deployment.public.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/public/a%2Fb", "forwarded as it came");
+}

@@ -13,6 +13,7 @@ mod browser_login;
 mod browserless;
 mod concurrent_logins;
 mod cookies;
+mod cross_site_sign_out;
 mod journey;
 mod login_timeout;
 mod screenshots;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use portcullis::identity::Identity;
 use portcullis::session::{unix_now, Session};
 use reqwest::cookie::Jar;
-use reqwest::header::{ACCEPT, HOST, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 
 use crate::echo_upstream::EchoUpstream;
@@ -21,9 +21,9 @@ use crate::helpers::{
 use crate::mock_provider::{ClientRegistration, MockProvider, Signing};
 
 /// The test client connects from 127.0.0.1: a trusted proxy.
-const TRUSTED_LOOPBACK: &str = r#"trusted_proxies = ["127.0.0.1/32", "::1"]"#;
+pub(crate) const TRUSTED_LOOPBACK: &str = r#"trusted_proxies = ["127.0.0.1/32", "::1"]"#;
 /// Proxies elsewhere: the test client (127.0.0.1) is not one of them.
-const TRUSTED_ELSEWHERE: &str = r#"trusted_proxies = ["10.0.0.0/8"]"#;
+pub(crate) const TRUSTED_ELSEWHERE: &str = r#"trusted_proxies = ["10.0.0.0/8"]"#;
 
 /// Routes with stricter rules than `[authorize]` (which admits example.com): `/admin` only
 /// for bob, the host `ops.example.test` only for the group `wheel`; and `GET
@@ -47,7 +47,7 @@ url = "{echo}"
 skip_auth = [{ methods = ["GET"], path = "^/status/health$" }]
 "#;
 
-async fn forward_auth_app(trusted_proxies: &str) -> TestApp {
+pub(crate) async fn forward_auth_app(trusted_proxies: &str) -> TestApp {
     let trusted_proxies = trusted_proxies.to_owned();
     spawn_app_with(move |cfg| {
         cfg.server_extra = trusted_proxies;
@@ -57,7 +57,7 @@ async fn forward_auth_app(trusted_proxies: &str) -> TestApp {
 }
 
 /// `GET /oauth2/auth` from `browser` (its cookies) with `headers`, as a proxy would ask.
-async fn ask(app: &TestApp, browser: &Browser, headers: &[(&str, &str)]) -> Response {
+pub(crate) async fn ask(app: &TestApp, browser: &Browser, headers: &[(&str, &str)]) -> Response {
     ask_with(app, browser, Method::GET, headers).await
 }
 
@@ -75,7 +75,7 @@ async fn ask_with(
 }
 
 /// A browser holding a session the gateway sealed for `email` (signed in with `groups`).
-fn browser_signed_in_as(app: &TestApp, email: &str, groups: &[&str]) -> Browser {
+pub(crate) fn browser_signed_in_as(app: &TestApp, email: &str, groups: &[&str]) -> Browser {
     let now = unix_now();
     let session = Session {
         identity: Identity {
@@ -94,7 +94,7 @@ fn browser_signed_in_as(app: &TestApp, email: &str, groups: &[&str]) -> Browser 
     app.browser_with_session(&session)
 }
 
-fn header<'r>(resp: &'r Response, name: &str) -> Option<&'r str> {
+pub(crate) fn header<'r>(resp: &'r Response, name: &str) -> Option<&'r str> {
     resp.headers().get(name).map(|v| v.to_str().unwrap())
 }
 
@@ -184,7 +184,7 @@ async fn signed_in_but_refused_by_the_global_rules_is_403() {
 }
 
 /// Who asks (a label and their browser), with which forwarding headers, and the answer.
-type Case<'a> = (&'a str, &'a Browser, Vec<(&'a str, &'a str)>, StatusCode);
+pub(crate) type Case<'a> = (&'a str, &'a Browser, Vec<(&'a str, &'a str)>, StatusCode);
 
 /// API clients behind the proxy: a valid `Authorization: Bearer` JWT (forwarded by the
 /// proxy with the other request headers) counts like a session, through the same route
@@ -283,19 +283,19 @@ async fn a_trusted_proxy_describes_the_original_request() {
             "out",
             &signed_out,
             vec![("x-forwarded-uri", "/public/../admin")],
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
         ),
         (
             "out",
             &signed_out,
             vec![("x-forwarded-uri", "/public/%2e%2e/admin")],
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
         ),
         (
             "out",
             &signed_out,
             vec![("x-original-url", "http://gate.test/public%2F..%2Fadmin")],
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
         ),
         (
             "alice",
@@ -441,69 +441,6 @@ async fn a_trusted_proxy_describes_the_original_request() {
             assert_eq!(header(&resp, "x-auth-request-user"), None, "{headers:?}");
         }
     }
-}
-
-/// From any other peer, whatever the client claims about the original request is ignored:
-/// it is judged as `/` on its own `Host`. Each spoof below would change the answer if it
-/// were believed.
-#[tokio::test]
-async fn forwarding_headers_from_an_untrusted_peer_have_no_effect() {
-    let app = forward_auth_app(TRUSTED_ELSEWHERE).await;
-    let signed_out = Browser::new();
-    let alice = browser_signed_in_as(&app, "alice@example.com", &["staff"]);
-
-    let spoofs_towards_public: &[&[(&str, &str)]] = &[
-        &[("x-forwarded-uri", "/public/x")],
-        &[
-            ("x-forwarded-uri", "/public"),
-            ("x-forwarded-method", "GET"),
-        ],
-        &[("x-original-url", "http://gate.test/public/x")],
-        &[("x-original-url", "/public")],
-        &[("x_forwarded_uri", "/public/x")],
-        &[
-            ("x-forwarded-method", "GET"),
-            ("x-forwarded-uri", "/status/health"),
-        ],
-    ];
-    for headers in spoofs_towards_public {
-        let resp = ask(&app, &signed_out, headers).await;
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{headers:?}");
-    }
-
-    let spoofs_towards_strict: &[&[(&str, &str)]] = &[
-        &[("x-forwarded-uri", "/admin")],
-        &[("x-forwarded-host", "ops.example.test")],
-        &[
-            ("x-forwarded-host", "ops.example.test"),
-            ("x-forwarded-uri", "/x"),
-        ],
-        &[("x-original-url", "https://ops.example.test/admin")],
-        &[
-            ("x-original-url", "https://gate.test/admin"),
-            ("x-original-method", "POST"),
-        ],
-        &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/admin")],
-        &[("x-forwarded-uri", "/public/../admin")],
-    ];
-    for headers in spoofs_towards_strict {
-        let resp = ask(&app, &alice, headers).await;
-        assert_eq!(resp.status(), StatusCode::ACCEPTED, "{headers:?}");
-        assert_eq!(
-            header(&resp, "x-auth-request-email"),
-            Some("alice@example.com")
-        );
-    }
-
-    // The request's own Host still picks the route, as for any request to the gateway.
-    let resp = alice
-        .client
-        .get(app.url("/oauth2/auth"))
-        .header(HOST, "ops.example.test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
 
 /// `rd` may be an absolute URL only on `allowed_redirect_hosts` (exact, or with a leading

@@ -272,3 +272,80 @@ async fn an_http_1_1_request_without_host_is_a_400() {
     );
     assert_eq!(after[0], before[0], "app.example.test was not reached");
 }
+
+/// `admin.test` only for bob, every other host on the harness's protected root (which
+/// alice may use); alice signed in.
+async fn admin_host_app() -> (TestApp, EchoUpstream) {
+    let admin = EchoUpstream::start().await;
+    let url = admin.url();
+    let app = spawn_app_with(move |cfg| {
+        cfg.extra_toml = format!(
+            "[[upstream]]\nhost = \"admin.test\"\npath = \"/\"\nurl = \"{url}\"\n\
+             allow = {{ emails = [\"bob@example.com\"] }}\n"
+        );
+    })
+    .await;
+    app.sign_in().await;
+    (app, admin)
+}
+
+fn cookie_line(app: &TestApp) -> String {
+    let cookies = app.session_cookies(&app.browser);
+    let pairs: Vec<String> = cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    format!("Cookie: {}", pairs.join("; "))
+}
+
+#[tokio::test]
+async fn a_host_with_list_separators_is_refused_not_served_by_the_catch_all() {
+    // Arrange: Express and Spring read `admin.test,x` as `admin.test` (the first element of
+    // a list), Rack `x,admin.test` as `admin.test` (the last).
+    let (app, admin) = admin_host_app().await;
+    let cookie = cookie_line(&app);
+    let (status, _) = app
+        .raw_request(
+            &format!("GET / HTTP/1.1\r\nHost: admin.test\r\n{cookie}"),
+            "",
+        )
+        .await;
+    assert_eq!(status, 403, "alice is refused on admin.test itself");
+
+    for host in [
+        "admin.test,x",
+        "x,admin.test",
+        "admin.test;x",
+        "admin.test, x",
+        "admin.test,x:80",
+    ] {
+        // Act
+        let (status, body) = app
+            .raw_request(&format!("GET /x HTTP/1.1\r\nHost: {host}\r\n{cookie}"), "")
+            .await;
+
+        // Assert: refused; no upstream saw it, with or without alice's identity.
+        assert_eq!(status, 400, "Host: {host}: {body}");
+    }
+    let seen = app.upstream.requests();
+    assert!(seen.is_empty(), "the catch-all was reached: {seen:#?}");
+    assert!(admin.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_upstream_is_told_the_normalised_host() {
+    // Arrange
+    let app = host_app().await;
+
+    // Act
+    let (status, _) = app.get(Some("APP.Example.TEST.:8443"), "/page", &[]).await;
+
+    // Assert: Host and X-Forwarded-Host name the host that was routed, as one value.
+    assert_eq!(status, 200);
+    let seen = app.exact.requests();
+    assert_eq!(
+        seen[0].header_values("x-forwarded-host"),
+        ["app.example.test:8443"]
+    );
+    assert_eq!(seen[0].header_values("host"), ["app.example.test:8443"]);
+}

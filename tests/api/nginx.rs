@@ -223,6 +223,32 @@ async fn headers_forged_by_the_client_have_no_effect() {
     assert_no_identity(&public);
 }
 
+/// `$request_uri` keeps what a client writes after `#`, and nginx passes the target on as
+/// it came: the part after the fragment must not be judged as the part before it.
+#[tokio::test]
+async fn a_fragment_in_the_target_does_not_pass_as_the_public_route() {
+    let Some(binary) = nginx_or_skip() else {
+        return;
+    };
+    let app = gateway().await;
+    let nginx = Nginx::start(&binary, &app).await;
+
+    for target in [
+        "/public/x#/../../secret",
+        "/public/x#/%2e%2e/%2e%2e/secret",
+        "/public#/../admin",
+    ] {
+        let (status, head) = nginx.raw_get(target).await;
+        assert_eq!(status, 302, "{target}: still sent to sign in\n{head}");
+        assert!(head.contains("/oauth2/sign_in?rd="), "{target}: {head}");
+    }
+    let seen = app.upstream.requests();
+    assert!(seen.is_empty(), "the app was reached: {seen:#?}");
+    // The public route itself still works.
+    let (status, _) = nginx.raw_get("/public/x").await;
+    assert_eq!(status, 200);
+}
+
 fn assert_no_identity(arrived: &EchoedRequest) {
     for name in [
         "x-forwarded-user",
@@ -326,6 +352,37 @@ impl Nginx {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `GET target` written byte for byte (an HTTP client would drop a fragment), as a
+    /// browser-like client; the status and the response head. Asynchronous: the gateway
+    /// nginx asks runs on this test's runtime.
+    async fn raw_get(&self, target: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\n\
+             Connection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+            .await
+            .expect("nginx answers in time")
+            .unwrap();
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let head = response
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        (status, head)
     }
 
     async fn wait_until_listening(&mut self, port: u16) {

@@ -1,5 +1,6 @@
 //! `[server]`: the bind address, the public URL browsers use, the proxies whose forwarding
-//! headers are believed and the hosts an absolute `rd` may name.
+//! headers are believed, the hosts an absolute `rd` may name and the bounds on client
+//! connections ([`connections`]).
 
 use std::net::SocketAddr;
 
@@ -8,6 +9,8 @@ use url::{Host, Url};
 use super::{is_loopback, Checker, Str};
 use crate::config::raw::{RawServer, Text};
 use crate::config::{IpNetwork, ServerConfig};
+
+mod connections;
 
 impl Checker<'_, '_> {
     pub(super) fn server(
@@ -46,18 +49,27 @@ impl Checker<'_, '_> {
             "server.allowed_redirect_hosts",
             |this, text, key| this.redirect_host(&text, key),
         );
-        let server = match (listen, public_url, trusted_proxies, allowed_redirect_hosts) {
+        let connections = self.connections(raw);
+        let server = match (
+            listen,
+            public_url,
+            trusted_proxies,
+            allowed_redirect_hosts,
+            connections,
+        ) {
             (
                 Some(listen),
                 Some(public_url),
                 Some(trusted_proxies),
                 Some(allowed_redirect_hosts),
+                Some(connections),
             ) => Some(ServerConfig {
                 listen,
                 public_url,
                 auto_redirect: raw.auto_redirect.unwrap_or(false),
                 trusted_proxies,
                 allowed_redirect_hosts,
+                connections,
             }),
             _ => None,
         };

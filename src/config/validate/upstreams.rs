@@ -7,7 +7,9 @@ use super::authorize::is_hostname;
 use super::{Checker, Str};
 use crate::config::errors::line_column;
 use crate::config::raw::{RawSkipAuth, RawUpstream};
-use crate::config::{HostPattern, SkipAuthRule, UpstreamConfig, UpstreamTarget};
+use crate::config::{
+    HostPattern, SkipAuthRule, UpstreamConfig, UpstreamTarget, DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
+};
 
 const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 const ECHO_TARGET: &str = "builtin:echo";
@@ -82,6 +84,11 @@ impl Checker<'_, '_> {
             &format!("{table}.timeout"),
             |this, text, key| this.duration(&text, key),
         );
+        let websocket_idle_timeout = self.optional(
+            raw.websocket_idle_timeout.as_ref(),
+            &format!("{table}.websocket_idle_timeout"),
+            |this, text, key| this.duration(&text, key),
+        );
         let allow = match &raw.allow {
             None => Some(None),
             Some(_) if raw.public == Some(true) => {
@@ -106,6 +113,8 @@ impl Checker<'_, '_> {
             pass_access_token: raw.pass_access_token.unwrap_or(false),
             pass_authorization_header: raw.pass_authorization_header.unwrap_or(false),
             timeout: timeout?.unwrap_or(DEFAULT_UPSTREAM_TIMEOUT),
+            websocket_idle_timeout: websocket_idle_timeout?
+                .unwrap_or(DEFAULT_WEBSOCKET_IDLE_TIMEOUT),
             host: host?,
             allow: allow?,
             skip_auth: skip_auth?,

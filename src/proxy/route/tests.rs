@@ -10,6 +10,7 @@ fn upstream(host: Option<HostPattern>, path: &str, port: u16) -> UpstreamConfig 
         pass_access_token: false,
         pass_authorization_header: false,
         timeout: Duration::from_secs(30),
+        websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         host,
         allow: None,
         skip_auth: Vec::new(),
@@ -62,7 +63,6 @@ fn longest_segment_aware_prefix_wins() {
         ("/app/", Some(2)),
         ("/app/x", Some(2)),
         ("/app?q=1", Some(2)),
-        ("/app#frag", Some(2)),
         ("/application", Some(1)),
         ("/app/admin", Some(3)),
         ("/app/admin/users", Some(3)),
@@ -93,10 +93,61 @@ fn without_a_root_route_unmatched_paths_have_no_route() {
 #[test]
 fn paths_are_routed_percent_decoded() {
     let table = table();
-    assert_eq!(port(&table, "/app%2Fadmin"), Some(3));
     assert_eq!(port(&table, "/%61pp/admin"), Some(3));
     assert_eq!(port(&table, "/app%zz"), Some(1));
     assert_eq!(port(&table, "/app%"), Some(1));
+}
+
+/// An upstream may read `%2F` as `/` or as data; the gateway forwards it as it came, so
+/// both readings must choose the same route.
+#[test]
+fn encoded_separators_are_routed_only_where_both_readings_agree() {
+    let table = table();
+    let refused = [
+        "/app%2Fadmin",
+        "/app%2fadmin/x",
+        "/app%5Cadmin",
+        "/app%5cadmin",
+        "/files%2Fa.txt",
+        "/app%252Fadmin",
+        "/app%25252fadmin",
+        "/x%252fy",
+        "/app%u002fadmin",
+        "/x%U005Cy",
+    ];
+    for path in refused {
+        assert_eq!(port(&table, path), None, "path {path:?}");
+    }
+    let kept = [
+        ("/other%2Fthing", Some(1)),
+        ("/api/queues/%2F/name", Some(1)),
+        ("/app/x%2Fy", Some(2)),
+        ("/app/admin/a%2Fb", Some(3)),
+        ("/files/a%2F..b", Some(4)),
+    ];
+    for (path, expected) in kept {
+        assert_eq!(port(&table, path), expected, "path {path:?}");
+    }
+    let public = RouteTable::new(vec![any_host("/", 1), any_host("/public", 2)]);
+    for path in ["/public%2fx", "/public%2Fx", "/public%5cx"] {
+        assert_eq!(port(&public, path), None, "path {path:?}");
+    }
+}
+
+/// An origin-form target never has a fragment (RFC 9112 §3.2.1); a server could read what
+/// follows `#` as path, dot segments included.
+#[test]
+fn targets_with_a_fragment_are_not_routed() {
+    let table = table();
+    for target in [
+        "/app#frag",
+        "/app/x#/../../admin",
+        "/app/x#/%2e%2e/%2e%2e/admin",
+        "/other?q#x",
+        "/#",
+    ] {
+        assert_eq!(port(&table, target), None, "target {target:?}");
+    }
 }
 
 #[test]
@@ -210,10 +261,58 @@ fn hosts_are_normalised() {
         ("app.example.com..", None),
         ("", None),
         (".", None),
+        ("admin.test,x", None),
+        ("x,admin.test", None),
+        ("admin.test;x", None),
+        ("admin.test, x", None),
+        ("admin.test x", None),
+        (" admin.test", None),
+        ("admin%2etest", None),
+        ("admin.test:", None),
+        ("admin.test:x", None),
+        ("admin.test:65536", None),
+        ("admin.test:80:80", None),
+        ("admin.test\\x", None),
+        ("[::1", None),
+        ("[::1]x", None),
+        ("[v1.x]", None),
+        ("[::1,x]", None),
+        ("a..b", None),
+        ("app_1.internal:8080", Some("app_1.internal")),
+        ("[2001:DB8::1]", Some("[2001:db8::1]")),
     ];
     for (value, expected) in cases {
         assert_eq!(normalize_host(value).as_deref(), expected, "{value:?}");
     }
+}
+
+#[test]
+fn authorities_are_normalised_with_their_port() {
+    let cases = [
+        ("App.Example.com:8443", Some("app.example.com:8443")),
+        ("app.example.com.", Some("app.example.com")),
+        ("[::1]:4180", Some("[::1]:4180")),
+        ("127.0.0.1", Some("127.0.0.1")),
+        ("admin.test,x", None),
+        ("admin.test;x:80", None),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(normalize_authority(value).as_deref(), expected, "{value:?}");
+    }
+}
+
+#[test]
+fn hosts_with_list_separators_route_nowhere() {
+    let table = RouteTable::new(vec![any_host("/", 1), exact("admin.test", "/", 2)]);
+    for host in [
+        "admin.test,x",
+        "x,admin.test",
+        "admin.test;x",
+        "admin.test, x",
+    ] {
+        assert_eq!(routed_port(&table, Some(host), "/"), None, "{host:?}");
+    }
+    assert_eq!(routed_port(&table, Some("ADMIN.test:80"), "/"), Some(2));
 }
 
 #[test]
@@ -235,7 +334,7 @@ fn the_request_host_comes_from_host_or_the_authority_and_they_must_agree() {
         Version,
         Result<Option<&'a str>, BadHost>,
     );
-    let cases: [HostCase; 12] = [
+    let cases: [HostCase; 14] = [
         (&[""], &origin, http11, Ok(None)),
         (
             &["app.example.com"],
@@ -273,6 +372,13 @@ fn the_request_host_comes_from_host_or_the_authority_and_they_must_agree() {
             Err(BadHost::Several),
         ),
         (&["x@y"], &origin, http11, Err(BadHost::Malformed)),
+        (&["admin.test,x"], &origin, http11, Err(BadHost::Malformed)),
+        (
+            &[],
+            &"http://admin.test,x/".parse().unwrap(),
+            http2,
+            Err(BadHost::Malformed),
+        ),
     ];
     for (values, uri, version, expected) in cases {
         let map = headers(values);
@@ -345,4 +451,100 @@ fn prefixes_in_capitals_are_routed_in_any_case_that_stays_under_them() {
     assert_eq!(port(&table, "/ADMIN/x"), None);
     assert_eq!(port(&table, "/admin"), None);
     assert_eq!(port(&table, "/about"), Some(1));
+}
+
+/// Property: a path the gateway routes to an upstream reaches it only where every reading
+/// of the forwarded target that an upstream server could act on (percent-decoded once, with
+/// or without its encoded separators decoded, dot segments removed or not) belongs to the
+/// same upstream. So no server behind the gateway acts on a path under another route's
+/// policy than the one the gateway applied.
+mod forwarded_readings {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn property_table() -> RouteTable {
+        RouteTable::new(vec![
+            any_host("/", 1),
+            any_host("/public", 2),
+            any_host("/admin", 3),
+            any_host("/public/admin", 4),
+            any_host("/files/", 5),
+        ])
+    }
+
+    /// Pieces of a segment: names in several cases, dots, escapes of structural characters,
+    /// matrix parameters, fragments and queries. An empty piece repeats a slash.
+    const PIECES: &[&str] = &[
+        "public", "PUBLIC", "Public", "admin", "ADMIN", "files", "x", "", ".", "..", "%2e", "%2E",
+        "%2e%2e", ".%2E", "%2f", "%2F", "%5c", "%5C", "\\", ";", ";x=y", "%3b", "#", "%23", "?",
+        "%3F", "%25", "%252f", "%252e", "%70ublic", "%61dmin", "%41DMIN", "a.b", "%20", "%00",
+        "%u002e", "%c0%ae",
+    ];
+
+    fn target() -> impl Strategy<Value = String> {
+        let segment = prop::collection::vec(prop::sample::select(PIECES), 1..4)
+            .prop_map(|pieces| pieces.concat());
+        prop::collection::vec(segment, 1..6).prop_map(|segments| format!("/{}", segments.join("/")))
+    }
+
+    /// RFC 3986 §5.2.4 on bytes.
+    fn without_dot_segments(path: &[u8]) -> Vec<u8> {
+        let segments: Vec<&[u8]> = path
+            .strip_prefix(b"/")
+            .unwrap_or(path)
+            .split(|&b| b == b'/')
+            .collect();
+        let mut out: Vec<&[u8]> = Vec::new();
+        for (index, segment) in segments.iter().enumerate() {
+            let last = index + 1 == segments.len();
+            match *segment {
+                b"." | b".." => {
+                    if *segment == b".." {
+                        out.pop();
+                    }
+                    if last {
+                        out.push(b"");
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        let mut joined = b"/".to_vec();
+        joined.extend(out.join(&b'/'));
+        joined
+    }
+
+    fn readings(target: &str) -> Vec<Vec<u8>> {
+        let path = target.split('?').next().unwrap_or_default().as_bytes();
+        let once = [
+            unroutable::percent_decode(path),
+            unroutable::percent_decode_keeping_separators(path),
+        ];
+        once.iter()
+            .flat_map(|decoded| [decoded.clone(), without_dot_segments(decoded)])
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn a_routed_path_never_reaches_an_upstream_under_another_routes_policy(
+            target in target()
+        ) {
+            let table = property_table();
+            let host = Some("gate.example.com");
+            if let Some(chosen) = table.route(host, &target) {
+                for reading in readings(&target) {
+                    let acted_on = table.find(host, &reading, Case::Sensitive);
+                    prop_assert!(
+                        acted_on.is_none_or(|other| std::ptr::eq(other, chosen)),
+                        "{target:?} is routed to {} but read as {:?}, which is {:?}'s",
+                        chosen.path,
+                        String::from_utf8_lossy(&reading),
+                        acted_on.map(|other| &other.path),
+                    );
+                }
+            }
+        }
+    }
 }

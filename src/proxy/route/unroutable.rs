@@ -20,9 +20,16 @@ const MAX_DECODE_ROUNDS: usize = 4;
 
 /// Whether `path` (the raw path of a request target, without query) must not be routed.
 pub(super) fn could_hide_a_dot_segment(path: &str) -> bool {
-    let mut view = path.as_bytes().to_vec();
+    at_any_decoding(path.as_bytes().to_vec(), |view| {
+        has_overlong_utf8(view) || has_dot_segment(&String::from_utf8_lossy(view))
+    })
+}
+
+/// Whether `found` holds for `view` or for any of its decodings (`%XX` and `%uXXXX`, again
+/// and again until nothing changes); more than [`MAX_DECODE_ROUNDS`] rounds count as found.
+fn at_any_decoding(mut view: Vec<u8>, found: impl Fn(&[u8]) -> bool) -> bool {
     for _ in 0..MAX_DECODE_ROUNDS {
-        if has_overlong_utf8(&view) || has_dot_segment(&String::from_utf8_lossy(&view)) {
+        if found(&view) {
             return true;
         }
         let decoded = percent_decode_all(&view);
@@ -99,26 +106,57 @@ pub(super) fn other_readings(decoded: &[u8]) -> Vec<Vec<u8>> {
     readings
 }
 
+/// Whether `path` (the raw path of a request target, without query) has an encoded separator
+/// that only a server decoding more than once, or decoding IIS's `%uXXXX` escapes, would
+/// see: `%252F` (`%2F` once decoded, `/` twice), `%u002f`. Servers that decode once are
+/// accounted for by routing both readings; these are refused, as no browser sends them.
+pub(super) fn hides_a_separator(path: &str) -> bool {
+    const IIS: [&[u8]; 2] = [b"%u002f", b"%u005c"];
+    const ESCAPED: [&[u8]; 4] = [b"%2f", b"%5c", b"%u002f", b"%u005c"];
+    let has = |view: &[u8], needles: &[&[u8]]| {
+        let lower = view.to_ascii_lowercase();
+        needles
+            .iter()
+            .any(|needle| lower.windows(needle.len()).any(|window| window == *needle))
+    };
+    if has(path.as_bytes(), &IIS) {
+        return true;
+    }
+    at_any_decoding(percent_decode_all(path.as_bytes()), |view| {
+        has(view, &ESCAPED)
+    })
+}
+
 /// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
 pub(super) fn percent_decode(input: &[u8]) -> Vec<u8> {
-    decode(input, false)
+    decode(input, false, b"")
+}
+
+/// [`percent_decode`], except that encoded separators (`%2F`, `%5C`) are kept as written:
+/// the path as a server that does not decode them reads it.
+pub(super) fn percent_decode_keeping_separators(input: &[u8]) -> Vec<u8> {
+    decode(input, false, b"/\\")
 }
 
 /// [`percent_decode`], plus IIS's non-standard `%uXXXX` escapes.
 fn percent_decode_all(input: &[u8]) -> Vec<u8> {
-    decode(input, true)
+    decode(input, true, b"")
 }
 
-fn decode(input: &[u8], with_u_escapes: bool) -> Vec<u8> {
+/// Decodes `input`, leaving escapes of the bytes in `kept` as they are.
+fn decode(input: &[u8], with_u_escapes: bool, kept: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut rest = input;
     while let Some((&byte, tail)) = rest.split_first() {
         if byte == b'%' {
             if let [high, low, after @ ..] = tail {
                 if let (Some(high), Some(low)) = (hex_value(*high), hex_value(*low)) {
-                    out.push(high << 4 | low);
-                    rest = after;
-                    continue;
+                    let value = high << 4 | low;
+                    if !kept.contains(&value) {
+                        out.push(value);
+                        rest = after;
+                        continue;
+                    }
                 }
             }
             if let ([b'u' | b'U', a, b, c, d, after @ ..], true) = (tail, with_u_escapes) {

@@ -102,7 +102,7 @@ struct StartedLogin {
 }
 
 /// `/oauth2/start` redirects to the provider's authorization endpoint with PKCE S256, state
-/// and nonce, and sets a short-lived flow cookie that only the callback path sees.
+/// and nonce, and sets a short-lived flow cookie that only the gateway's `/oauth2` paths see.
 async fn start_login(client: &Browser, e2e: &Deployment, start: &str) -> StartedLogin {
     let resp = client.navigate(&e2e.url(start)).await;
     let authorize = Url::parse(&location(&resp)).expect("authorization URL");
@@ -128,7 +128,7 @@ async fn start_login(client: &Browser, e2e: &Deployment, start: &str) -> Started
         .into_iter()
         .find(|c| c.starts_with("_portcullis_flow_"))
         .expect("a flow cookie");
-    assert_cookie_attributes(&flow_cookie, "/oauth2/callback");
+    assert_cookie_attributes(&flow_cookie, "/oauth2");
     let max_age: u64 = attribute(&flow_cookie, "Max-Age")
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("flow cookie without Max-Age: {flow_cookie}"));
@@ -200,11 +200,7 @@ async fn finish_at_callback(client: &Browser, callback: &Url, flow_cookie: &str)
         .find(|c| cookie_name(c) == flow_name)
         .unwrap_or_else(|| panic!("the flow cookie {flow_name} is not cleared: {cookies:?}"));
     assert_eq!(attribute(cleared, "Max-Age"), Some("0"), "{cleared}");
-    assert_eq!(
-        attribute(cleared, "Path"),
-        Some("/oauth2/callback"),
-        "{cleared}"
-    );
+    assert_eq!(attribute(cleared, "Path"), Some("/oauth2"), "{cleared}");
     assert!(
         !client
             .cookies(callback.as_str())

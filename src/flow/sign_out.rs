@@ -1,0 +1,222 @@
+//! `/oauth2/sign_out`, safe from logout CSRF: another site cannot sign a person out (and
+//! end their session at the provider) by a link, an image or a form.
+//!
+//! The rule, for a browser that holds a session:
+//! - A request with a valid sign-out token (the confirmation page's button) signs out.
+//! - `Sec-Fetch-Site: same-origin`, `same-site` or `none` (typed, bookmarked) signs out in
+//!   one click; `cross-site` (or any other value) gets the confirmation page.
+//! - Without `Sec-Fetch-Site` (older browsers), an `Origin`, else a `Referer`, naming the
+//!   gateway's own origin, the request's host or an `allowed_redirect_hosts` host signs out;
+//!   one naming another site (or `Origin: null`) gets the confirmation page.
+//! - Without any of these headers (programs, and links from pages that send no referrer),
+//!   sign-out works in one click, as oauth2-proxy users expect of a plain link. Every current
+//!   browser sends `Sec-Fetch-Site`, so a cross-site request from one is always recognised.
+//!
+//! The confirmation page is a "Sign out?" card whose button POSTs back with a token sealed
+//! by the gateway, bound to the session cookie the page was shown with (a hash of it) and
+//! valid for ten minutes: another site can neither read nor forge it, and a token does
+//! nothing in another browser, even one signed in as the same person. A request that fails
+//! the rule is shown the page again (so is one whose session cookie was re-sealed in the
+//! meantime), never signed out. A browser without a session has nothing to lose and is signed
+//! out as before.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{current_session, redirect, QueryParams};
+use crate::pages::{SignOutPage, SigningOutPage};
+use crate::redirect::RedirectTarget;
+use crate::session::{unix_now, CookieJar, Session, SessionCodec};
+use crate::startup::AppState;
+
+/// Associated data for sign-out tokens.
+const SIGN_OUT_PURPOSE: &[u8] = b"portcullis sign-out v1";
+/// How long the confirmation page's button works.
+const TOKEN_LIFETIME_SECS: u64 = 600;
+
+/// What a sign-out token seals.
+#[derive(Serialize, Deserialize)]
+struct SignOutToken {
+    /// [`binding`] of the session cookie the page was shown with.
+    #[serde(rename = "b")]
+    binding: String,
+    #[serde(rename = "t")]
+    issued_at: u64,
+}
+
+impl SignOutToken {
+    fn seal(codec: &SessionCodec, session_cookie: &str, now: u64) -> String {
+        let token = SignOutToken {
+            binding: binding(session_cookie),
+            issued_at: now,
+        };
+        serde_json::to_vec(&token)
+            .map(|json| codec.seal(SIGN_OUT_PURPOSE, &json))
+            .unwrap_or_default()
+    }
+
+    /// Whether `sealed` is a fresh token for the session cookie `session_cookie`.
+    fn is_valid(codec: &SessionCodec, sealed: &str, session_cookie: &str, now: u64) -> bool {
+        let Some(token) = codec
+            .open(SIGN_OUT_PURPOSE, sealed)
+            .and_then(|json| serde_json::from_slice::<SignOutToken>(&json).ok())
+        else {
+            return false;
+        };
+        let fresh = token.issued_at <= now.saturating_add(60)
+            && now.saturating_sub(token.issued_at) <= TOKEN_LIFETIME_SECS;
+        fresh
+            && bool::from(
+                token
+                    .binding
+                    .as_bytes()
+                    .ct_eq(binding(session_cookie).as_bytes()),
+            )
+    }
+}
+
+/// What ties a token to one browser's session: its sealed cookie value, hashed (each seal
+/// has a fresh random nonce, so no two sessions share it).
+fn binding(session_cookie: &str) -> String {
+    let digest = Sha256::digest(session_cookie.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.first_chunk::<16>().copied().unwrap_or_default())
+}
+
+/// `GET|POST /oauth2/sign_out?rd=`: clears the session; then RP-initiated logout at the
+/// provider when it has an end-session endpoint, else `rd` or the signed-out page. A
+/// cross-site request is asked to confirm first (see the module documentation).
+pub async fn sign_out(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = QueryParams::from_uri(&uri);
+    let jar = CookieJar::from_headers(&state.cookies, &headers);
+    let session = current_session(&state, &jar);
+    let mut confirmed = false;
+    if let (Some(session), Some(cookie)) = (&session, jar.session_value()) {
+        let now = unix_now();
+        confirmed = QueryParams::from_form(&body)
+            .get("csrf_token")
+            .is_some_and(|token| SignOutToken::is_valid(&state.codec, token, &cookie, now));
+        if !confirmed && is_cross_site(&state, &headers) {
+            return confirmation_page(&state, session, &cookie, params.get("rd"), now);
+        }
+    }
+    if let Some(s) = &session {
+        tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
+    }
+    let target = sign_out_target(&state, session.as_ref(), params.get("rd"));
+    let mut response = if confirmed && !target.starts_with('/') {
+        let page = SigningOutPage { next_url: target };
+        Html(state.pages.signing_out(&page)).into_response()
+    } else {
+        redirect(&target)
+    };
+    for cookie in jar.clear_session() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Where sign-out sends the browser: the provider's end-session endpoint when it has one
+/// (RP-Initiated Logout 1.0), else `rd`, else the signed-out page.
+fn sign_out_target(state: &AppState, session: Option<&Session>, rd: Option<&str>) -> String {
+    let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
+    let end_session = session.and_then(|s| {
+        state
+            .providers
+            .get(&s.identity.provider)
+            .and_then(|p| p.end_session_url(s.id_token.as_deref(), &signed_out_url))
+    });
+    match (end_session, rd) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(rd)) => {
+            RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts)
+                .as_str()
+                .to_owned()
+        }
+        (None, None) => "/oauth2/signed_out".to_owned(),
+    }
+}
+
+/// The "Sign out?" page: a form that POSTs back here with a fresh token (and `rd`).
+fn confirmation_page(
+    state: &AppState,
+    session: &Session,
+    session_cookie: &str,
+    rd: Option<&str>,
+    now: u64,
+) -> Response {
+    tracing::info!(provider = %session.identity.provider, user = %session.identity.user, "cross-site sign-out: asking for confirmation");
+    let action = match rd {
+        Some(rd) => {
+            let rd = RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts);
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("rd", rd.as_str())
+                .finish();
+            format!("/oauth2/sign_out?{query}")
+        }
+        None => "/oauth2/sign_out".to_owned(),
+    };
+    let page = SignOutPage {
+        action,
+        csrf_token: SignOutToken::seal(&state.codec, session_cookie, now),
+        cancel_url: "/".to_owned(),
+    };
+    Html(state.pages.sign_out(&page)).into_response()
+}
+
+/// Whether the request comes from another site, by `Sec-Fetch-Site` (W3C Fetch Metadata),
+/// else `Origin` (RFC 6454), else `Referer` (RFC 9110 §10.1.3); without any, it does not.
+fn is_cross_site(state: &AppState, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"same-site" | b"none");
+    }
+    match headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+    {
+        Some(source) => !is_own_site(state, headers, source.to_str().unwrap_or_default()),
+        None => false,
+    }
+}
+
+/// Whether `source` (an origin or a URL) is the gateway's public origin, the host the
+/// request was sent to, or a host `rd` may name.
+fn is_own_site(state: &AppState, headers: &HeaderMap, source: &str) -> bool {
+    let Ok(url) = url::Url::parse(source) else {
+        return false;
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    let authority = |url: &url::Url| -> Option<String> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        Some(match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        })
+    };
+    let Some(source_authority) = authority(&url) else {
+        return false;
+    };
+    let request_host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    request_host.as_deref() == Some(source_authority.as_str())
+        || authority(&state.config.server.public_url).as_deref() == Some(source_authority.as_str())
+        || RedirectTarget::parse(
+            Some(url.as_str()),
+            &state.config.server.allowed_redirect_hosts,
+        ) != RedirectTarget::root()
+}
