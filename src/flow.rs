@@ -32,7 +32,9 @@ use crate::session::{unix_now, CookieJar, Session};
 use crate::state::AppState;
 use crate::telemetry::RequestId;
 
-use flow_cookie::{flow_cookie_name, FlowState};
+use flow_cookie::flow_cookie_name;
+/// For the fuzz targets (`crate::fuzzing`).
+pub(crate) use flow_cookie::FlowState;
 pub use replay::ConsumedStates;
 pub use sign_out::sign_out;
 

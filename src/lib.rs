@@ -12,6 +12,8 @@ pub mod error;
 pub mod error_chain;
 pub mod flow;
 pub mod forward_auth;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod identity;
 pub mod jwt;

@@ -15,7 +15,8 @@ use std::fmt;
 
 use url::{Host, Url};
 
-/// Longer values are refused: `rd` travels in the flow cookie and a `Location` header.
+/// Longer values are refused, before and after percent-encoding: `rd` travels in the flow
+/// cookie and a `Location` header.
 const MAX_LEN: usize = 2048;
 
 /// Percent-decoding layers examined before a still-changing value is refused outright.
@@ -35,7 +36,9 @@ impl RedirectTarget {
     /// and none of this undone by further percent-decoding or `..` resolution. Or an
     /// absolute `http`/`https` URL without userinfo whose host is in `allowed_hosts`: exact
     /// hostnames (`app.example.com`) or, with a leading dot, a domain and its subdomains
-    /// (`.example.com`); ports are ignored and case does not matter. Anything else is `/`.
+    /// (`.example.com`); ports are ignored and case does not matter, and a host name with an
+    /// empty label (`https://.example.com`, `https://a..example.com`) names nothing. Anything
+    /// else is `/`.
     pub fn parse(raw: Option<&str>, allowed_hosts: &[String]) -> RedirectTarget {
         raw.filter(|value| !value.is_empty())
             .and_then(|value| validate(value, allowed_hosts))
@@ -69,11 +72,14 @@ fn validate(raw: &str, allowed_hosts: &[String]) -> Option<String> {
     if raw.len() > MAX_LEN || raw.chars().any(|c| c.is_control() || c == '\\') {
         return None;
     }
-    if raw.starts_with('/') {
+    let target = if raw.starts_with('/') {
         local_path(raw)
     } else {
         absolute_url(raw, allowed_hosts)
-    }
+    };
+    // Percent-encoding can triple a value; what is returned must also fit, or validating it
+    // again (the callback does, from the flow cookie) would give `/`.
+    target.filter(|target| target.len() <= MAX_LEN)
 }
 
 /// Checks the path part of `raw` at every percent-decoding layer; the query and fragment
@@ -194,6 +200,12 @@ fn absolute_url(raw: &str, allowed_hosts: &[String]) -> Option<String> {
         return None;
     }
     let host = url.host()?;
+    if let Host::Domain(domain) = host {
+        // RFC 1035 §2.3.1: a host name's labels are not empty (`.a.example`, `a..example`).
+        if domain.split('.').any(str::is_empty) {
+            return None;
+        }
+    }
     allowed_hosts
         .iter()
         .any(|entry| host_matches(entry, &host))
@@ -243,6 +255,9 @@ fn strip_port(name: &str) -> &str {
         _ => name,
     }
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {
@@ -401,6 +416,31 @@ mod tests {
         assert_eq!(parse_with(&fits, &[]), fits);
     }
 
+    /// Found by the `redirect` fuzz target: 243 bytes of non-ASCII became more than 2048
+    /// once percent-encoded, so the callback, validating the `rd` from the flow cookie again,
+    /// sent the browser to `/` instead.
+    #[test]
+    fn what_is_returned_fits_the_limit_and_validates_to_itself() {
+        let hosts = ["app.example.com"];
+        for input in [
+            format!("/docs/{}", "é".repeat(700)),
+            format!("/docs/{}", "\u{fffd}".repeat(300)),
+            format!("/x?q={}", "€".repeat(600)),
+            format!("https://app.example.com/{}", "é".repeat(700)),
+            format!("https://app.example.com/?{}", " ".repeat(1500)),
+        ] {
+            assert!(input.len() <= MAX_LEN, "{}", input.len());
+            let got = parse_with(&input, &hosts);
+            assert!(got.len() <= MAX_LEN, "{} bytes from {input:?}", got.len());
+            assert_eq!(parse_with(&got, &hosts), got);
+        }
+        let fits = format!("/docs/{}", "é".repeat(300));
+        assert_eq!(
+            parse_with(&fits, &hosts),
+            format!("/docs/{}", "%C3%A9".repeat(300))
+        );
+    }
+
     #[test]
     fn exact_allowed_host_is_accepted() {
         assert_eq!(
@@ -438,6 +478,24 @@ mod tests {
         );
         assert_eq!(parse_with("https://evil-example.com/", &hosts), "/");
         assert_eq!(parse_with("https://example.com.evil.org/", &hosts), "/");
+    }
+
+    /// Found by the `redirect` fuzz target: `.corp.example.org` and `x..corp.example.org`
+    /// end in the allowed domain but are no host names (RFC 1035 §2.3.1: labels are not
+    /// empty), so no resolver agrees on what they name.
+    #[test]
+    fn hosts_with_empty_labels_are_refused() {
+        let hosts = [".corp.example.org", "app.example.com"];
+        for input in [
+            "http://.corp.example.org#x",
+            "https://.corp.example.org/",
+            "https://x..corp.example.org/",
+            "https://z-0..corp.example.org//....http://evil.com",
+            "https://a.b..c.corp.example.org/",
+            "https://..corp.example.org/",
+        ] {
+            assert_eq!(parse_with(input, &hosts), "/", "{input}");
+        }
     }
 
     #[test]

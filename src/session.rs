@@ -8,6 +8,8 @@
 
 mod codec;
 mod cookies;
+#[cfg(test)]
+mod properties;
 
 pub use codec::SessionCodec;
 pub use cookies::{CookieJar, CookieSettings, SessionTooLarge};

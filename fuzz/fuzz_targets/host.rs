@@ -1,0 +1,10 @@
+//! libFuzzer target: see `portcullis::fuzzing::host` for the invariants it checks.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = portcullis::fuzzing::host(data) {
+        panic!("{violation}");
+    }
+});

@@ -1,0 +1,10 @@
+//! libFuzzer target: see `portcullis::fuzzing::session_cookie` for the invariants it checks.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = portcullis::fuzzing::session_cookie(data) {
+        panic!("{violation}");
+    }
+});
