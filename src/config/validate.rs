@@ -11,7 +11,8 @@ use url::{Host, Url};
 
 use super::errors::Diagnostics;
 use super::expand::expand;
-use super::raw::{self, Places, RawConfig, Text};
+use super::raw::{self, RawConfig, Text};
+use super::spans::Places;
 use super::{Config, ConfigErrors};
 
 mod authorize;

@@ -122,7 +122,9 @@ pub(super) fn hides_a_separator(path: &str) -> bool {
     if has(path.as_bytes(), &IIS) {
         return true;
     }
-    at_any_decoding(percent_decode_all(path.as_bytes()), |view| has(view, &ESCAPED))
+    at_any_decoding(percent_decode_all(path.as_bytes()), |view| {
+        has(view, &ESCAPED)
+    })
 }
 
 /// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
