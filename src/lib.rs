@@ -14,6 +14,7 @@ pub mod gate;
 pub mod identity;
 pub mod membership;
 pub mod pages;
+mod percent;
 pub mod providers;
 pub mod proxy;
 pub mod redirect;

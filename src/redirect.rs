@@ -6,7 +6,8 @@
 //! anything else becomes `/`. The checks assume a hostile sender and lenient consumers:
 //! browsers that strip tabs and newlines, read `\` as `/`, resolve `..` and map Unicode
 //! look-alikes (`／`, `∕`, `＼`), and servers that percent-decode a value once more. A local
-//! path is therefore checked at every percent-decoding layer, after dot-segment removal
+//! path is therefore checked at every percent-decoding layer (IIS's `%uXXXX` escapes too,
+//! as the routing checks read them), after dot-segment removal
 //! (RFC 3986 §5.2.4), and must keep its first segment ASCII. An absolute URL is parsed with
 //! the WHATWG parser browsers use, matched on the host it really names, and returned in its
 //! serialised form, so what was checked is exactly what the browser is sent to.
@@ -14,6 +15,8 @@
 use std::fmt;
 
 use url::{Host, Url};
+
+use crate::percent;
 
 /// Longer values are refused: `rd` travels in the flow cookie and a `Location` header.
 const MAX_LEN: usize = 2048;
@@ -85,7 +88,7 @@ fn local_path(raw: &str) -> Option<String> {
         if !is_safe_path(&String::from_utf8_lossy(&layer)) {
             return None;
         }
-        let next = percent_decode(&layer);
+        let next = percent::decode_with_iis(&layer);
         if next == layer {
             return Some(encode_non_visible(raw));
         }
@@ -133,31 +136,6 @@ fn first_segment_is_ascii(path: &str) -> bool {
         .skip(1)
         .take_while(|c| *c != '/')
         .all(|c| c.is_ascii())
-}
-
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut bytes = input.iter().copied();
-    while let Some(byte) = bytes.next() {
-        if byte == b'%' {
-            let mut lookahead = bytes.clone();
-            let high = lookahead.next().and_then(hex_value);
-            let low = lookahead.next().and_then(hex_value);
-            if let (Some(high), Some(low)) = (high, low) {
-                out.push(high << 4 | low);
-                bytes = lookahead;
-                continue;
-            }
-        }
-        out.push(byte);
-    }
-    out
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    char::from(byte)
-        .to_digit(16)
-        .and_then(|digit| u8::try_from(digit).ok())
 }
 
 /// Percent-encodes what is not visible ASCII or is HTML-sensitive (space, `"`, `<`, `>`,

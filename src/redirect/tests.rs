@@ -291,3 +291,34 @@ fn result_is_always_visible_ascii() {
         );
     }
 }
+
+/// The routing checks read IIS's `%uXXXX` escapes and `rd` did not: a server that decodes the
+/// value once more, the IIS way, would read `/%u002f%u002fevil.com` as `//evil.com`.
+#[test]
+fn iis_escapes_are_checked_like_percent_escapes() {
+    for input in [
+        "/%u002f%u002fevil.com",
+        "/%U002F%U002Fevil.com",
+        "/%u005cevil.com",
+        "/%u002fevil.com",
+        "/%u002e%u002e//evil.com",
+        "/%u0025u002f%u0025u002fevil.com",
+        "/%uff0fevil.com",
+        "/%u0009/evil.com",
+    ] {
+        assert_eq!(parse_with(input, &[]), "/", "{input}");
+    }
+    assert_eq!(parse_with("/app/%u0041", &[]), "/app/%u0041");
+    assert_eq!(parse_with("/app/%u00zz", &[]), "/app/%u00zz");
+}
+
+/// The `skip_auth` path refuses malformed escapes and `rd` keeps them: an `rd` path is checked
+/// at every decoding layer, so what a malformed escape turns into is checked too.
+#[test]
+fn malformed_escapes_are_kept_and_what_they_decode_to_is_still_checked() {
+    for input in ["/100%", "/a%zz/b", "/a%4", "/%%41"] {
+        assert_eq!(parse_with(input, &[]), input, "{input}");
+    }
+    assert_eq!(parse_with("/%%32%66%%32%66evil.com", &[]), "/");
+    assert_eq!(parse_with("/%%35%63evil.com", &[]), "/");
+}

@@ -7,6 +7,11 @@
 //! (the `url` crate keeps `%2e`, `;` and backslashes as they are for paths), not for deciding
 //! what a server behind a proxy will see.
 
+use crate::percent;
+
+/// Characters whose escapes would change the path's structure if decoded.
+const STRUCTURAL: &[u8] = b"/\\.;%?#";
+
 /// The normalised form of `path` (the raw path of an origin-form request target), or `None`
 /// when servers could disagree about what it names:
 ///
@@ -24,7 +29,10 @@ pub fn normalize_path(path: &str) -> Option<String> {
     if !path.starts_with('/') || path.contains(['?', '#', ';', '\\']) {
         return None;
     }
-    let decoded = decode_strictly(path.as_bytes())?;
+    let decoded = percent::decode_strictly(path.as_bytes(), STRUCTURAL)?;
+    if decoded.iter().any(u8::is_ascii_control) {
+        return None;
+    }
     let decoded = String::from_utf8(decoded)
         .ok()
         .filter(|text| text.is_ascii())?;
@@ -40,38 +48,6 @@ pub fn normalize_path(path: &str) -> Option<String> {
         .split('/')
         .any(|segment| segment.ends_with(['.', ' ']));
     (!trimmed_by_windows).then_some(dots_first)
-}
-
-/// Decodes `%XX` once; `None` for a malformed escape, an escaped structural character, or a
-/// control character (escaped or not).
-fn decode_strictly(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input;
-    while let Some((&byte, tail)) = rest.split_first() {
-        let (value, after) = if byte == b'%' {
-            match tail {
-                [high, low, after @ ..] => (hex_value(*high)? << 4 | hex_value(*low)?, after),
-                _ => return None,
-            }
-        } else {
-            (byte, tail)
-        };
-        if byte == b'%' && b"/\\.;%?#".contains(&value) {
-            return None;
-        }
-        if value.is_ascii_control() {
-            return None;
-        }
-        out.push(value);
-        rest = after;
-    }
-    Some(out)
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// RFC 3986 §5.2.4 for an absolute path: `.` segments vanish, `..` removes the segment before

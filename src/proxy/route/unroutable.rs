@@ -15,6 +15,8 @@
 
 use std::borrow::Cow;
 
+use crate::percent;
+
 /// More decoding rounds than this and the path is refused outright.
 const MAX_DECODE_ROUNDS: usize = 4;
 
@@ -32,7 +34,7 @@ fn at_any_decoding(mut view: Vec<u8>, found: impl Fn(&[u8]) -> bool) -> bool {
         if found(&view) {
             return true;
         }
-        let decoded = percent_decode_all(&view);
+        let decoded = percent::decode_with_iis(&view);
         if decoded == view {
             return false;
         }
@@ -122,65 +124,18 @@ pub(super) fn hides_a_separator(path: &str) -> bool {
     if has(path.as_bytes(), &IIS) {
         return true;
     }
-    at_any_decoding(percent_decode_all(path.as_bytes()), |view| {
+    at_any_decoding(percent::decode_with_iis(path.as_bytes()), |view| {
         has(view, &ESCAPED)
     })
 }
 
 /// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
-pub(super) fn percent_decode(input: &[u8]) -> Vec<u8> {
-    decode(input, false, b"")
-}
+pub(super) use crate::percent::decode as percent_decode;
 
 /// [`percent_decode`], except that encoded separators (`%2F`, `%5C`) are kept as written:
 /// the path as a server that does not decode them reads it.
 pub(super) fn percent_decode_keeping_separators(input: &[u8]) -> Vec<u8> {
-    decode(input, false, b"/\\")
-}
-
-/// [`percent_decode`], plus IIS's non-standard `%uXXXX` escapes.
-fn percent_decode_all(input: &[u8]) -> Vec<u8> {
-    decode(input, true, b"")
-}
-
-/// Decodes `input`, leaving escapes of the bytes in `kept` as they are.
-fn decode(input: &[u8], with_u_escapes: bool, kept: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input;
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            if let [high, low, after @ ..] = tail {
-                if let (Some(high), Some(low)) = (hex_value(*high), hex_value(*low)) {
-                    let value = high << 4 | low;
-                    if !kept.contains(&value) {
-                        out.push(value);
-                        rest = after;
-                        continue;
-                    }
-                }
-            }
-            if let ([b'u' | b'U', a, b, c, d, after @ ..], true) = (tail, with_u_escapes) {
-                let code = [a, b, c, d].iter().try_fold(0u32, |acc, digit| {
-                    Some(acc << 4 | u32::from(hex_value(**digit)?))
-                });
-                if let Some(ch) = code.and_then(char::from_u32) {
-                    let mut buffer = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buffer).as_bytes());
-                    rest = after;
-                    continue;
-                }
-            }
-        }
-        out.push(byte);
-        rest = tail;
-    }
-    out
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    percent::decode_keeping(input, b"/\\")
 }
 
 /// `C0`/`C1` lead bytes, or `E0`/`F0` followed by a continuation byte too small for their
