@@ -8,12 +8,15 @@
 //! place their own messages: where each table starts and which keys were already reported.
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 
 use serde::de::{DeserializeOwned, IntoDeserializer as _};
-use toml_edit::{ImDocument, Item, TableLike, Value};
+use toml_edit::{ImDocument, Item, Value};
 
 use super::errors::Diagnostics;
+
+mod key_path;
+
+use key_path::{display_path, find_key, remove};
 
 /// Where tables start, and which keys were already reported and dropped.
 pub(super) struct Places {
@@ -210,114 +213,4 @@ fn table_starts(root: &Item) -> HashMap<String, usize> {
         }
     }
     starts
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-fn display_path(path: &[Segment]) -> String {
-    let mut text = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(key) => {
-                if !text.is_empty() {
-                    text.push('.');
-                }
-                text.push_str(key);
-            }
-            Segment::Index(index) => text.push_str(&format!("[{index}]")),
-        }
-    }
-    text
-}
-
-fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
-    outer.start <= inner.start && inner.end <= outer.end
-}
-
-/// The deepest key whose name or value contains `span`, as a path from the root.
-fn find_key(item: &Item, span: &Range<usize>, path: &mut Vec<Segment>) -> Option<Vec<Segment>> {
-    match item {
-        Item::Table(table) => find_in_table(table, span, path),
-        Item::Value(Value::InlineTable(table)) => find_in_table(table, span, path),
-        Item::ArrayOfTables(array) => {
-            for (index, table) in array.iter().enumerate() {
-                path.push(Segment::Index(index));
-                let found = find_in_table(table, span, path);
-                path.pop();
-                if found.is_some() {
-                    return found;
-                }
-            }
-            None
-        }
-        Item::Value(Value::Array(array)) => {
-            for (index, value) in array.iter().enumerate() {
-                if let Value::InlineTable(table) = value {
-                    path.push(Segment::Index(index));
-                    let found = find_in_table(table, span, path);
-                    path.pop();
-                    if found.is_some() {
-                        return found;
-                    }
-                }
-            }
-            None
-        }
-        Item::Value(_) | Item::None => None,
-    }
-}
-
-fn find_in_table(
-    table: &dyn TableLike,
-    span: &Range<usize>,
-    path: &mut Vec<Segment>,
-) -> Option<Vec<Segment>> {
-    for (key, item) in table.iter() {
-        path.push(Segment::Key(key.to_owned()));
-        let found = find_key(item, span, path).or_else(|| {
-            let key_span = table.key(key).and_then(toml_edit::Key::span);
-            let hit = key_span
-                .iter()
-                .chain(item.span().iter())
-                .any(|outer| contains(outer, span));
-            hit.then(|| path.clone())
-        });
-        path.pop();
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
-}
-
-/// Removes the key at `path`; false when the path does not lead to a key.
-fn remove(table: &mut dyn TableLike, path: &[Segment]) -> bool {
-    match path {
-        [Segment::Key(key)] => table.remove(key).is_some(),
-        [Segment::Key(key), rest @ ..] => table
-            .get_mut(key)
-            .is_some_and(|child| remove_below(child, rest)),
-        _ => false,
-    }
-}
-
-fn remove_below(item: &mut Item, path: &[Segment]) -> bool {
-    match (item, path) {
-        (Item::ArrayOfTables(array), [Segment::Index(index), rest @ ..]) => array
-            .get_mut(*index)
-            .is_some_and(|table| remove(table, rest)),
-        (Item::Value(Value::Array(array)), [Segment::Index(index), rest @ ..]) => {
-            match array.get_mut(*index) {
-                Some(Value::InlineTable(table)) => remove(table, rest),
-                _ => false,
-            }
-        }
-        (item, path) => item
-            .as_table_like_mut()
-            .is_some_and(|table| remove(table, path)),
-    }
 }
