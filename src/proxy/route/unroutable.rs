@@ -16,6 +16,7 @@
 use std::borrow::Cow;
 
 use crate::percent;
+use crate::percent::decode_with_iis as percent_decode_all;
 
 /// More decoding rounds than this and the path is refused outright.
 const MAX_DECODE_ROUNDS: usize = 4;
@@ -34,7 +35,7 @@ fn at_any_decoding(mut view: Vec<u8>, found: impl Fn(&[u8]) -> bool) -> bool {
         if found(&view) {
             return true;
         }
-        let decoded = percent::decode_with_iis(&view);
+        let decoded = percent_decode_all(&view);
         if decoded == view {
             return false;
         }
@@ -124,7 +125,7 @@ pub(super) fn hides_a_separator(path: &str) -> bool {
     if has(path.as_bytes(), &IIS) {
         return true;
     }
-    at_any_decoding(percent::decode_with_iis(path.as_bytes()), |view| {
+    at_any_decoding(percent_decode_all(path.as_bytes()), |view| {
         has(view, &ESCAPED)
     })
 }

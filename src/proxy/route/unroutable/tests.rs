@@ -1,5 +1,4 @@
 use super::*;
-use crate::percent::decode_with_iis as percent_decode_all;
 
 #[test]
 fn dot_segments_in_any_disguise_are_found() {
