@@ -22,6 +22,7 @@ mod presets;
 mod providers;
 mod server;
 mod session;
+mod skip_auth;
 #[cfg(test)]
 mod tests;
 mod upstreams;
