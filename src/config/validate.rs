@@ -16,6 +16,7 @@ use super::spans::Places;
 use super::{Config, ConfigErrors};
 
 mod authorize;
+mod claims;
 #[cfg(test)]
 mod preset_tests;
 mod presets;
