@@ -1,10 +1,9 @@
 //! `providers.toml`: the validated configuration the gateway runs on.
 //!
 //! Parsing happens in two steps (see `config/raw.rs`, with `config/spans.rs`, and
-//! `config/validate.rs`): the file is
-//! deserialized into raw structs that reject unknown keys, then converted into the domain
-//! types below by one `validate` pass that collects every problem with its file, line and
-//! column. Parsing takes the file text and an environment lookup so tests never touch the
+//! `config/validate.rs`): the file is deserialized into raw structs that reject unknown keys,
+//! then converted into the domain types below by one `validate` pass that collects every
+//! problem with its file, line and column. Parsing takes the file text and an environment lookup so tests never touch the
 //! process environment.
 
 use std::net::SocketAddr;
