@@ -20,6 +20,7 @@ pub mod jwt;
 pub mod links;
 pub mod membership;
 pub mod pages;
+mod percent;
 pub mod providers;
 pub mod proxy;
 pub mod public;

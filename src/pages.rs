@@ -9,6 +9,10 @@
 //! Rendering never fails: a template error is logged and a minimal escaped page is
 //! returned instead.
 
+mod assets;
+
+pub use assets::static_asset;
+
 use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior, Value};
 use serde::Serialize;
 
@@ -31,50 +35,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/dev_authorize.html"),
     ),
     ("echo.html", include_str!("../templates/echo.html")),
-];
-
-/// Every file served under `/oauth2/static/`: (path, content type, bytes).
-const STATIC_ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "portcullis.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../static/portcullis.css"),
-    ),
-    (
-        "logo.svg",
-        "image/svg+xml",
-        include_bytes!("../static/logo.svg"),
-    ),
-    (
-        "google.svg",
-        "image/svg+xml",
-        include_bytes!("../static/google.svg"),
-    ),
-    (
-        "github.svg",
-        "image/svg+xml",
-        include_bytes!("../static/github.svg"),
-    ),
-    (
-        "gitlab.svg",
-        "image/svg+xml",
-        include_bytes!("../static/gitlab.svg"),
-    ),
-    (
-        "microsoft.svg",
-        "image/svg+xml",
-        include_bytes!("../static/microsoft.svg"),
-    ),
-    (
-        "keycloak.svg",
-        "image/svg+xml",
-        include_bytes!("../static/keycloak.svg"),
-    ),
-    (
-        "key.svg",
-        "image/svg+xml",
-        include_bytes!("../static/key.svg"),
-    ),
 ];
 
 /// The page renderer: one template environment, built once at start-up and shared.
@@ -325,15 +285,6 @@ impl Pages {
             }
         }
     }
-}
-
-/// A static asset under `/oauth2/static/`, by its path below that prefix: (content type,
-/// bytes). Only the embedded files match, so `..` or any other path is `None`.
-pub fn static_asset(path: &str) -> Option<(&'static str, &'static [u8])> {
-    STATIC_ASSETS
-        .iter()
-        .find(|(name, _, _)| *name == path)
-        .map(|(_, content_type, bytes)| (*content_type, *bytes))
 }
 
 /// Autoescaping that escapes the five characters HTML needs (`& < > " '`) and leaves `/`

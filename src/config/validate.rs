@@ -11,10 +11,12 @@ use url::{Host, Url};
 
 use super::errors::Diagnostics;
 use super::expand::expand;
-use super::raw::{self, Places, RawConfig, Text};
+use super::raw::{self, RawConfig, Text};
+use super::spans::Places;
 use super::{Config, ConfigErrors};
 
 mod authorize;
+mod claims;
 mod clients;
 #[cfg(test)]
 mod preset_tests;
@@ -22,6 +24,7 @@ mod presets;
 mod providers;
 mod server;
 mod session;
+mod skip_auth;
 #[cfg(test)]
 mod tests;
 mod upstreams;

@@ -7,6 +7,11 @@
 //! (the `url` crate keeps `%2e`, `;` and backslashes as they are for paths), not for deciding
 //! what a server behind a proxy will see.
 
+use crate::percent;
+
+/// Characters whose escapes would change the path's structure if decoded.
+const STRUCTURAL: &[u8] = b"/\\.;%?#";
+
 /// The normalised form of `path` (the raw path of an origin-form request target), or `None`
 /// when servers could disagree about what it names:
 ///
@@ -24,7 +29,10 @@ pub fn normalize_path(path: &str) -> Option<String> {
     if !path.starts_with('/') || path.contains(['?', '#', ';', '\\']) {
         return None;
     }
-    let decoded = decode_strictly(path.as_bytes())?;
+    let decoded = percent::decode_strictly(path.as_bytes(), STRUCTURAL)?;
+    if decoded.iter().any(u8::is_ascii_control) {
+        return None;
+    }
     let decoded = String::from_utf8(decoded)
         .ok()
         .filter(|text| text.is_ascii())?;
@@ -40,38 +48,6 @@ pub fn normalize_path(path: &str) -> Option<String> {
         .split('/')
         .any(|segment| segment.ends_with(['.', ' ']));
     (!trimmed_by_windows).then_some(dots_first)
-}
-
-/// Decodes `%XX` once; `None` for a malformed escape, an escaped structural character, or a
-/// control character (escaped or not).
-fn decode_strictly(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input;
-    while let Some((&byte, tail)) = rest.split_first() {
-        let (value, after) = if byte == b'%' {
-            match tail {
-                [high, low, after @ ..] => (hex_value(*high)? << 4 | hex_value(*low)?, after),
-                _ => return None,
-            }
-        } else {
-            (byte, tail)
-        };
-        if byte == b'%' && b"/\\.;%?#".contains(&value) {
-            return None;
-        }
-        if value.is_ascii_control() {
-            return None;
-        }
-        out.push(value);
-        rest = after;
-    }
-    Some(out)
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// RFC 3986 §5.2.4 for an absolute path: `.` segments vanish, `..` removes the segment before
@@ -110,98 +86,4 @@ fn collapse_slashes(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_normalised_the_way_servers_resolve_them() {
-        let cases = [
-            ("/health", Some("/health")),
-            ("/health/", Some("/health/")),
-            ("/", Some("/")),
-            ("//health", Some("/health")),
-            ("/a///b", Some("/a/b")),
-            ("/%68ealth", Some("/health")),
-            ("/a%20b", Some("/a b")),
-            ("/a/..//b", Some("/b")),
-            ("/a/./b", Some("/a/b")),
-            ("/a/b/../c", Some("/a/c")),
-            ("/a/b/..", Some("/a/")),
-            ("/a/.", Some("/a/")),
-            ("/..", Some("/")),
-            ("/../../health", Some("/health")),
-            ("/public/../admin", Some("/admin")),
-            ("/caf%C3%A9", None),
-            ("/café", None),
-            ("/a/b.c/d", Some("/a/b.c/d")),
-            ("/.well-known/x", Some("/.well-known/x")),
-            ("/a/..b", Some("/a/..b")),
-            ("/HEALTH", Some("/HEALTH")),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(normalize_path(path).as_deref(), expected, "{path:?}");
-        }
-    }
-
-    #[test]
-    fn ambiguous_paths_match_nothing() {
-        let ambiguous = [
-            "",
-            "health",
-            "*",
-            "/public/%2e%2e/admin",
-            "/public/%2E%2E/admin",
-            "/public%2f..%2fadmin",
-            "/public/..%2fadmin",
-            "/admin%2f",
-            "/health%2F",
-            "/public%5c..%5cadmin",
-            "/public\\..\\admin",
-            "/admin;x=y",
-            "/health;",
-            "/health%3b",
-            "/health%3F",
-            "/health%23",
-            "/health#x",
-            "/health?x",
-            "/%252e%252e/admin",
-            "/health%25",
-            "/health%",
-            "/health%2",
-            "/health%zz",
-            "/health%00",
-            "/health%0a",
-            "/health\u{0}",
-            "/%c0%ae%c0%ae/admin",
-            "/%e0%80%ae/admin",
-            "/%ff",
-            "/%ef%bc%8e%ef%bc%8e/admin",
-            "/\u{FF0E}\u{FF0E}/admin",
-            "/health.",
-            "/health..",
-            "/a.../b",
-            "/a//../b",
-            "/health%20",
-        ];
-        for path in ambiguous {
-            assert_eq!(normalize_path(path), None, "{path:?}");
-        }
-    }
-
-    #[test]
-    fn dot_segment_removal_follows_rfc_3986() {
-        // RFC 3986 §5.4.1 and §5.4.2 examples, as absolute paths.
-        let cases = [
-            ("/a/b/c/./../../g", "/a/g"),
-            ("/mid/content=5/../6", "/mid/6"),
-            ("/b/c/./g", "/b/c/g"),
-            ("/b/c/g/.", "/b/c/g/"),
-            ("/b/c/..", "/b/"),
-            ("/b/c/../..", "/"),
-            ("/b/c/../../../g", "/g"),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(remove_dot_segments(path), expected, "{path:?}");
-        }
-    }
-}
+mod tests;

@@ -1,5 +1,7 @@
 use super::*;
 use crate::config::UpstreamTarget;
+use http::header::HOST;
+use http::{HeaderMap, Uri, Version};
 use std::time::Duration;
 
 fn upstream(host: Option<HostPattern>, path: &str, port: u16) -> UpstreamConfig {

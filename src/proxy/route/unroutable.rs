@@ -15,6 +15,9 @@
 
 use std::borrow::Cow;
 
+use crate::percent;
+use crate::percent::decode_with_iis as percent_decode_all;
+
 /// More decoding rounds than this and the path is refused outright.
 const MAX_DECODE_ROUNDS: usize = 4;
 
@@ -128,59 +131,12 @@ pub(super) fn hides_a_separator(path: &str) -> bool {
 }
 
 /// Decodes `%XX` escapes once (RFC 3986 §2.1); malformed escapes are kept as they are.
-pub(super) fn percent_decode(input: &[u8]) -> Vec<u8> {
-    decode(input, false, b"")
-}
+pub(super) use crate::percent::decode as percent_decode;
 
 /// [`percent_decode`], except that encoded separators (`%2F`, `%5C`) are kept as written:
 /// the path as a server that does not decode them reads it.
 pub(super) fn percent_decode_keeping_separators(input: &[u8]) -> Vec<u8> {
-    decode(input, false, b"/\\")
-}
-
-/// [`percent_decode`], plus IIS's non-standard `%uXXXX` escapes.
-fn percent_decode_all(input: &[u8]) -> Vec<u8> {
-    decode(input, true, b"")
-}
-
-/// Decodes `input`, leaving escapes of the bytes in `kept` as they are.
-fn decode(input: &[u8], with_u_escapes: bool, kept: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input;
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            if let [high, low, after @ ..] = tail {
-                if let (Some(high), Some(low)) = (hex_value(*high), hex_value(*low)) {
-                    let value = high << 4 | low;
-                    if !kept.contains(&value) {
-                        out.push(value);
-                        rest = after;
-                        continue;
-                    }
-                }
-            }
-            if let ([b'u' | b'U', a, b, c, d, after @ ..], true) = (tail, with_u_escapes) {
-                let code = [a, b, c, d].iter().try_fold(0u32, |acc, digit| {
-                    Some(acc << 4 | u32::from(hex_value(**digit)?))
-                });
-                if let Some(ch) = code.and_then(char::from_u32) {
-                    let mut buffer = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buffer).as_bytes());
-                    rest = after;
-                    continue;
-                }
-            }
-        }
-        out.push(byte);
-        rest = tail;
-    }
-    out
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    percent::decode_keeping(input, b"/\\")
 }
 
 /// `C0`/`C1` lead bytes, or `E0`/`F0` followed by a continuation byte too small for their
@@ -224,73 +180,4 @@ fn has_dot_segment(path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dot_segments_in_any_disguise_are_found() {
-        let hidden = [
-            "/a/../b",
-            "/a/./b",
-            "/..",
-            "/a/..",
-            "/a/...",
-            "/a/..;x=y/b",
-            "/a/..;/b",
-            "/a/.. /b",
-            "/a/..%20/b",
-            "/a/..%00/b",
-            "/a/%2e%2e/b",
-            "/a/%2E%2e/b",
-            "/a%2f..%2fb",
-            "/a%5c..%5cb",
-            "/a\\..\\b",
-            "/a/%252e%252e/b",
-            "/a/%25252e%25252e/b",
-            "/a/%u002e%u002e/b",
-            "/a/%U002E%U002E/b",
-            "/a/%c0%ae%c0%ae/b",
-            "/a/%e0%80%ae/b",
-            "/a/%c0%2e/b",
-            "/a/%ef%bc%8e%ef%bc%8e/b",
-            "/a/\u{FF0E}\u{FF0E}/b",
-            "/a/%e2%80%a5/b",
-            "/a/%e2%80%a4%e2%80%a4/b",
-            "/a%ef%bc%8f..%ef%bc%8fb",
-            "/a/%25%32%65%25%32%65/b",
-        ];
-        for path in hidden {
-            assert!(could_hide_a_dot_segment(path), "{path:?}");
-        }
-    }
-
-    #[test]
-    fn ordinary_paths_are_routable() {
-        let plain = [
-            "/",
-            "/a/b",
-            "/a/..x/.y",
-            "/a/b.c",
-            "/.well-known/x",
-            "/a/%2e%2ex",
-            "/a%2Fb",
-            "/caf%C3%A9",
-            "/a;b/c",
-            "/100%25",
-            "/a%zz",
-            "/a/%u00zz",
-        ];
-        for path in plain {
-            assert!(!could_hide_a_dot_segment(path), "{path:?}");
-        }
-    }
-
-    #[test]
-    fn decoding_handles_malformed_escapes() {
-        assert_eq!(percent_decode(b"/a%2Fb%2f"), b"/a/b/");
-        assert_eq!(percent_decode(b"/a%zz%4"), b"/a%zz%4");
-        assert_eq!(percent_decode(b"/%u002e"), b"/%u002e");
-        assert_eq!(percent_decode_all(b"/%u002e%u00"), b"/.%u00");
-        assert_eq!(percent_decode_all(b"/%ud800"), b"/%ud800");
-    }
-}
+mod tests;

@@ -1,0 +1,120 @@
+//! Which host a request is for, and how that host is named to the upstream: the `Host`
+//! header and the request target's authority, checked to agree and normalised (RFC 9110
+//! §7.2, RFC 3986 §3.2.2).
+
+use http::header::HOST;
+use http::{HeaderMap, Uri, Version};
+
+/// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
+/// the port and without one trailing dot (`app.example.com.` names the same host). `None`
+/// when it is not a valid authority (see [`normalize_authority`]).
+pub fn normalize_host(value: &str) -> Option<String> {
+    Some(parse_authority(value)?.0)
+}
+
+/// A `Host` header value or URI authority as the gateway sends it on (`Host` of an HTTP/2
+/// request, `X-Forwarded-Host`): the host lower-cased, without a trailing dot, with its port
+/// when it has one. `None` unless it is exactly `host[:port]` where the host is a DNS-style
+/// name (letters, digits, `-`, `_`, dot-separated labels), an IPv4 address or a bracketed
+/// IPv6 address, and the port 1 to 5 digits up to 65535 (RFC 3986 §3.2.2, §3.2.3).
+///
+/// Narrower than RFC 3986's `reg-name` on purpose: that admits `,` and `;`, and
+/// `admin.example.com,x` is a list to Express and Spring (which read its first element) and
+/// to Rack (the last), so the upstream would read another host than the one routed. User
+/// information, percent-escapes and white space are refused too.
+pub fn normalize_authority(value: &str) -> Option<String> {
+    let (host, port) = parse_authority(value)?;
+    Some(match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// `(host, port)` of a valid authority, the host normalised; see [`normalize_authority`].
+fn parse_authority(value: &str) -> Option<(String, Option<&str>)> {
+    let (host, port) = match value.strip_prefix('[') {
+        Some(bracketed) => {
+            let (literal, after) = bracketed.split_once(']')?;
+            literal.parse::<std::net::Ipv6Addr>().ok()?;
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':')?),
+            };
+            (value.get(..literal.len() + 2)?, port)
+        }
+        None => match value.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (value, None),
+        },
+    };
+    if let Some(port) = port {
+        let digits =
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || port.parse::<u32>().ok()? > 65535 {
+            return None;
+        }
+    }
+    let host = host.to_ascii_lowercase();
+    if host.starts_with('[') {
+        return Some((host, port));
+    }
+    let name = host.strip_suffix('.').unwrap_or(&host);
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (name.len() <= 253 && name.split('.').all(label_ok)).then(|| (name.to_owned(), port))
+}
+
+/// Why a request's host cannot be determined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadHost {
+    #[error("the request has several Host headers")]
+    Several,
+    #[error("the Host header is not a valid host")]
+    Malformed,
+    #[error("the Host header and the request target name different hosts")]
+    Conflicting,
+    #[error("an HTTP/1.1 request must have a Host header")]
+    Missing,
+}
+
+/// The host a request is for, as the upstream will see it (see `proxy::headers`): the
+/// `Host` header, else the request target's authority (HTTP/2 `:authority`, or an HTTP/1.1
+/// absolute-form target). When both are present they must name the same host, so routing
+/// and the upstream cannot disagree. An HTTP/1.1 request without `Host` is malformed
+/// (RFC 9112 §3.2: the server must answer 400).
+pub fn request_host<'a>(
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+    version: Version,
+) -> Result<Option<&'a str>, BadHost> {
+    let mut values = headers.get_all(HOST).iter();
+    let header = match (values.next(), values.next()) {
+        (Some(_), Some(_)) => return Err(BadHost::Several),
+        (Some(value), None) => Some(value.to_str().map_err(|_| BadHost::Malformed)?),
+        (None, _) if version == Version::HTTP_11 => return Err(BadHost::Missing),
+        (None, _) => None,
+    };
+    // An empty `Host` is how a client says the target has no authority (RFC 9112 §3.2).
+    let header = header.filter(|value| !value.trim().is_empty());
+    let authority = uri.authority().map(http::uri::Authority::as_str);
+    match (header, authority) {
+        (Some(header), Some(authority)) => {
+            let same = normalize_host(header).ok_or(BadHost::Malformed)?
+                == normalize_host(authority).ok_or(BadHost::Malformed)?;
+            if same {
+                Ok(Some(header))
+            } else {
+                Err(BadHost::Conflicting)
+            }
+        }
+        (Some(host), None) | (None, Some(host)) => {
+            normalize_host(host).ok_or(BadHost::Malformed)?;
+            Ok(Some(host))
+        }
+        (None, None) => Ok(None),
+    }
+}

@@ -1,0 +1,132 @@
+use std::sync::{Arc, Mutex};
+
+use super::*;
+
+/// Collects what a subscriber writes.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> MakeWriter<'w> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'w self) -> Buffer {
+        self.clone()
+    }
+}
+
+const FORGED_SUB: &str = "x\nINFO login provider=dev user=admin result=\"success\"";
+
+/// The failed-login line of the callback, with a user id and a provider message that try
+/// to write a forged success line.
+fn log_forged_login(format: LogFormat) -> String {
+    let buffer = Buffer::default();
+    let subscriber = subscriber(format, EnvFilter::new("info"), false, buffer.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let detail = "refused\r\nINFO login result=success";
+        tracing::warn!(provider = %"dev", user = %FORGED_SUB, result = "failure", reason = "denied", detail = %detail, "login");
+        tracing::info!(path = %"/a b=c", "request {}", "with\nnewline");
+    });
+    let bytes = buffer.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn text_logs_keep_user_values_inside_their_field() {
+    let output = log_forged_login(LogFormat::Text);
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines.len(), 2, "{output}");
+    let login = lines[0];
+    assert!(
+            login.contains(r#" user="x\nINFO login provider=dev user=admin result=\"success\"" result=failure reason=denied detail="refused\r\nINFO login result=success""#),
+            "{login}"
+        );
+    let fields = logfmt_fields(login);
+    let results: Vec<&String> = fields
+        .iter()
+        .filter(|(name, _)| name == "result")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(results, ["failure"], "{login}");
+    assert!(fields.contains(&("user".to_owned(), FORGED_SUB.to_owned())));
+    let request = lines[1];
+    assert!(
+        request.contains(r#"request with\nnewline path="/a b=c""#),
+        "{request}"
+    );
+}
+
+/// `name=value` and `name="quoted \"value\""` pairs of a text line, as a logfmt reader
+/// splits them (unescaping `\"`, `\\` and `\n`).
+fn logfmt_fields(line: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut rest = line;
+    while let Some(eq) = rest.find('=') {
+        let name = rest[..eq].rsplit(' ').next().unwrap().to_owned();
+        let after = &rest[eq + 1..];
+        let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => match chars.next().map(|(_, e)| e) {
+                        Some('n') => value.push('\n'),
+                        Some('r') => value.push('\r'),
+                        Some(other) => value.push(other),
+                        None => {}
+                    },
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, &quoted[end..])
+        } else {
+            let end = after.find(' ').unwrap_or(after.len());
+            (after[..end].to_owned(), &after[end..])
+        };
+        fields.push((name, value));
+        rest = tail;
+    }
+    fields
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_the_values_intact() {
+    let output = log_forged_login(LogFormat::Json);
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines.len(), 2, "{output}");
+    let login: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(login["user"], FORGED_SUB);
+    assert_eq!(login["result"], "failure");
+    assert_eq!(login["message"], "login");
+    assert_eq!(login["level"], "WARN");
+    let request: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(request["message"], "request with\nnewline");
+    assert_eq!(request["path"], "/a b=c");
+}
+
+#[test]
+fn plain_tokens_are_written_bare_and_everything_else_quoted() {
+    for plain in ["alice@example.com", "/a/b", "200", "dev", "a-b_c.d:e"] {
+        assert!(is_plain_token(plain), "{plain}");
+    }
+    for quoted in ["", "a b", "a=b", "a\"b", "a\\b", "a\nb", "é", "a\tb"] {
+        assert!(!is_plain_token(quoted), "{quoted:?}");
+    }
+    assert_eq!(
+        Escaped("a\"b\\c\nd\u{1b}").to_string(),
+        r#"a\"b\\c\nd\u{1b}"#
+    );
+}
