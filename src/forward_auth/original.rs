@@ -177,7 +177,10 @@ pub fn unspecified_method() -> Method {
     Method::from_bytes(b"UNSPECIFIED").unwrap_or(Method::CONNECT)
 }
 
-/// The one value of `name`; `None` when absent; 400 when repeated or not visible ASCII.
+/// The one value of `name`, without the white space around it; `None` when absent; 400 when
+/// repeated or not visible ASCII. None of these headers may hold a space or a tab inside:
+/// a request target, a method and a host have none (RFC 9112 §3), so `/public/x /admin`
+/// is not a target whose path any server would agree on.
 fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, AppError> {
     let mut values = headers.get_all(name).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
@@ -186,10 +189,12 @@ fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, App
             false => Ok(None),
         };
     };
-    value
-        .to_str()
-        .map(|value| Some(value.trim()))
-        .map_err(|_| bad_request(format!("{name} is not visible ASCII")))
+    std::str::from_utf8(value.as_bytes())
+        .ok()
+        .map(str::trim)
+        .filter(|value| value.bytes().all(|b| b.is_ascii_graphic()))
+        .map(Some)
+        .ok_or_else(|| bad_request(format!("{name} is not visible ASCII")))
 }
 
 /// `scheme://host[:port]/path?query` (or an origin-form target) split into the authority and

@@ -40,17 +40,7 @@ fn replay(dir: &Path, entry: Entry) -> (usize, Vec<String>) {
 /// Kept crashes in code whose fix is another change in progress: each must still fail, so
 /// the day its fix lands this test says so, and the entry leaves the list to become an
 /// ordinary regression.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "regressions/forward_auth/forwarded-uri-with-space",
-        "`X-Forwarded-Uri: /public/x /admin` is believed, a target that is not origin-form \
-         (forward_auth/original.rs)",
-    ),
-    (
-        "regressions/forward_auth/original-url-with-tab",
-        "`X-Original-URL` with a tab in its target is believed (forward_auth/original.rs)",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 #[test]
 fn every_corpus_file_and_kept_crash_keeps_its_promises() {

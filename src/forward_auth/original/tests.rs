@@ -164,6 +164,12 @@ fn ambiguous_or_malformed_forwarding_headers_are_refused_from_trusted_peers() {
             ("x-forwarded-uri", "/public"),
         ],
         &[("x-forwarded-uri", "admin")],
+        // Found by the forward_auth fuzz target: a space or tab inside a target is no
+        // origin-form target, and servers split it differently.
+        &[("x-forwarded-uri", "/public/x /admin")],
+        &[("x-original-url", "https://app.example.com/T\tONS")],
+        &[("x-forwarded-uri", "/a"), ("x-forwarded-method", "GET\tX")],
+        &[("x-forwarded-uri", "/a"), ("x-forwarded-host", "a.test b")],
         &[("x-forwarded-uri", "https://evil.test/admin")],
         &[("x-forwarded-uri", "/"), ("x-forwarded-method", "G E T")],
         &[("x-original-url", "ftp://app.example.com/")],
