@@ -1,9 +1,11 @@
 //! Identity providers: the configured ones, in configuration order. OpenID Connect ones
 //! (`oidc`, `dev` and the presets google, gitlab, microsoft, keycloak, whose rules live in
 //! `providers/presets.rs`) go through `providers/oidc.rs`; plain OAuth 2.0 ones (`oauth2`,
-//! and GitHub in `providers/github.rs`) through `providers/oauth2.rs`. The embedded
+//! and GitHub in `providers/github.rs`) through `providers/oauth2.rs`, both calling REST
+//! APIs with the user's access token through `providers/api.rs`. The embedded
 //! development provider (`providers/dev.rs`) is a real OpenID provider served by the gateway.
 
+pub(crate) mod api;
 pub mod dev;
 pub mod github;
 pub mod oauth2;

@@ -8,7 +8,7 @@
 //! `#[cfg(test)]` items (and the files they declare) are left out.
 //!
 //! `cargo test --test layers -- --nocapture` prints the whole graph and every cycle; the test
-//! fails on any cycle but the [`KNOWN_CYCLES`] still being taken apart.
+//! fails on any cycle.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -554,17 +554,6 @@ fn report(graph: &Graph, cycles: &[Vec<Module>]) -> String {
     out
 }
 
-/// Cycles inside `src/providers`, which the provider restructure (issue 10, items 3 and 4:
-/// the token endpoint shared by OIDC and OAuth 2.0, claims apart from discovery) takes apart.
-/// Each is written as the check prints it; any other cycle fails the test, and one listed here
-/// that is gone is reported so that its line goes too.
-const KNOWN_CYCLES: &[&str] = &[
-    "providers::github -> providers::oauth2 -> providers::github",
-    "providers::oidc -> providers::oidc::discovery -> providers::oidc",
-    "providers::oidc -> providers::oidc::verify -> providers::oidc",
-    "providers::oidc -> providers::oidc::verify -> providers::oidc::discovery -> providers::oidc",
-];
-
 fn cycle_line(cycle: &[Module]) -> String {
     let mut line: Vec<String> = cycle.iter().map(|m| name(m)).collect();
     line.push(name(&cycle[0]));
@@ -579,19 +568,9 @@ fn no_import_cycles_between_modules() {
     let report = report(&graph, &cycles);
     println!("{report}");
     let found: Vec<String> = cycles.iter().map(|c| cycle_line(c)).collect();
-    for gone in KNOWN_CYCLES
-        .iter()
-        .filter(|k| !found.iter().any(|f| f == *k))
-    {
-        println!("no longer a cycle, remove it from KNOWN_CYCLES: {gone}");
-    }
-    let new: Vec<&String> = found
-        .iter()
-        .filter(|f| !KNOWN_CYCLES.contains(&f.as_str()))
-        .collect();
     assert!(
-        new.is_empty(),
-        "import cycles between modules: {new:#?}\n{report}"
+        found.is_empty(),
+        "import cycles between modules: {found:#?}\n{report}"
     );
 }
 

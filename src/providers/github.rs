@@ -15,7 +15,7 @@ use url::Url;
 use crate::config::GithubConfig;
 use crate::error::LoginError;
 use crate::identity::Identity;
-use crate::providers::oauth2::{get_json_with_headers, ApiError};
+use crate::providers::api::{get_json_with_headers, ApiError};
 
 /// More pages than this of orgs, teams or emails are a misbehaving API, not a user.
 const MAX_PAGES: usize = 50;

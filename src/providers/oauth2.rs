@@ -14,8 +14,8 @@ use url::Url;
 pub use crate::config::OAuth2Api;
 use crate::config::{ClaimMapping, TokenEndpointAuth};
 use crate::error::LoginError;
-use crate::error_chain::error_chain;
 use crate::identity::Identity;
+use crate::providers::api::get_json;
 use crate::providers::github;
 use crate::providers::oidc::{groups_from_json, json_bool, VerifiedLogin};
 use crate::providers::token_endpoint::TokenClient;
@@ -147,63 +147,6 @@ impl OAuth2Provider {
         .await?;
         Ok(tokens.access_token)
     }
-}
-
-/// GET `url` with the access token; the answer must be 2xx JSON.
-pub(crate) async fn get_json(
-    http: &reqwest::Client,
-    url: &Url,
-    access_token: &str,
-) -> Result<Value, ApiError> {
-    get_json_with_headers(http, url, access_token)
-        .await
-        .map(|(json, _)| json)
-}
-
-/// A provider API call that failed; `status` is the HTTP status when the API answered one
-/// that is not 2xx (RFC 6750 §3.1: 401 means the token is not, or no longer, accepted).
-#[derive(Debug, thiserror::Error)]
-#[error("{detail}")]
-pub(crate) struct ApiError {
-    pub status: Option<reqwest::StatusCode>,
-    pub detail: String,
-}
-
-impl From<String> for ApiError {
-    fn from(detail: String) -> ApiError {
-        ApiError {
-            status: None,
-            detail,
-        }
-    }
-}
-
-/// Like [`get_json`], also returning the response headers (for `Link` pagination).
-pub(crate) async fn get_json_with_headers(
-    http: &reqwest::Client,
-    url: &Url,
-    access_token: &str,
-) -> Result<(Value, reqwest::header::HeaderMap), ApiError> {
-    let response = http
-        .get(url.clone())
-        .bearer_auth(access_token)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|err| error_chain(&err))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(ApiError {
-            status: Some(status),
-            detail: format!("{} from {}", status.as_u16(), url.path()),
-        });
-    }
-    let headers = response.headers().clone();
-    let json = response
-        .json()
-        .await
-        .map_err(|err| format!("{} is not JSON: {err}", url.path()))?;
-    Ok((json, headers))
 }
 
 /// The identity in a userinfo answer, by the configured JSON pointers. The id is required

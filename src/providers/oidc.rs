@@ -1,20 +1,23 @@
 //! One OpenID Connect provider as the gateway's relying party: the authorization request,
-//! the callback's `iss`, the login (code exchange, ID token, userinfo) and logout. Discovery
-//! is in `oidc/discovery.rs`, token checks in `oidc/verify.rs`, the claims in
-//! `oidc/claims.rs`; the token-endpoint call is shared with plain OAuth 2.0
-//! (`providers/token_endpoint.rs`).
+//! the callback's `iss`, the login (code exchange, ID token, userinfo) and logout, with what
+//! discovery found kept here and the JWKS refetched here, rate-limited, for an unknown key.
+//! The children take what they need and never this file: the settings in
+//! `oidc/settings.rs`, the discovery request in `oidc/discovery.rs`, token checks in
+//! `oidc/verify.rs`, the claims in `oidc/claims.rs`; the token-endpoint call is shared with
+//! plain OAuth 2.0 (`providers/token_endpoint.rs`).
 //!
 //! Specs: OpenID Connect Core 1.0 §3.1 (code flow) and §3.1.3.7 (ID token validation),
 //! OpenID Connect Discovery 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 9207 (`iss`).
 
 mod claims;
 mod discovery;
+mod settings;
 mod verify;
 
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
+use openidconnect::core::CoreJsonWebKeySet;
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -22,32 +25,18 @@ pub(crate) use claims::{groups_from_json, json_bool};
 pub use claims::{ExtraClaims, LoginClaims};
 use discovery::Discovered;
 pub use discovery::{DiscoveredMetadata, DiscoveryError, ExtraProviderMetadata};
+pub use settings::ProviderSettings;
+use verify::ProviderIdToken;
 pub use verify::{BearerError, NotBeforeError};
 
-use crate::config::{ProviderPreset, TokenEndpointAuth};
 use crate::error::LoginError;
 use crate::identity::Identity;
 use crate::jwt;
 use crate::providers::presets;
 use crate::providers::token_endpoint::TokenClient;
 
-/// Settings for one provider, fixed at start-up.
-pub struct ProviderSettings {
-    pub id: String,
-    pub name: String,
-    /// As configured; compared exactly with discovery's `issuer` and the tokens' `iss`.
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    pub scopes: Vec<String>,
-    pub token_endpoint_auth: TokenEndpointAuth,
-    /// `{public_url}/oauth2/callback/{id}`.
-    pub redirect_uri: String,
-    /// The kind's own rules (Google's `hd`, Entra's tenants, GitLab's and Keycloak's groups).
-    pub preset: ProviderPreset,
-    /// File name of the sign-in button's logo under `/oauth2/static/`.
-    pub logo: &'static str,
-}
+/// A token naming an unknown `kid` may trigger a JWKS refetch at most this often.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A provider the gateway signs people in with.
 pub struct OidcProvider {
@@ -125,6 +114,80 @@ impl OidcProvider {
         self.current().ok_or_else(|| {
             LoginError::TokenExchange(format!("provider {} is not discovered yet", self.id()))
         })
+    }
+
+    /// Fetches the discovery document and the JWKS (`oidc/discovery.rs`) and keeps them.
+    pub async fn discover(&self) -> Result<(), DiscoveryError> {
+        let discovered =
+            discovery::discover(&self.http, &self.settings.issuer, &self.settings.preset).await?;
+        self.store(discovered);
+        Ok(())
+    }
+
+    /// Refetches the JWKS unless that happened less than [`JWKS_REFETCH_INTERVAL`] ago; then
+    /// the keys held now are the answer: a token that arrived during another token's refetch
+    /// waited for it here and is checked against the keys it brought.
+    async fn refetch_jwks(&self) -> Result<CoreJsonWebKeySet, DiscoveryError> {
+        let mut last = self.last_jwks_refetch.lock().await;
+        let discovered = self.current().ok_or(DiscoveryError::NotDiscovered)?;
+        if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+            return Ok(discovered.jwks.clone());
+        }
+        *last = Some(Instant::now());
+        let jwks = discovery::fetch_jwks(&self.http, &discovered.jwks_uri).await?;
+        tracing::info!(
+            provider = self.id(),
+            keys = jwks.keys().len(),
+            "JWKS refetched for an unknown key id"
+        );
+        let mut updated = (*discovered).clone();
+        updated.jwks = jwks.clone();
+        self.store(updated);
+        Ok(jwks)
+    }
+
+    /// An ID token at login, checked as `oidc/verify.rs` says (OpenID Connect Core
+    /// §3.1.3.7), with one rate-limited JWKS refetch for an unknown key.
+    pub async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<LoginClaims, LoginError> {
+        let token: ProviderIdToken = id_token
+            .parse()
+            .map_err(|err| LoginError::InvalidIdToken(format!("malformed: {err}")))?;
+        let discovered = self.ready()?;
+        let refetch = self.refetch_jwks();
+        verify::id_token(
+            &self.settings,
+            &token,
+            id_token,
+            &discovered.jwks,
+            refetch,
+            nonce,
+        )
+        .await
+    }
+
+    /// An API client's `Authorization: Bearer` JWT (RFC 6750, RFC 9068), checked as
+    /// `oidc/verify.rs` says, with the same JWKS refetch for an unknown key.
+    pub async fn verify_bearer(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Identity, BearerError> {
+        let parsed: ProviderIdToken = token.parse().map_err(BearerError::Malformed)?;
+        let discovered = self.current().ok_or(BearerError::NotDiscovered)?;
+        let refetch = self.refetch_jwks();
+        verify::bearer(
+            &self.settings,
+            &parsed,
+            token,
+            &discovered.jwks,
+            refetch,
+            audiences,
+        )
+        .await
     }
 
     /// The authorization request URL (OpenID Connect Core §3.1.2.1) with PKCE S256

@@ -10,7 +10,7 @@ use openidconnect::{AdditionalProviderMetadata, IssuerUrl, JsonWebKeySetUrl, Pro
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::OidcProvider;
+use crate::config::ProviderPreset;
 use crate::providers::presets;
 
 /// Discovery fields beyond the core set that the gateway uses.
@@ -77,70 +77,76 @@ pub enum DiscoveryError {
     NotDiscovered,
 }
 
-impl OidcProvider {
-    /// Fetches the discovery document and the JWKS. The document's `issuer` must equal the
-    /// configured issuer exactly (OpenID Connect Discovery 1.0 §4.3).
-    pub async fn discover(&self) -> Result<(), DiscoveryError> {
-        let issuer =
-            IssuerUrl::new(self.settings.issuer.clone()).map_err(DiscoveryError::Issuer)?;
-        let metadata = match presets::discovery_issuer(&self.settings.preset, &self.settings.issuer)
-        {
-            Some(template) => self.discover_templated(&issuer, &template).await?,
-            None => DiscoveredMetadata::discover_async(issuer, &self.http)
-                .await
-                .map_err(DiscoveryError::Discover)?,
-        };
-        let token_endpoint = metadata
-            .token_endpoint()
-            .map(|u| u.url().clone())
-            .ok_or(DiscoveryError::NoTokenEndpoint)?;
-        let extra = metadata.additional_metadata();
-        let discovered = Discovered {
-            authorization_endpoint: metadata.authorization_endpoint().url().clone(),
-            token_endpoint,
-            userinfo_endpoint: metadata.userinfo_endpoint().map(|u| u.url().clone()),
-            end_session_endpoint: extra.end_session_endpoint.clone(),
-            iss_parameter_supported: extra.authorization_response_iss_parameter_supported,
-            jwks_uri: metadata.jwks_uri().clone(),
-            jwks: metadata.jwks().clone(),
-        };
-        self.store(discovered);
-        Ok(())
-    }
+/// Fetches the discovery document and the JWKS. The document's `issuer` must equal the
+/// configured `issuer` exactly (OpenID Connect Discovery 1.0 §4.3), or, for a kind whose
+/// document names a template (multi-tenant Entra ID), that template.
+pub(super) async fn discover(
+    http: &reqwest::Client,
+    configured_issuer: &str,
+    preset: &ProviderPreset,
+) -> Result<Discovered, DiscoveryError> {
+    let issuer = IssuerUrl::new(configured_issuer.to_owned()).map_err(DiscoveryError::Issuer)?;
+    let metadata = match presets::discovery_issuer(preset, configured_issuer) {
+        Some(template) => discover_templated(http, &issuer, &template).await?,
+        None => DiscoveredMetadata::discover_async(issuer, http)
+            .await
+            .map_err(DiscoveryError::Discover)?,
+    };
+    let token_endpoint = metadata
+        .token_endpoint()
+        .map(|u| u.url().clone())
+        .ok_or(DiscoveryError::NoTokenEndpoint)?;
+    let extra = metadata.additional_metadata();
+    Ok(Discovered {
+        authorization_endpoint: metadata.authorization_endpoint().url().clone(),
+        token_endpoint,
+        userinfo_endpoint: metadata.userinfo_endpoint().map(|u| u.url().clone()),
+        end_session_endpoint: extra.end_session_endpoint.clone(),
+        iss_parameter_supported: extra.authorization_response_iss_parameter_supported,
+        jwks_uri: metadata.jwks_uri().clone(),
+        jwks: metadata.jwks().clone(),
+    })
+}
 
-    /// Discovery for a multi-tenant Entra ID registration, whose document's `issuer` is the
-    /// template `…/{tenantid}/v2.0` rather than the URL it was fetched from; the library's
-    /// discovery would reject that, so the document is fetched and checked here.
-    async fn discover_templated(
-        &self,
-        issuer: &IssuerUrl,
-        template: &str,
-    ) -> Result<DiscoveredMetadata, DiscoveryError> {
-        let url = issuer
-            .join(".well-known/openid-configuration")
-            .map_err(DiscoveryError::Issuer)?;
-        let response = self
-            .http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(DiscoveryError::Request)?;
-        if !response.status().is_success() {
-            return Err(DiscoveryError::Status(response.status().as_u16()));
-        }
-        let body = response.bytes().await.map_err(DiscoveryError::Request)?;
-        let metadata: DiscoveredMetadata =
-            serde_json::from_slice(&body).map_err(DiscoveryError::Document)?;
-        if metadata.issuer().as_str() != template {
-            return Err(DiscoveryError::IssuerMismatch {
-                found: metadata.issuer().as_str().to_owned(),
-                expected: template.to_owned(),
-            });
-        }
-        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
-            .await
-            .map_err(DiscoveryError::Jwks)?;
-        Ok(metadata.set_jwks(jwks))
+/// Discovery for a multi-tenant Entra ID registration, whose document's `issuer` is the
+/// template `…/{tenantid}/v2.0` rather than the URL it was fetched from; the library's
+/// discovery would reject that, so the document is fetched and checked here.
+async fn discover_templated(
+    http: &reqwest::Client,
+    issuer: &IssuerUrl,
+    template: &str,
+) -> Result<DiscoveredMetadata, DiscoveryError> {
+    let url = issuer
+        .join(".well-known/openid-configuration")
+        .map_err(DiscoveryError::Issuer)?;
+    let response = http
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(DiscoveryError::Request)?;
+    if !response.status().is_success() {
+        return Err(DiscoveryError::Status(response.status().as_u16()));
     }
+    let body = response.bytes().await.map_err(DiscoveryError::Request)?;
+    let metadata: DiscoveredMetadata =
+        serde_json::from_slice(&body).map_err(DiscoveryError::Document)?;
+    if metadata.issuer().as_str() != template {
+        return Err(DiscoveryError::IssuerMismatch {
+            found: metadata.issuer().as_str().to_owned(),
+            expected: template.to_owned(),
+        });
+    }
+    let jwks = fetch_jwks(http, metadata.jwks_uri()).await?;
+    Ok(metadata.set_jwks(jwks))
+}
+
+/// The JWKS at `jwks_uri` (discovery's, or a refetch for key rotation).
+pub(super) async fn fetch_jwks(
+    http: &reqwest::Client,
+    jwks_uri: &JsonWebKeySetUrl,
+) -> Result<CoreJsonWebKeySet, DiscoveryError> {
+    CoreJsonWebKeySet::fetch_async(jwks_uri, http)
+        .await
+        .map_err(DiscoveryError::Jwks)
 }

@@ -1,6 +1,8 @@
 use super::*;
+use crate::config::{ProviderPreset, TokenEndpointAuth};
 use openidconnect::core::CoreJsonWebKeySet;
 use openidconnect::{JsonWebKey as _, JsonWebKeySetUrl};
+use secrecy::SecretString;
 
 /// A discovered provider whose JWKS holds one RSA key, `kid`.
 fn provider_holding(kid: &str) -> OidcProvider {

@@ -1,8 +1,10 @@
 //! Signed-token checks with the provider's JWKS: ID tokens at login (OpenID Connect Core
-//! §3.1.3.7) and API clients' bearer JWTs (RFC 6750, RFC 9068), with one rate-limited JWKS
-//! refetch when a token names an unknown key (key rotation).
+//! §3.1.3.7) and API clients' bearer JWTs (RFC 6750, RFC 9068), with one more try on the
+//! keys of the provider's rate-limited JWKS refetch when a token names an unknown key (key
+//! rotation).
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Duration;
 
 use openidconnect::core::{
     CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
@@ -14,7 +16,7 @@ use openidconnect::{
 
 use super::claims::{ExtraClaims, LoginClaims};
 use super::discovery::DiscoveryError;
-use super::OidcProvider;
+use super::settings::ProviderSettings;
 use crate::error::LoginError;
 use crate::error_chain::error_chain;
 use crate::identity::Identity;
@@ -36,8 +38,6 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
-/// A token naming an unknown `kid` may trigger a JWKS refetch at most this often.
-const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// Tolerated clock difference with the provider for `iat` and `nbf`.
 const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
@@ -77,150 +77,123 @@ pub enum NotBeforeError {
     NotANumber,
 }
 
-impl OidcProvider {
-    /// OpenID Connect Core §3.1.3.7: signature by a JWKS key with an allow-listed asymmetric
-    /// algorithm, `iss`, `aud` (and `azp`), `exp`, `iat`, `nonce`, `sub`. An unknown `kid`
-    /// triggers one rate-limited JWKS refetch (key rotation) before the token is rejected.
-    pub async fn verify_id_token(
-        &self,
-        id_token: &str,
-        nonce: &str,
-    ) -> Result<LoginClaims, LoginError> {
-        let token: ProviderIdToken = id_token
-            .parse()
-            .map_err(|err| LoginError::InvalidIdToken(format!("malformed: {err}")))?;
-        let discovered = self.ready()?;
-        let payload = jwt::payload(id_token).unwrap_or_default();
-        let issuer = presets::token_issuer(&self.settings.preset, &self.settings.issuer, &payload)?;
-        let claims = match self.verify_with(&token, &discovered.jwks, nonce, &issuer) {
-            Err(ClaimsVerificationError::SignatureVerification(
-                SignatureVerificationError::NoMatchingKey,
-            )) => {
-                let jwks = self.refetch_jwks().await.map_err(|err| {
-                    LoginError::InvalidIdToken(format!(
-                        "no key matches the token's kid ({})",
-                        error_chain(&err)
-                    ))
-                })?;
-                self.verify_with(&token, &jwks, nonce, &issuer)
-            }
-            other => other,
+/// OpenID Connect Core §3.1.3.7: signature by a JWKS key with an allow-listed asymmetric
+/// algorithm, `iss`, `aud` (and `azp`), `exp`, `iat`, `nonce`, `sub`. `token` is parsed from
+/// `raw`; `jwks` are the keys held now. When the token names an unknown `kid`, `refetch`
+/// (the provider's rate-limited JWKS refetch, run only then) brings the keys for one more try
+/// before the token is rejected (key rotation).
+pub(super) async fn id_token(
+    settings: &ProviderSettings,
+    token: &ProviderIdToken,
+    raw: &str,
+    jwks: &CoreJsonWebKeySet,
+    refetch: impl Future<Output = Result<CoreJsonWebKeySet, DiscoveryError>>,
+    nonce: &str,
+) -> Result<LoginClaims, LoginError> {
+    let payload = jwt::payload(raw).unwrap_or_default();
+    let issuer = presets::token_issuer(&settings.preset, &settings.issuer, &payload)?;
+    let claims = match id_token_with(token, jwks, nonce, &issuer, &settings.client_id) {
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => {
+            let jwks = refetch.await.map_err(|err| {
+                LoginError::InvalidIdToken(format!(
+                    "no key matches the token's kid ({})",
+                    error_chain(&err)
+                ))
+            })?;
+            id_token_with(token, &jwks, nonce, &issuer, &settings.client_id)
         }
-        .map_err(|err| LoginError::InvalidIdToken(error_chain(&err)))?;
-        // The signature is verified: the payload's `nbf` can be trusted.
-        check_not_before(&payload).map_err(|err| LoginError::InvalidIdToken(err.to_string()))?;
-        claims.check_authorized_party(&self.settings.client_id)
+        other => other,
     }
+    .map_err(|err| LoginError::InvalidIdToken(error_chain(&err)))?;
+    // The signature is verified: the payload's `nbf` can be trusted.
+    check_not_before(&payload).map_err(|err| LoginError::InvalidIdToken(err.to_string()))?;
+    claims.check_authorized_party(&settings.client_id)
+}
 
-    fn verify_with(
-        &self,
-        token: &ProviderIdToken,
-        jwks: &CoreJsonWebKeySet,
-        nonce: &str,
-        issuer: &str,
-    ) -> Result<LoginClaims, ClaimsVerificationError> {
-        let issuer = IssuerUrl::new(issuer.to_owned())
-            .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
-        let verifier = CoreIdTokenVerifier::new_public_client(
-            ClientId::new(self.settings.client_id.clone()),
-            issuer,
-            jwks.clone(),
-        )
-        .set_allowed_algs(ALLOWED_ALGS)
-        // Extra audiences are allowed only with `azp` naming us, checked in `check_authorized_party`.
-        .set_other_audience_verifier_fn(|_| true)
-        .set_issue_time_verifier_fn(check_issue_time);
-        let claims = token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
-        LoginClaims::from_id_token(claims)
-    }
+fn id_token_with(
+    token: &ProviderIdToken,
+    jwks: &CoreJsonWebKeySet,
+    nonce: &str,
+    issuer: &str,
+    client_id: &str,
+) -> Result<LoginClaims, ClaimsVerificationError> {
+    let issuer = IssuerUrl::new(issuer.to_owned())
+        .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(client_id.to_owned()),
+        issuer,
+        jwks.clone(),
+    )
+    .set_allowed_algs(ALLOWED_ALGS)
+    // Extra audiences are allowed only with `azp` naming us, checked in `check_authorized_party`.
+    .set_other_audience_verifier_fn(|_| true)
+    .set_issue_time_verifier_fn(check_issue_time);
+    let claims = token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
+    LoginClaims::from_id_token(claims)
+}
 
-    /// Validates an API client's `Authorization: Bearer` JWT (RFC 6750, RFC 9068) with the
-    /// same strictness as ID tokens: signature by a JWKS key with an allow-listed asymmetric
-    /// algorithm, `iss`, `exp`, `iat`, `nbf`, `sub`, and an `aud` containing one of
-    /// `audiences`. An unknown `kid` triggers the same rate-limited JWKS refetch.
-    pub async fn verify_bearer(
-        &self,
-        token: &str,
-        audiences: &[String],
-    ) -> Result<Identity, BearerError> {
-        let parsed: ProviderIdToken = token.parse().map_err(BearerError::Malformed)?;
-        let discovered = self.current().ok_or(BearerError::NotDiscovered)?;
-        let claims = match self.verify_bearer_with(&parsed, &discovered.jwks, audiences) {
-            Err(ClaimsVerificationError::SignatureVerification(
-                SignatureVerificationError::NoMatchingKey,
-            )) => {
-                let jwks = self.refetch_jwks().await.map_err(BearerError::UnknownKey)?;
-                self.verify_bearer_with(&parsed, &jwks, audiences)
-            }
-            other => other,
-        }?;
-        // The signature is verified: the payload can be read for the claims the library
-        // does not check, and for the kind's own rules, applied as at login (Google's `hd`,
-        // Entra's groups overage and email, GitLab's and Keycloak's groups).
-        let payload = jwt::payload(token).unwrap_or_default();
-        check_not_before(&payload)?;
-        let mut claims = claims;
-        presets::finish(&self.settings.preset, &mut claims, &payload, None)?;
-        Ok(claims.into_identity(self.id()))
-    }
-
-    fn verify_bearer_with(
-        &self,
-        token: &ProviderIdToken,
-        jwks: &CoreJsonWebKeySet,
-        audiences: &[String],
-    ) -> Result<LoginClaims, ClaimsVerificationError> {
-        let issuer = IssuerUrl::new(self.settings.issuer.clone())
-            .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
-        // The audience is checked below against the configured list instead of the client id;
-        // RFC 9068 tokens carry `typ: at+jwt`, so any JOSE type is accepted.
-        let verifier = CoreIdTokenVerifier::new_public_client(
-            ClientId::new(String::new()),
-            issuer,
-            jwks.clone(),
-        )
-        .set_allowed_algs(ALLOWED_ALGS)
-        .require_audience_match(false)
-        .allow_all_jose_types()
-        .set_issue_time_verifier_fn(check_issue_time);
-        // The library's nonce-verifier signature.
-        let no_nonce = |_: Option<&Nonce>| -> Result<(), String> { Ok(()) };
-        let claims = token.claims(&verifier, no_nonce)?;
-        let accepted = claims
-            .audiences()
-            .iter()
-            .any(|aud| audiences.iter().any(|allowed| allowed == aud.as_str()));
-        if !accepted {
-            return Err(ClaimsVerificationError::InvalidAudience(
-                "no accepted audience".into(),
-            ));
+/// An API client's `Authorization: Bearer` JWT (RFC 6750, RFC 9068), checked with the same
+/// strictness as ID tokens: signature by a JWKS key with an allow-listed asymmetric
+/// algorithm, `iss`, `exp`, `iat`, `nbf`, `sub`, and an `aud` containing one of `audiences`.
+/// An unknown `kid` runs `refetch` as for [`id_token`].
+pub(super) async fn bearer(
+    settings: &ProviderSettings,
+    token: &ProviderIdToken,
+    raw: &str,
+    jwks: &CoreJsonWebKeySet,
+    refetch: impl Future<Output = Result<CoreJsonWebKeySet, DiscoveryError>>,
+    audiences: &[String],
+) -> Result<Identity, BearerError> {
+    let claims = match bearer_with(token, jwks, audiences, &settings.issuer) {
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => {
+            let jwks = refetch.await.map_err(BearerError::UnknownKey)?;
+            bearer_with(token, &jwks, audiences, &settings.issuer)
         }
-        LoginClaims::from_id_token(claims)
-    }
+        other => other,
+    }?;
+    // The signature is verified: the payload can be read for the claims the library
+    // does not check, and for the kind's own rules, applied as at login (Google's `hd`,
+    // Entra's groups overage and email, GitLab's and Keycloak's groups).
+    let payload = jwt::payload(raw).unwrap_or_default();
+    check_not_before(&payload)?;
+    let mut claims = claims;
+    presets::finish(&settings.preset, &mut claims, &payload, None)?;
+    Ok(claims.into_identity(&settings.id))
+}
 
-    /// Refetches the JWKS unless that happened less than [`JWKS_REFETCH_INTERVAL`] ago; then
-    /// the keys held now are the answer: a token that arrived during another token's refetch
-    /// waited for it here and is checked against the keys it brought.
-    pub(super) async fn refetch_jwks(&self) -> Result<CoreJsonWebKeySet, DiscoveryError> {
-        let mut last = self.last_jwks_refetch.lock().await;
-        let discovered = self.current().ok_or(DiscoveryError::NotDiscovered)?;
-        if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
-            return Ok(discovered.jwks.clone());
-        }
-        *last = Some(Instant::now());
-        let jwks = CoreJsonWebKeySet::fetch_async(&discovered.jwks_uri, &self.http)
-            .await
-            .map_err(DiscoveryError::Jwks)?;
-        tracing::info!(
-            provider = self.id(),
-            keys = jwks.keys().len(),
-            "JWKS refetched for an unknown key id"
-        );
-        let mut updated = (*discovered).clone();
-        updated.jwks = jwks.clone();
-        self.store(updated);
-        Ok(jwks)
+fn bearer_with(
+    token: &ProviderIdToken,
+    jwks: &CoreJsonWebKeySet,
+    audiences: &[String],
+    issuer: &str,
+) -> Result<LoginClaims, ClaimsVerificationError> {
+    let issuer = IssuerUrl::new(issuer.to_owned())
+        .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
+    // The audience is checked below against the configured list instead of the client id;
+    // RFC 9068 tokens carry `typ: at+jwt`, so any JOSE type is accepted.
+    let verifier =
+        CoreIdTokenVerifier::new_public_client(ClientId::new(String::new()), issuer, jwks.clone())
+            .set_allowed_algs(ALLOWED_ALGS)
+            .require_audience_match(false)
+            .allow_all_jose_types()
+            .set_issue_time_verifier_fn(check_issue_time);
+    // The library's nonce-verifier signature.
+    let no_nonce = |_: Option<&Nonce>| -> Result<(), String> { Ok(()) };
+    let claims = token.claims(&verifier, no_nonce)?;
+    let accepted = claims
+        .audiences()
+        .iter()
+        .any(|aud| audiences.iter().any(|allowed| allowed == aud.as_str()));
+    if !accepted {
+        return Err(ClaimsVerificationError::InvalidAudience(
+            "no accepted audience".into(),
+        ));
     }
+    LoginClaims::from_id_token(claims)
 }
 
 /// `iat` may not lie in the future beyond the tolerated clock skew (the library's
