@@ -25,14 +25,14 @@ use crate::identity::Identity;
 /// `upstream[2].allow.groups`, `authorize.claims."/org/tier"`) and what about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}: {reason}")]
-pub struct Denial {
-    pub rule: String,
-    pub reason: String,
+pub(crate) struct Denial {
+    pub(crate) rule: String,
+    pub(crate) reason: String,
 }
 
 /// Who is asking: the session's identity and, for `claims` rules, the verified JWT (ID token)
 /// whose payload holds the claims.
-pub struct Subject<'a> {
+pub(crate) struct Subject<'a> {
     identity: &'a Identity,
     token: Option<&'a str>,
     claims: OnceCell<Option<Value>>,
@@ -41,7 +41,7 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     /// `token` must have been verified by the gateway (at login, or as a bearer token); it is
     /// only decoded here.
-    pub fn new(identity: &'a Identity, token: Option<&'a str>) -> Subject<'a> {
+    pub(crate) fn new(identity: &'a Identity, token: Option<&'a str>) -> Subject<'a> {
         Subject {
             identity,
             token,
@@ -59,7 +59,7 @@ impl<'a> Subject<'a> {
 
 /// Checks the global rules, then the route's (when it has an `allow`); the first failure is
 /// returned.
-pub fn authorize_route(
+pub(crate) fn authorize_route(
     global: &AuthorizeRules,
     route: Option<&AuthorizeRules>,
     subject: &Subject<'_>,
@@ -72,7 +72,7 @@ pub fn authorize_route(
 }
 
 /// Checks `subject` against one rule set: every listed kind must match.
-pub fn authorize(rules: &AuthorizeRules, subject: &Subject<'_>) -> Result<(), Denial> {
+pub(crate) fn authorize(rules: &AuthorizeRules, subject: &Subject<'_>) -> Result<(), Denial> {
     if lists_nothing(rules) {
         // Validation never produces one; refuse rather than admit everyone if one appears.
         return Err(Denial {

@@ -15,14 +15,14 @@ use crate::jwt;
 use crate::state::AppState;
 
 /// A validated bearer token and who it names.
-pub struct BearerIdentity {
-    pub identity: Identity,
-    pub token: String,
+pub(crate) struct BearerIdentity {
+    pub(crate) identity: Identity,
+    pub(crate) token: String,
 }
 
 /// The bearer token of the request, validated; `None` when the request has none or no
 /// provider accepts bearer tokens (the `Authorization` header is then the upstream's business).
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Option<Result<BearerIdentity, AppError>> {

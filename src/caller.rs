@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 /// The caller of one request, if anyone is signed in, with the verified JWT whose claims the
 /// `[authorize]` rules read.
-pub struct Caller {
+pub(crate) struct Caller {
     /// The session; for a bearer token, one made from it that lives for this request only
     /// (its subject, the token as access token for the identity headers, never sealed).
     checked: CheckedSession,
@@ -24,7 +24,10 @@ pub struct Caller {
 
 impl Caller {
     /// The caller of the request whose headers are `headers` (see the module documentation).
-    pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, AppError> {
+    pub(crate) async fn identify(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<Caller, AppError> {
         if let Some(bearer) = bearer::authenticate(state, headers).await {
             let bearer = bearer?;
             let now = unix_now();
@@ -51,18 +54,18 @@ impl Caller {
     }
 
     /// `None` when nobody is signed in (or a membership check ended the session).
-    pub fn session(&self) -> Option<&Session> {
+    pub(crate) fn session(&self) -> Option<&Session> {
         self.checked.session.as_ref()
     }
 
     /// The JWT whose payload claim rules read: the bearer token, or the session's ID token.
-    pub fn claims_token(&self) -> Option<&str> {
+    pub(crate) fn claims_token(&self) -> Option<&str> {
         self.claims_token.as_deref()
     }
 
     /// `response` with the outcome of a membership check recorded in the browser (see
     /// [`CheckedSession::record_on`]).
-    pub fn record_on(self, response: Response) -> Response {
+    pub(crate) fn record_on(self, response: Response) -> Response {
         self.checked.record_on(response)
     }
 }

@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 
 use crate::proxy::ProxyError;
 
-pub mod render;
+pub(crate) mod render;
 
 /// Everything that can go wrong while serving a request, grouped by where the fault lies.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     // The client's fault.
     #[error("unknown provider")]
     UnknownProvider,
@@ -72,7 +72,7 @@ impl From<ProxyError> for AppError {
 /// Why a sign-in attempt at the callback failed. Every variant is a 4xx: bad input from the
 /// browser or the provider is never a server error.
 #[derive(Debug, thiserror::Error)]
-pub enum LoginError {
+pub(crate) enum LoginError {
     #[error("the callback has no state parameter")]
     MissingState,
     #[error("no sign-in was started in this browser for this state (or it expired)")]
@@ -127,7 +127,7 @@ impl LoginError {
     }
 
     /// A short machine-readable reason, used in login-outcome log lines and metrics.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             LoginError::MissingState => "missing_state",
             LoginError::NoFlowCookie => "no_flow_cookie",
@@ -150,16 +150,16 @@ impl LoginError {
 
 /// What the renderer needs, stored in the response extensions by `AppError::into_response`.
 #[derive(Debug, Clone)]
-pub struct ErrorReport {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub title: &'static str,
-    pub message: String,
-    pub retry_url: Option<String>,
+pub(crate) struct ErrorReport {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) message: String,
+    pub(crate) retry_url: Option<String>,
     /// The full cause, for the log line only.
-    pub cause: String,
+    pub(crate) cause: String,
     /// `WWW-Authenticate` for 401 answers (RFC 6750 §3).
-    pub www_authenticate: &'static str,
+    pub(crate) www_authenticate: &'static str,
 }
 
 impl AppError {
@@ -334,7 +334,7 @@ fn login_message(error: &LoginError) -> String {
 
 impl AppError {
     /// The error's response, with the page's "Try again" link going to `retry_url`.
-    pub fn into_response_retrying_at(self, retry_url: String) -> Response {
+    pub(crate) fn into_response_retrying_at(self, retry_url: String) -> Response {
         let mut report = self.report();
         report.retry_url = Some(retry_url);
         report.into_status_response()

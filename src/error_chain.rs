@@ -2,7 +2,7 @@
 //! why something failed (a transport error's own message often says only "Connect").
 
 /// `err` and its sources, joined with `: `.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -35,11 +35,11 @@ use crate::telemetry::RequestId;
 use flow_cookie::flow_cookie_name;
 /// For the fuzz targets (`crate::fuzzing`).
 pub(crate) use flow_cookie::FlowState;
-pub use replay::ConsumedStates;
-pub use sign_out::sign_out;
+pub(crate) use replay::ConsumedStates;
+pub(crate) use sign_out::sign_out;
 
 /// `GET /oauth2/sign_in?rd=`: one button per provider, in configuration order.
-pub async fn sign_in(
+pub(crate) async fn sign_in(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     uri: Uri,
@@ -67,7 +67,7 @@ pub async fn sign_in(
 }
 
 /// `GET /oauth2/start?provider=ID&rd=PATH`: 302 to the provider's authorization endpoint.
-pub async fn start(
+pub(crate) async fn start(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,
@@ -119,7 +119,7 @@ pub async fn start(
 /// `GET /oauth2/callback/{id}`: checks the flow, exchanges the code, validates the tokens,
 /// authorizes, sets the session and redirects to `rd`. Every failure is a 4xx page, the flow
 /// cookie is cleared, and no session cookie is set.
-pub async fn callback(
+pub(crate) async fn callback(
     State(state): State<AppState>,
     Path(provider_id): Path<String>,
     uri: Uri,
@@ -296,7 +296,7 @@ fn sanitize(text: &str) -> String {
 }
 
 /// `GET /oauth2/signed_out`: where providers send people back after logout.
-pub async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> {
+pub(crate) async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> {
     Html(pages.signed_out(&SignedOutPage {
         sign_in_url: "/oauth2/sign_in".to_owned(),
     }))
@@ -304,7 +304,7 @@ pub async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> {
 
 /// `GET /oauth2/userinfo`: who is signed in, as JSON (memberships read again when due,
 /// see `crate::membership`); 401 when nobody is.
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let jar = CookieJar::from_headers(&state.cookies, &headers);
     let checked = crate::membership::checked_session(&state, &jar).await;
     let response = match &checked.session {

@@ -36,22 +36,23 @@ use crate::state::AppState;
 
 mod original;
 
-pub use original::{unspecified_method, OriginalRequest};
+pub(crate) use original::{unspecified_method, OriginalRequest};
 
 /// Identity headers of a 202, as oauth2-proxy names them (DESIGN §4).
-pub const X_AUTH_REQUEST_USER: HeaderName = HeaderName::from_static("x-auth-request-user");
-pub const X_AUTH_REQUEST_EMAIL: HeaderName = HeaderName::from_static("x-auth-request-email");
-pub const X_AUTH_REQUEST_PREFERRED_USERNAME: HeaderName =
+pub(crate) const X_AUTH_REQUEST_USER: HeaderName = HeaderName::from_static("x-auth-request-user");
+pub(crate) const X_AUTH_REQUEST_EMAIL: HeaderName = HeaderName::from_static("x-auth-request-email");
+pub(crate) const X_AUTH_REQUEST_PREFERRED_USERNAME: HeaderName =
     HeaderName::from_static("x-auth-request-preferred-username");
-pub const X_AUTH_REQUEST_GROUPS: HeaderName = HeaderName::from_static("x-auth-request-groups");
-pub const X_AUTH_REQUEST_ACCESS_TOKEN: HeaderName =
+pub(crate) const X_AUTH_REQUEST_GROUPS: HeaderName =
+    HeaderName::from_static("x-auth-request-groups");
+pub(crate) const X_AUTH_REQUEST_ACCESS_TOKEN: HeaderName =
     HeaderName::from_static("x-auth-request-access-token");
 
 /// `/oauth2/auth`, any method (the answer never depends on it, except from an untrusted
 /// peer, where the request is judged as itself). Answers 202 / 401 / 403 for the original
 /// request; never proxies anything. Like the gate, it takes an `Authorization: Bearer` token
 /// where a provider accepts them, else the session cookie.
-pub async fn auth(
+pub(crate) async fn auth(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,

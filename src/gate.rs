@@ -31,7 +31,7 @@ use crate::telemetry::is_browser;
 const FORWARDED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// Fallback handler: route, authenticate, authorize, proxy.
-pub async fn handle(
+pub(crate) async fn handle(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,

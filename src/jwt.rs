@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// The decoded payload of a compact JWS, when the token has exactly three parts and the
 /// payload is a JSON object; `None` otherwise.
-pub fn payload(token: &str) -> Option<Value> {
+pub(crate) fn payload(token: &str) -> Option<Value> {
     let mut parts = token.split('.');
     let (Some(_header), Some(payload), Some(_signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::redirect::RedirectTarget;
 
 /// `/oauth2/start?provider=ID&rd=PATH`, as a local URL.
-pub fn start_url(provider: &str, rd: &RedirectTarget) -> String {
+pub(crate) fn start_url(provider: &str, rd: &RedirectTarget) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("provider", provider)
         .append_pair("rd", rd.as_str())
@@ -17,7 +17,7 @@ pub fn start_url(provider: &str, rd: &RedirectTarget) -> String {
 }
 
 /// `/oauth2/sign_in?rd=PATH`, as a local URL.
-pub fn sign_in_url(rd: &RedirectTarget) -> String {
+pub(crate) fn sign_in_url(rd: &RedirectTarget) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("rd", rd.as_str())
         .finish();
@@ -26,7 +26,7 @@ pub fn sign_in_url(rd: &RedirectTarget) -> String {
 
 /// A 302 to `location` (already validated or built by the gateway); to `/` when `location`
 /// is not a valid field value.
-pub fn redirect(location: &str) -> Response {
+pub(crate) fn redirect(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);

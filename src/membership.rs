@@ -24,15 +24,15 @@ use crate::state::AppState;
 
 /// The request's session once any due membership check is done, with the `Set-Cookie`
 /// headers that record the outcome in the browser.
-pub struct CheckedSession {
+pub(crate) struct CheckedSession {
     /// `None`: nobody is signed in, or the check ended the session.
-    pub session: Option<Session>,
+    pub(crate) session: Option<Session>,
     set_cookies: Vec<HeaderValue>,
 }
 
 impl CheckedSession {
     /// A session with nothing to record (none, or a bearer token's subject).
-    pub fn unchanged(session: Option<Session>) -> CheckedSession {
+    pub(crate) fn unchanged(session: Option<Session>) -> CheckedSession {
         CheckedSession {
             session,
             set_cookies: Vec::new(),
@@ -41,7 +41,7 @@ impl CheckedSession {
 
     /// `response`, whatever it is (a proxied answer, a redirect, an error), with the re-sealed
     /// session cookie or its clearing.
-    pub fn record_on(self, mut response: Response) -> Response {
+    pub(crate) fn record_on(self, mut response: Response) -> Response {
         for cookie in self.set_cookies {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -51,7 +51,7 @@ impl CheckedSession {
 
 /// The valid session this request carries, if any, after reading its provider's
 /// memberships again when they are due (see the module documentation).
-pub async fn checked_session(state: &AppState, jar: &CookieJar<'_>) -> CheckedSession {
+pub(crate) async fn checked_session(state: &AppState, jar: &CookieJar<'_>) -> CheckedSession {
     let Some(session) = current_session(&state.codec, jar) else {
         return CheckedSession::unchanged(None);
     };

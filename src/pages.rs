@@ -11,7 +11,7 @@
 
 mod assets;
 
-pub use assets::static_asset;
+pub(crate) use assets::static_asset;
 
 use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior, Value};
 use serde::Serialize;
@@ -39,86 +39,86 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// The page renderer: one template environment, built once at start-up and shared.
 #[derive(Clone, Debug)]
-pub struct Pages {
+pub(crate) struct Pages {
     env: Environment<'static>,
 }
 
 /// One button on the sign-in page.
 #[derive(Clone, Debug, Serialize)]
-pub struct ProviderButton {
+pub(crate) struct ProviderButton {
     /// The provider id, as in `/oauth2/start?provider=ID`.
-    pub id: String,
+    pub(crate) id: String,
     /// The label shown to people ("Sign in with {name}").
-    pub name: String,
+    pub(crate) name: String,
     /// Where the button leads: `/oauth2/start?provider=ID&rd=…`.
-    pub start_url: String,
+    pub(crate) start_url: String,
     /// The provider's logo, a file under `/oauth2/static/` (`google.svg`).
-    pub logo: String,
+    pub(crate) logo: String,
 }
 
 /// `/oauth2/sign_in`: one button per configured provider.
 #[derive(Clone, Debug, Serialize)]
-pub struct SignInPage {
-    pub providers: Vec<ProviderButton>,
-    pub request_id: String,
+pub(crate) struct SignInPage {
+    pub(crate) providers: Vec<ProviderButton>,
+    pub(crate) request_id: String,
 }
 
 /// Any error shown to a person: status, a short title, an explanation and the request id
 /// that ties the page to the log line.
 #[derive(Clone, Debug, Serialize)]
-pub struct ErrorPage {
-    pub status: u16,
-    pub title: String,
-    pub message: String,
-    pub request_id: String,
+pub(crate) struct ErrorPage {
+    pub(crate) status: u16,
+    pub(crate) title: String,
+    pub(crate) message: String,
+    pub(crate) request_id: String,
     /// When set, a "Try again" link (for example back to the sign-in page).
-    pub retry_url: Option<String>,
+    pub(crate) retry_url: Option<String>,
 }
 
 /// `/oauth2/signed_out`: the post-logout landing page.
 #[derive(Clone, Debug, Serialize)]
-pub struct SignedOutPage {
-    pub sign_in_url: String,
+pub(crate) struct SignedOutPage {
+    pub(crate) sign_in_url: String,
 }
 
 /// `/oauth2/sign_out` asked from another site: "Sign out?", with a button that POSTs to
 /// `action` with the hidden `csrf_token`, and a way back.
 #[derive(Clone, Debug, Serialize)]
-pub struct SignOutPage {
-    pub action: String,
-    pub csrf_token: String,
-    pub cancel_url: String,
+pub(crate) struct SignOutPage {
+    pub(crate) action: String,
+    pub(crate) csrf_token: String,
+    pub(crate) cancel_url: String,
 }
 
 /// After the sign-out page's button: the session is gone, and the browser moves on to
 /// `next_url` (the provider's end-session endpoint) by a `<meta http-equiv="refresh">`,
 /// since the CSP's `form-action 'self'` forbids the form's POST to redirect off-site.
 #[derive(Clone, Debug, Serialize)]
-pub struct SigningOutPage {
-    pub next_url: String,
+pub(crate) struct SigningOutPage {
+    pub(crate) next_url: String,
 }
 
 /// The embedded development provider's "sign in as" form. The form POSTs to `action` with
 /// the hidden fields and the inputs `email`, `name`, `groups` (comma separated).
 #[derive(Clone, Debug, Serialize)]
-pub struct DevAuthorizePage {
-    pub action: String,
-    pub hidden: Vec<(String, String)>,
-    pub client_id: String,
-    pub default_email: String,
+pub(crate) struct DevAuthorizePage {
+    pub(crate) action: String,
+    pub(crate) hidden: Vec<(String, String)>,
+    pub(crate) client_id: String,
+    pub(crate) default_email: String,
 }
 
 /// The built-in echo upstream: shows the request exactly as an upstream app would receive it.
 #[derive(Clone, Debug, Serialize)]
-pub struct EchoPage {
-    pub method: String,
-    pub uri: String,
-    pub headers: Vec<(String, String)>,
+pub(crate) struct EchoPage {
+    pub(crate) method: String,
+    pub(crate) uri: String,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Pages {
     /// Parses every embedded template; an error here is a bug in a template.
-    pub fn new() -> Result<Pages, Error> {
+    pub(crate) fn new() -> Result<Pages, Error> {
         Self::from_templates(TEMPLATES)
     }
 
@@ -140,7 +140,7 @@ impl Pages {
     }
 
     /// The sign-in page, one button per provider.
-    pub fn sign_in(&self, page: &SignInPage) -> String {
+    pub(crate) fn sign_in(&self, page: &SignInPage) -> String {
         self.render("sign_in.html", page, || {
             let buttons: String = page
                 .providers
@@ -164,7 +164,7 @@ impl Pages {
     }
 
     /// An error page with its status, message and request id.
-    pub fn error(&self, page: &ErrorPage) -> String {
+    pub(crate) fn error(&self, page: &ErrorPage) -> String {
         self.render("error.html", page, || {
             let retry = page
                 .retry_url
@@ -184,7 +184,7 @@ impl Pages {
     }
 
     /// The page shown after sign-out.
-    pub fn signed_out(&self, page: &SignedOutPage) -> String {
+    pub(crate) fn signed_out(&self, page: &SignedOutPage) -> String {
         self.render("signed_out.html", page, || {
             fallback_html(
                 "You are signed out",
@@ -197,7 +197,7 @@ impl Pages {
     }
 
     /// The sign-out confirmation page.
-    pub fn sign_out(&self, page: &SignOutPage) -> String {
+    pub(crate) fn sign_out(&self, page: &SignOutPage) -> String {
         self.render("sign_out.html", page, || {
             fallback_html(
                 "Sign out?",
@@ -215,7 +215,7 @@ impl Pages {
     }
 
     /// The page between the sign-out button and the provider's end-session endpoint.
-    pub fn signing_out(&self, page: &SigningOutPage) -> String {
+    pub(crate) fn signing_out(&self, page: &SigningOutPage) -> String {
         self.render("signing_out.html", page, || {
             fallback_html(
                 "Signing out",
@@ -228,7 +228,7 @@ impl Pages {
     }
 
     /// The development provider's "sign in as" form.
-    pub fn dev_authorize(&self, page: &DevAuthorizePage) -> String {
+    pub(crate) fn dev_authorize(&self, page: &DevAuthorizePage) -> String {
         self.render("dev_authorize.html", page, || {
             let hidden: String = page
                 .hidden
@@ -257,7 +257,7 @@ impl Pages {
     }
 
     /// The echo upstream's page: the request line and every header received.
-    pub fn echo(&self, page: &EchoPage) -> String {
+    pub(crate) fn echo(&self, page: &EchoPage) -> String {
         self.render("echo.html", page, || {
             let mut text = format!("{} {}\n", page.method, page.uri);
             for (name, value) in &page.headers {
@@ -289,7 +289,7 @@ impl Pages {
 
 /// Autoescaping that escapes the five characters HTML needs (`& < > " '`) and leaves `/`
 /// alone, so URLs in the pages read as written. Everything else goes to minijinja's default.
-fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+fn html_formatter(out: &mut Output<'_>, state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
     if state.auto_escape() == AutoEscape::Html && !value.is_safe() {
         if let Some(text) = value.as_str() {
             return out.write_str(&escape_html(text)).map_err(Error::from);

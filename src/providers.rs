@@ -6,12 +6,12 @@
 //! development provider (`providers/dev.rs`) is a real OpenID provider served by the gateway.
 
 pub(crate) mod api;
-pub mod dev;
-pub mod github;
-pub mod oauth2;
-pub mod oidc;
-pub mod presets;
-pub mod token_endpoint;
+pub(crate) mod dev;
+pub(crate) mod github;
+pub(crate) mod oauth2;
+pub(crate) mod oidc;
+pub(crate) mod presets;
+pub(crate) mod token_endpoint;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,28 +24,28 @@ use crate::error_chain::error_chain;
 use crate::identity::Identity;
 use crate::pages::Pages;
 use dev::DevProvider;
-pub use github::{MembershipCheck, MembershipError};
-pub use oauth2::OAuth2Provider;
+pub(crate) use github::MembershipCheck;
+pub(crate) use oauth2::OAuth2Provider;
 use oidc::ProviderSettings;
-pub use oidc::{BearerError, DiscoveryError, OidcProvider, VerifiedLogin};
+pub(crate) use oidc::{BearerError, DiscoveryError, OidcProvider, VerifiedLogin};
 
 /// One configured provider, whichever protocol it speaks; the flow calls these methods
 /// without knowing which.
 #[derive(Debug)]
-pub enum Provider {
+pub(crate) enum Provider {
     Oidc(OidcProvider),
     OAuth2(OAuth2Provider),
 }
 
 impl Provider {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         match self {
             Provider::Oidc(p) => p.id(),
             Provider::OAuth2(p) => p.id(),
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Provider::Oidc(p) => p.name(),
             Provider::OAuth2(p) => p.name(),
@@ -53,22 +53,15 @@ impl Provider {
     }
 
     /// The OpenID issuer; empty for plain OAuth 2.0 providers, which have none.
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         match self {
             Provider::Oidc(p) => p.issuer(),
             Provider::OAuth2(_) => "",
         }
     }
 
-    pub fn client_id(&self) -> &str {
-        match self {
-            Provider::Oidc(p) => p.client_id(),
-            Provider::OAuth2(p) => p.client_id(),
-        }
-    }
-
     /// The sign-in button's logo, a file under `/oauth2/static/`.
-    pub fn logo(&self) -> &'static str {
+    pub(crate) fn logo(&self) -> &'static str {
         match self {
             Provider::Oidc(p) => p.logo(),
             Provider::OAuth2(p) => p.logo(),
@@ -76,14 +69,14 @@ impl Provider {
     }
 
     /// Plain OAuth 2.0 providers need no discovery and are always ready.
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         match self {
             Provider::Oidc(p) => p.is_ready(),
             Provider::OAuth2(_) => true,
         }
     }
 
-    pub async fn discover(&self) -> Result<(), DiscoveryError> {
+    pub(crate) async fn discover(&self) -> Result<(), DiscoveryError> {
         match self {
             Provider::Oidc(p) => p.discover().await,
             Provider::OAuth2(_) => Ok(()),
@@ -91,7 +84,12 @@ impl Provider {
     }
 
     /// The authorization request; `nonce` is only sent to OpenID providers.
-    pub fn authorization_url(&self, state: &str, nonce: &str, code_challenge: &str) -> Option<Url> {
+    pub(crate) fn authorization_url(
+        &self,
+        state: &str,
+        nonce: &str,
+        code_challenge: &str,
+    ) -> Option<Url> {
         match self {
             Provider::Oidc(p) => p.authorization_url(state, nonce, code_challenge),
             Provider::OAuth2(p) => Some(p.authorization_url(state, code_challenge)),
@@ -100,7 +98,7 @@ impl Provider {
 
     /// RFC 9207; plain OAuth 2.0 providers have no issuer to compare (state and PKCE still
     /// bind the callback to this provider's flow).
-    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
+    pub(crate) fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
         match self {
             Provider::Oidc(p) => p.check_callback_issuer(iss),
             Provider::OAuth2(_) => Ok(()),
@@ -109,14 +107,14 @@ impl Provider {
 
     /// How the session's groups are read again during the session (GitHub's orgs and teams,
     /// see `crate::membership`); `None` when they are fixed at login.
-    pub fn membership_check(&self) -> Option<MembershipCheck<'_>> {
+    pub(crate) fn membership_check(&self) -> Option<MembershipCheck<'_>> {
         match self {
             Provider::Oidc(_) => None,
             Provider::OAuth2(p) => p.membership_check(),
         }
     }
 
-    pub async fn complete_login(
+    pub(crate) async fn complete_login(
         &self,
         code: &str,
         pkce_verifier: &str,
@@ -128,7 +126,7 @@ impl Provider {
         }
     }
 
-    pub fn end_session_url(
+    pub(crate) fn end_session_url(
         &self,
         id_token_hint: Option<&str>,
         post_logout_redirect_uri: &str,
@@ -141,7 +139,7 @@ impl Provider {
 
     /// Bearer JWTs are validated against an OpenID provider's JWKS; plain OAuth 2.0
     /// providers have none (configuration refuses `bearer` for them).
-    pub async fn verify_bearer(
+    pub(crate) async fn verify_bearer(
         &self,
         token: &str,
         audiences: &[String],
@@ -155,40 +153,27 @@ impl Provider {
 
 /// The configured providers, looked up by id.
 #[derive(Debug, Clone, Default)]
-pub struct ProviderRegistry {
+pub(crate) struct ProviderRegistry {
     providers: Vec<Arc<Provider>>,
 }
 
 impl ProviderRegistry {
-    pub fn new(providers: Vec<Arc<Provider>>) -> ProviderRegistry {
+    pub(crate) fn new(providers: Vec<Arc<Provider>>) -> ProviderRegistry {
         ProviderRegistry { providers }
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<Provider>> {
+    pub(crate) fn get(&self, id: &str) -> Option<&Arc<Provider>> {
         self.providers.iter().find(|p| p.id() == id)
     }
 
     /// In configuration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Provider>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Provider>> {
         self.providers.iter()
-    }
-
-    pub fn len(&self) -> usize {
-        self.providers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.providers.is_empty()
-    }
-
-    /// Whether every provider's discovery has succeeded.
-    pub fn all_ready(&self) -> bool {
-        self.providers.iter().all(|p| p.is_ready())
     }
 
     /// Starts discovery for every provider in the background, retrying with back-off until
     /// it succeeds, so a provider that is down at start-up does not stop the gateway.
-    pub fn spawn_discovery(&self) {
+    pub(crate) fn spawn_discovery(&self) {
         for provider in &self.providers {
             let provider = Arc::clone(provider);
             tokio::spawn(async move {
@@ -212,7 +197,7 @@ impl ProviderRegistry {
 }
 
 /// The sign-in button's logo for a kind, a file under `static/`.
-pub fn logo_for(kind: ProviderKind) -> &'static str {
+pub(crate) fn logo_for(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Google => "google.svg",
         ProviderKind::Github => "github.svg",
@@ -226,7 +211,7 @@ pub fn logo_for(kind: ProviderKind) -> &'static str {
 
 /// Why the providers could not be built at start-up.
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+pub(crate) enum BuildError {
     #[error("building the provider HTTP client")]
     HttpClient(#[source] reqwest::Error),
     #[error("only one provider of kind \"dev\" can be configured")]
@@ -236,17 +221,17 @@ pub enum BuildError {
 }
 
 /// What [`build`] makes from the configuration.
-pub struct BuiltProviders {
+pub(crate) struct BuiltProviders {
     /// In configuration order.
-    pub providers: Vec<Arc<Provider>>,
+    pub(crate) providers: Vec<Arc<Provider>>,
     /// The embedded development provider, whose routes the gateway serves.
-    pub dev: Option<Arc<DevProvider>>,
+    pub(crate) dev: Option<Arc<DevProvider>>,
 }
 
 /// Every configured provider, in configuration order, by protocol; and the embedded
 /// development provider when one is configured (its routes are served by the gateway).
 /// `public_url` has no trailing slash.
-pub fn build(
+pub(crate) fn build(
     configs: &[ProviderConfig],
     public_url: &str,
     pages: &Arc<Pages>,
@@ -323,7 +308,7 @@ pub fn build(
 
 /// The one HTTP client for all provider calls: timeouts, a user agent, redirects off
 /// (a provider endpoint that redirects is a misconfiguration, not something to follow).
-pub fn provider_http_client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn provider_http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(5))

@@ -10,11 +10,11 @@
 //! - `hop_by_hop`: the fields that concern one connection only (RFC 9110 §7.6.1).
 //! - `upgrade`: joining the two halves of a `101 Switching Protocols` exchange.
 
-pub mod client;
+pub(crate) mod client;
 mod error;
-pub mod headers;
+pub(crate) mod headers;
 mod hop_by_hop;
-pub mod route;
+pub(crate) mod route;
 mod upgrade;
 
 #[cfg(test)]
@@ -22,7 +22,7 @@ mod client_tests;
 #[cfg(test)]
 mod headers_tests;
 
-pub use client::UpstreamClient;
-pub use error::ProxyError;
-pub use headers::{prepare_request, ForwardContext, IdentityHeaders};
-pub use route::RouteTable;
+pub(crate) use client::UpstreamClient;
+pub(crate) use error::ProxyError;
+pub(crate) use headers::{prepare_request, ForwardContext, IdentityHeaders};
+pub(crate) use route::RouteTable;

@@ -12,7 +12,7 @@ use crate::proxy::route::normalize_path;
 /// `skip_auth` rules lists the method and matches the path as upstream servers resolve it
 /// ([`normalize_path`]; a path servers could read differently matches no rule). `path` is
 /// the raw path of the request target.
-pub fn passes_without_session(
+pub(crate) fn passes_without_session(
     upstream: &UpstreamConfig,
     method: &Method,
     path: &str,

@@ -5,15 +5,15 @@
 use axum::http::Uri;
 
 /// The decoded query parameters of one request.
-pub struct QueryParams(Vec<(String, String)>);
+pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    pub fn from_uri(uri: &Uri) -> QueryParams {
+    pub(crate) fn from_uri(uri: &Uri) -> QueryParams {
         QueryParams::from_form(uri.query().unwrap_or_default().as_bytes())
     }
 
     /// The fields of an `application/x-www-form-urlencoded` body, read the same way.
-    pub fn from_form(body: &[u8]) -> QueryParams {
+    pub(crate) fn from_form(body: &[u8]) -> QueryParams {
         let pairs = url::form_urlencoded::parse(body)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
@@ -21,7 +21,7 @@ impl QueryParams {
     }
 
     /// The value of `name` when it appears exactly once.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         let mut values = self.0.iter().filter(|(k, _)| k == name);
         match (values.next(), values.next()) {
             (Some((_, v)), None) => Some(v.as_str()),

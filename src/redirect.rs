@@ -29,7 +29,7 @@ const MAX_DECODE_LAYERS: usize = 4;
 ///
 /// [`as_str`](Self::as_str) is always visible ASCII, fit for a `Location` header as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RedirectTarget(String);
+pub(crate) struct RedirectTarget(String);
 
 impl RedirectTarget {
     /// Validates `raw` (the already-decoded `rd` query value; `None` or empty gives `/`).
@@ -42,19 +42,19 @@ impl RedirectTarget {
     /// (`.example.com`); ports are ignored and case does not matter, and a host name with an
     /// empty label (`https://.example.com`, `https://a..example.com`) names nothing. Anything
     /// else is `/`.
-    pub fn parse(raw: Option<&str>, allowed_hosts: &[String]) -> RedirectTarget {
+    pub(crate) fn parse(raw: Option<&str>, allowed_hosts: &[String]) -> RedirectTarget {
         raw.filter(|value| !value.is_empty())
             .and_then(|value| validate(value, allowed_hosts))
             .map_or_else(Self::root, RedirectTarget)
     }
 
     /// The destination, ready for a `Location` header.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The gateway's root, `/`: the destination when `rd` is absent or refused.
-    pub fn root() -> RedirectTarget {
+    pub(crate) fn root() -> RedirectTarget {
         RedirectTarget("/".to_owned())
     }
 }

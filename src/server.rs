@@ -14,7 +14,7 @@ use crate::config::{ConnectionSettings, IpNetwork};
 mod admission;
 mod connection;
 
-pub use admission::ConnectionLimits;
+pub(crate) use admission::ConnectionLimits;
 
 /// How long accepting pauses after an error such as running out of descriptors (`EMFILE`),
 /// so the loop does not spin while connections end and free some.

@@ -12,14 +12,14 @@ mod cookies;
 mod properties;
 
 pub use codec::SessionCodec;
-pub use cookies::{CookieJar, CookieSettings, SessionTooLarge};
+pub(crate) use cookies::{CookieJar, CookieSettings};
 
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
 
 /// Associated data for session cookies.
-pub const SESSION_PURPOSE: &[u8] = b"portcullis session v1";
+pub(crate) const SESSION_PURPOSE: &[u8] = b"portcullis session v1";
 
 /// What the session cookie carries.
 #[derive(Clone, Serialize, Deserialize)]

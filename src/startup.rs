@@ -22,7 +22,7 @@ use crate::{flow, forward_auth, gate};
 /// Every route of the gateway. Middleware, from the outside in: the request log (request id,
 /// one line per request), then error rendering (HTML or JSON with the request id); the
 /// `/oauth2/*` pages also get the security headers.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let mut oauth2 = Router::new()
         .route("/oauth2/sign_in", get(flow::sign_in))
         .route("/oauth2/start", get(flow::start))

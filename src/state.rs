@@ -19,21 +19,21 @@ use crate::session::{CookieSettings, SessionCodec};
 
 /// Everything request handlers share; cheap to clone.
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub(crate) struct AppState(Arc<Inner>);
 
-pub struct Inner {
-    pub config: Config,
+pub(crate) struct Inner {
+    pub(crate) config: Config,
     /// The public URL without a trailing slash.
-    pub public_url: String,
-    pub providers: ProviderRegistry,
-    pub codec: SessionCodec,
-    pub cookies: CookieSettings,
-    pub pages: Arc<Pages>,
-    pub routes: RouteTable,
-    pub upstream: UpstreamClient,
-    pub dev: Option<Arc<DevProvider>>,
+    pub(crate) public_url: String,
+    pub(crate) providers: ProviderRegistry,
+    pub(crate) codec: SessionCodec,
+    pub(crate) cookies: CookieSettings,
+    pub(crate) pages: Arc<Pages>,
+    pub(crate) routes: RouteTable,
+    pub(crate) upstream: UpstreamClient,
+    pub(crate) dev: Option<Arc<DevProvider>>,
     /// Flows already used at a callback, so that each signs in once.
-    pub consumed_flows: ConsumedStates,
+    pub(crate) consumed_flows: ConsumedStates,
 }
 
 impl std::ops::Deref for AppState {
@@ -45,7 +45,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state from a validated configuration.
-    pub fn new(config: Config) -> anyhow::Result<AppState> {
+    pub(crate) fn new(config: Config) -> anyhow::Result<AppState> {
         let public_url = config
             .server
             .public_url

@@ -40,7 +40,7 @@ pub fn init(format: LogFormat) {
 
 /// The gateway's log subscriber writing to `writer`: text with [`EscapedFields`], or one
 /// JSON object per line.
-pub fn subscriber<W>(
+pub(crate) fn subscriber<W>(
     format: LogFormat,
     filter: EnvFilter,
     ansi: bool,
@@ -65,7 +65,7 @@ where
 /// string with `"`, `\` and control characters escaped. So a user id like
 /// `x\nlogin … result="success"` cannot write a forged line or a second `result` field.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct EscapedFields;
+pub(crate) struct EscapedFields;
 
 impl<'writer> FormatFields<'writer> for EscapedFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
@@ -144,10 +144,10 @@ impl fmt::Display for Escaped<'_> {
 /// A random id given to every request, shown on error pages and in JSON errors and sent
 /// back as `X-Request-Id`. Client-supplied ids are ignored so they cannot forge log lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestId(String);
+pub(crate) struct RequestId(String);
 
 impl RequestId {
-    pub fn new() -> RequestId {
+    pub(crate) fn new() -> RequestId {
         let mut bytes = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut bytes);
         RequestId(bytes.iter().map(|b| format!("{b:02x}")).collect())
@@ -161,7 +161,7 @@ impl std::fmt::Display for RequestId {
 }
 
 /// Middleware: assigns the request id and writes the access-log line.
-pub async fn request_log(mut request: Request, next: Next) -> Response {
+pub(crate) async fn request_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = RequestId::new();
     request.extensions_mut().insert(id.clone());
@@ -183,7 +183,7 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
 }
 
 /// Whether the request is a browser navigation (it accepts HTML), as opposed to an API call.
-pub fn is_browser(headers: &HeaderMap) -> bool {
+pub(crate) fn is_browser(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()

@@ -43,7 +43,7 @@ type EmailCase<'a> = (&'a [&'a str], &'a [&'a str], Option<&'a str>, bool);
 #[test]
 fn email_rule_table() {
     #[rustfmt::skip]
-    let cases: &[EmailCase] = &[
+    let cases: &[EmailCase<'_>] = &[
         (&[], &["example.com"], Some("alice@example.com"), true),
         (&[], &["example.com"], Some("Alice@EXAMPLE.com"), true),
         (&[], &["example.com"], Some("alice@evil-example.com"), false),
@@ -134,7 +134,7 @@ fn rule_kinds_all_must_match_and_any_value_within_a_kind_may() {
     let id_token = token(&claims);
     let who = identity(Some("alice@example.com"), &["staff", "admins"], "corp");
     #[rustfmt::skip]
-    let cases: &[(Rules, bool)] = &[
+    let cases: &[(Rules<'_>, bool)] = &[
         (Rules { groups: &["admins"], ..NONE }, true),
         (Rules { groups: &["ops", "staff"], ..NONE }, true),
         (Rules { groups: &["ops"], ..NONE }, false),

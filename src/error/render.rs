@@ -15,7 +15,7 @@ use crate::telemetry::RequestId;
 
 /// Middleware: renders every [`ErrorReport`] as an HTML page (browsers) or JSON (programs),
 /// with the request id, and logs its cause once.
-pub async fn render_errors(
+pub(crate) async fn render_errors(
     State(pages): State<Arc<Pages>>,
     request: Request,
     next: Next,

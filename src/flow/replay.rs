@@ -21,7 +21,7 @@ const CAPACITY: usize = 65_536;
 type Key = [u8; 16];
 
 /// The consumed states of this process.
-pub struct ConsumedStates {
+pub(crate) struct ConsumedStates {
     table: Mutex<Table>,
     capacity: usize,
 }
@@ -41,7 +41,7 @@ impl Default for ConsumedStates {
 }
 
 impl ConsumedStates {
-    pub fn new() -> ConsumedStates {
+    pub(crate) fn new() -> ConsumedStates {
         ConsumedStates::with_capacity(CAPACITY)
     }
 

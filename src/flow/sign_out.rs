@@ -93,7 +93,7 @@ fn binding(session_cookie: &str) -> String {
 /// `GET|POST /oauth2/sign_out?rd=`: clears the session; then RP-initiated logout at the
 /// provider when it has an end-session endpoint, else `rd` or the signed-out page. A
 /// cross-site request is asked to confirm first (see the module documentation).
-pub async fn sign_out(
+pub(crate) async fn sign_out(
     State(state): State<AppState>,
     uri: Uri,
     headers: HeaderMap,

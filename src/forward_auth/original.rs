@@ -9,13 +9,13 @@ use crate::proxy::route::{normalize_host, request_host};
 
 /// The request the proxy asks about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OriginalRequest {
-    pub method: Method,
+pub(crate) struct OriginalRequest {
+    pub(crate) method: Method,
     /// As the client sent it (any case, possibly with a port); `None` when unknown.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Origin-form request target (path and optional query), exactly as received: never
     /// normalised here, so the route table sees `..` and `%2e%2e` and refuses them.
-    pub uri: String,
+    pub(crate) uri: String,
 }
 
 const X_ORIGINAL_URL: &str = "x-original-url";
@@ -51,7 +51,10 @@ impl OriginalRequest {
     /// ([`AppError::UntrustedProxy`]): judging another path than the one the proxy asks
     /// about would answer for the wrong request (every request of a proxy missing from
     /// `trusted_proxies` would be judged as `/`).
-    pub fn from_request(request: &Request, trusted: bool) -> Result<OriginalRequest, AppError> {
+    pub(crate) fn from_request(
+        request: &Request,
+        trusted: bool,
+    ) -> Result<OriginalRequest, AppError> {
         let headers = request.headers();
         let own_host = request_host(headers, request.uri(), request.version())
             .map_err(|bad| bad_request(bad.to_string()))?
@@ -173,7 +176,7 @@ impl<'h> Description<'h> {
 /// Stands in for the original method when the proxy does not name it: an extension method
 /// (RFC 9110 §9.1) that no `skip_auth` method list and no CORS preflight check will match,
 /// so only rules for any method apply.
-pub fn unspecified_method() -> Method {
+pub(crate) fn unspecified_method() -> Method {
     Method::from_bytes(b"UNSPECIFIED").unwrap_or(Method::CONNECT)
 }
 

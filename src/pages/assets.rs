@@ -47,7 +47,7 @@ const STATIC_ASSETS: &[(&str, &str, &[u8])] = &[
 
 /// A static asset under `/oauth2/static/`, by its path below that prefix: (content type,
 /// bytes). Only the embedded files match, so `..` or any other path is `None`.
-pub fn static_asset(path: &str) -> Option<(&'static str, &'static [u8])> {
+pub(crate) fn static_asset(path: &str) -> Option<(&'static str, &'static [u8])> {
     STATIC_ASSETS
         .iter()
         .find(|(name, _, _)| *name == path)

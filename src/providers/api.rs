@@ -23,8 +23,8 @@ pub(crate) async fn get_json(
 #[derive(Debug, thiserror::Error)]
 #[error("{detail}")]
 pub(crate) struct ApiError {
-    pub status: Option<reqwest::StatusCode>,
-    pub detail: String,
+    pub(crate) status: Option<reqwest::StatusCode>,
+    pub(crate) detail: String,
 }
 
 impl From<String> for ApiError {

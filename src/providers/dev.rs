@@ -67,7 +67,7 @@ struct PendingCode {
 
 /// Why the development provider's signing key could not be made at start-up.
 #[derive(Debug, thiserror::Error)]
-pub enum DevKeyError {
+pub(crate) enum DevKeyError {
     /// The library's key parser reports only a message.
     #[error("the generated Ed25519 key is not accepted: {0}")]
     SigningKey(String),
@@ -76,7 +76,7 @@ pub enum DevKeyError {
 }
 
 /// The development provider's state.
-pub struct DevProvider {
+pub(crate) struct DevProvider {
     issuer: String,
     client_id: String,
     client_secret: SecretString,
@@ -99,7 +99,7 @@ impl std::fmt::Debug for DevProvider {
 
 impl DevProvider {
     /// `public_url` has no trailing slash; `provider_id` names the callback path.
-    pub fn new(
+    pub(crate) fn new(
         public_url: &str,
         provider_id: &str,
         client_id: &str,
@@ -133,17 +133,17 @@ impl DevProvider {
         })
     }
 
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         &self.issuer
     }
 
     /// The secret the gateway's own client uses at this provider's token endpoint.
-    pub fn client_secret(&self) -> SecretString {
+    pub(crate) fn client_secret(&self) -> SecretString {
         self.client_secret.clone()
     }
 
     /// The provider's endpoints, to be merged into the gateway's router.
-    pub fn router<S>(self: Arc<Self>) -> Router<S> {
+    pub(crate) fn router<S>(self: Arc<Self>) -> Router<S> {
         Router::new()
             .route(
                 "/oauth2/dev/.well-known/openid-configuration",

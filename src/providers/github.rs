@@ -23,7 +23,7 @@ const MAX_PAGES: usize = 50;
 /// Why a user's organization and team memberships could not be confirmed, at login or when
 /// a session's groups are read again.
 #[derive(Debug, thiserror::Error)]
-pub enum MembershipError {
+pub(crate) enum MembershipError {
     /// GitHub refused the access token with 401: the user or an owner revoked it, or (GitHub
     /// Apps with expiring user tokens) it expired.
     #[error("GitHub refused the access token ({0})")]
@@ -40,7 +40,7 @@ pub enum MembershipError {
 impl MembershipError {
     /// Whether the answer is about the user or the token (the session must end), rather
     /// than about GitHub being unable to answer right now.
-    pub fn ends_session(&self) -> bool {
+    pub(crate) fn ends_session(&self) -> bool {
         !matches!(self, MembershipError::Unavailable(_))
     }
 }
@@ -55,7 +55,7 @@ impl From<MembershipError> for LoginError {
 }
 
 /// The authorization and token endpoints.
-pub fn oauth_endpoints(config: &GithubConfig) -> (Url, Url) {
+pub(crate) fn oauth_endpoints(config: &GithubConfig) -> (Url, Url) {
     let base = config.base_url.as_str().trim_end_matches('/');
     let parse = |path: &str| {
         Url::parse(&format!("{base}{path}")).unwrap_or_else(|_| config.base_url.clone())
@@ -67,7 +67,7 @@ pub fn oauth_endpoints(config: &GithubConfig) -> (Url, Url) {
 }
 
 /// `https://api.github.com` for github.com, else `{base}/api/v3`; without a trailing `/`.
-pub fn api_base(config: &GithubConfig) -> String {
+pub(crate) fn api_base(config: &GithubConfig) -> String {
     if config.base_url.host_str() == Some("github.com") {
         "https://api.github.com".to_owned()
     } else {
@@ -77,7 +77,7 @@ pub fn api_base(config: &GithubConfig) -> String {
 
 /// The signed-in user: id and login from `/user`, the primary email only when verified
 /// (otherwise the login is refused), and [`groups`].
-pub async fn identity(
+pub(crate) async fn identity(
     http: &reqwest::Client,
     config: &GithubConfig,
     access_token: &str,
@@ -131,7 +131,7 @@ pub async fn identity(
 /// The user's groups, `org` and `org/team`, from every page of `/user/orgs` and
 /// `/user/teams`, provided they meet the `orgs` / `teams` restrictions. Read at login and
 /// again during a session (`membership_refresh`), with the same access token.
-pub async fn groups(
+pub(crate) async fn groups(
     http: &reqwest::Client,
     config: &GithubConfig,
     access_token: &str,
@@ -165,23 +165,23 @@ pub async fn groups(
 }
 
 /// Reading a session's groups again during the session (`membership_refresh`).
-pub struct MembershipCheck<'a> {
+pub(crate) struct MembershipCheck<'a> {
     http: &'a reqwest::Client,
     config: &'a GithubConfig,
 }
 
 impl<'a> MembershipCheck<'a> {
-    pub fn new(http: &'a reqwest::Client, config: &'a GithubConfig) -> MembershipCheck<'a> {
+    pub(crate) fn new(http: &'a reqwest::Client, config: &'a GithubConfig) -> MembershipCheck<'a> {
         MembershipCheck { http, config }
     }
 
     /// How long a check holds: `membership_refresh`.
-    pub fn interval(&self) -> std::time::Duration {
+    pub(crate) fn interval(&self) -> std::time::Duration {
         self.config.membership_refresh
     }
 
     /// [`groups`] with the session's access token, exactly as at login.
-    pub async fn groups(&self, access_token: &str) -> Result<Vec<String>, MembershipError> {
+    pub(crate) async fn groups(&self, access_token: &str) -> Result<Vec<String>, MembershipError> {
         groups(self.http, self.config, access_token).await
     }
 }

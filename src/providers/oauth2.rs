@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
 
-pub use crate::config::OAuth2Api;
+pub(crate) use crate::config::OAuth2Api;
 use crate::config::{ClaimMapping, TokenEndpointAuth};
 use crate::error::LoginError;
 use crate::identity::Identity;
@@ -21,21 +21,21 @@ use crate::providers::oidc::{groups_from_json, json_bool, VerifiedLogin};
 use crate::providers::token_endpoint::TokenClient;
 
 /// Settings for one plain OAuth 2.0 provider, fixed at start-up.
-pub struct OAuth2Settings {
-    pub id: String,
-    pub name: String,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    pub scopes: Vec<String>,
-    pub token_endpoint_auth: TokenEndpointAuth,
+pub(crate) struct OAuth2Settings {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) token_endpoint_auth: TokenEndpointAuth,
     /// `{public_url}/oauth2/callback/{id}`.
-    pub redirect_uri: String,
-    pub logo: &'static str,
-    pub api: OAuth2Api,
+    pub(crate) redirect_uri: String,
+    pub(crate) logo: &'static str,
+    pub(crate) api: OAuth2Api,
 }
 
 /// A plain OAuth 2.0 provider the gateway signs people in with.
-pub struct OAuth2Provider {
+pub(crate) struct OAuth2Provider {
     settings: OAuth2Settings,
     http: reqwest::Client,
 }
@@ -51,29 +51,25 @@ impl std::fmt::Debug for OAuth2Provider {
 }
 
 impl OAuth2Provider {
-    pub fn new(settings: OAuth2Settings, http: reqwest::Client) -> OAuth2Provider {
+    pub(crate) fn new(settings: OAuth2Settings, http: reqwest::Client) -> OAuth2Provider {
         OAuth2Provider { settings, http }
     }
 
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.settings.id
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.settings.name
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.settings.client_id
-    }
-
-    pub fn logo(&self) -> &'static str {
+    pub(crate) fn logo(&self) -> &'static str {
         self.settings.logo
     }
 
     /// How a session's groups are read again; `None` when they are fixed at login (every
     /// plain OAuth 2.0 provider but GitHub).
-    pub fn membership_check(&self) -> Option<github::MembershipCheck<'_>> {
+    pub(crate) fn membership_check(&self) -> Option<github::MembershipCheck<'_>> {
         match &self.settings.api {
             OAuth2Api::Github(config) => Some(github::MembershipCheck::new(&self.http, config)),
             OAuth2Api::Generic(_) => None,
@@ -88,7 +84,7 @@ impl OAuth2Provider {
     }
 
     /// The authorization request (RFC 6749 §4.1.1) with PKCE S256 (RFC 7636 §4.3).
-    pub fn authorization_url(&self, state: &str, code_challenge: &str) -> Url {
+    pub(crate) fn authorization_url(&self, state: &str, code_challenge: &str) -> Url {
         let (mut url, _) = self.endpoints();
         {
             let mut query = url.query_pairs_mut();
@@ -108,7 +104,7 @@ impl OAuth2Provider {
     }
 
     /// Exchanges the code and reads the identity from the provider's API.
-    pub async fn complete_login(
+    pub(crate) async fn complete_login(
         &self,
         code: &str,
         pkce_verifier: &str,
@@ -151,7 +147,7 @@ impl OAuth2Provider {
 
 /// The identity in a userinfo answer, by the configured JSON pointers. The id is required
 /// (a string or a number); the email counts only when `email_verified` says `true`.
-pub fn identity_from_userinfo(
+pub(crate) fn identity_from_userinfo(
     userinfo: &Value,
     claims: &ClaimMapping,
     provider: &str,

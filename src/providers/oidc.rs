@@ -22,12 +22,12 @@ use tokio::sync::Mutex;
 use url::Url;
 
 pub(crate) use claims::{groups_from_json, json_bool};
-pub use claims::{ExtraClaims, LoginClaims};
+pub(crate) use claims::{ExtraClaims, LoginClaims};
 use discovery::Discovered;
-pub use discovery::{DiscoveredMetadata, DiscoveryError, ExtraProviderMetadata};
-pub use settings::ProviderSettings;
+pub(crate) use discovery::DiscoveryError;
+pub(crate) use settings::ProviderSettings;
+pub(crate) use verify::BearerError;
 use verify::ProviderIdToken;
-pub use verify::{BearerError, NotBeforeError};
 
 use crate::error::LoginError;
 use crate::identity::Identity;
@@ -39,7 +39,7 @@ use crate::providers::token_endpoint::TokenClient;
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A provider the gateway signs people in with.
-pub struct OidcProvider {
+pub(crate) struct OidcProvider {
     settings: ProviderSettings,
     http: reqwest::Client,
     discovered: RwLock<Option<Arc<Discovered>>>,
@@ -59,15 +59,15 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 /// A validated login: the identity plus the tokens worth keeping in the session.
-pub struct VerifiedLogin {
-    pub identity: Identity,
+pub(crate) struct VerifiedLogin {
+    pub(crate) identity: Identity,
     /// `None` for plain OAuth 2.0 providers, which issue no ID token.
-    pub id_token: Option<String>,
-    pub access_token: String,
+    pub(crate) id_token: Option<String>,
+    pub(crate) access_token: String,
 }
 
 impl OidcProvider {
-    pub fn new(settings: ProviderSettings, http: reqwest::Client) -> OidcProvider {
+    pub(crate) fn new(settings: ProviderSettings, http: reqwest::Client) -> OidcProvider {
         OidcProvider {
             settings,
             http,
@@ -76,27 +76,23 @@ impl OidcProvider {
         }
     }
 
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.settings.id
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.settings.name
     }
 
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         &self.settings.issuer
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.settings.client_id
-    }
-
-    pub fn logo(&self) -> &'static str {
+    pub(crate) fn logo(&self) -> &'static str {
         self.settings.logo
     }
 
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.current().is_some()
     }
 
@@ -117,7 +113,7 @@ impl OidcProvider {
     }
 
     /// Fetches the discovery document and the JWKS (`oidc/discovery.rs`) and keeps them.
-    pub async fn discover(&self) -> Result<(), DiscoveryError> {
+    pub(crate) async fn discover(&self) -> Result<(), DiscoveryError> {
         let discovered =
             discovery::discover(&self.http, &self.settings.issuer, &self.settings.preset).await?;
         self.store(discovered);
@@ -148,7 +144,7 @@ impl OidcProvider {
 
     /// An ID token at login, checked as `oidc/verify.rs` says (OpenID Connect Core
     /// §3.1.3.7), with one rate-limited JWKS refetch for an unknown key.
-    pub async fn verify_id_token(
+    pub(crate) async fn verify_id_token(
         &self,
         id_token: &str,
         nonce: &str,
@@ -171,7 +167,7 @@ impl OidcProvider {
 
     /// An API client's `Authorization: Bearer` JWT (RFC 6750, RFC 9068), checked as
     /// `oidc/verify.rs` says, with the same JWKS refetch for an unknown key.
-    pub async fn verify_bearer(
+    pub(crate) async fn verify_bearer(
         &self,
         token: &str,
         audiences: &[String],
@@ -192,7 +188,12 @@ impl OidcProvider {
 
     /// The authorization request URL (OpenID Connect Core §3.1.2.1) with PKCE S256
     /// (RFC 7636 §4.3); `None` until discovery has succeeded.
-    pub fn authorization_url(&self, state: &str, nonce: &str, code_challenge: &str) -> Option<Url> {
+    pub(crate) fn authorization_url(
+        &self,
+        state: &str,
+        nonce: &str,
+        code_challenge: &str,
+    ) -> Option<Url> {
         let discovered = self.current()?;
         let mut url = discovered.authorization_endpoint.clone();
         url.query_pairs_mut()
@@ -212,7 +213,7 @@ impl OidcProvider {
 
     /// RFC 9207 §2.4: when the callback carries `iss` it must be this provider's issuer; when
     /// the provider advertises the parameter it must be present.
-    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
+    pub(crate) fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
         let advertised = self.current().is_some_and(|d| d.iss_parameter_supported);
         match iss {
             Some(iss)
@@ -231,7 +232,7 @@ impl OidcProvider {
     }
 
     /// The end-session URL for RP-initiated logout, when the provider has one.
-    pub fn end_session_url(
+    pub(crate) fn end_session_url(
         &self,
         id_token_hint: Option<&str>,
         post_logout_redirect_uri: &str,
@@ -251,7 +252,7 @@ impl OidcProvider {
 
     /// Exchanges the code, validates the ID token and, when it lacks email or profile
     /// claims, completes them from userinfo.
-    pub async fn complete_login(
+    pub(crate) async fn complete_login(
         &self,
         code: &str,
         pkce_verifier: &str,

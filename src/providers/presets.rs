@@ -17,7 +17,7 @@ use crate::providers::oidc::{groups_from_json, json_bool, LoginClaims};
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
 /// Parameters added to the authorization request.
-pub fn authorization_params(preset: &ProviderPreset) -> Vec<(&'static str, String)> {
+pub(crate) fn authorization_params(preset: &ProviderPreset) -> Vec<(&'static str, String)> {
     match preset {
         ProviderPreset::Google {
             hosted_domain: Some(domain),
@@ -40,14 +40,14 @@ fn issuer_template(preset: &ProviderPreset, configured: &str) -> Option<String> 
 
 /// The `issuer` the discovery document must name when it differs from the URL it is
 /// fetched from (multi-tenant Entra ID); `None`: the configured issuer, checked as usual.
-pub fn discovery_issuer(preset: &ProviderPreset, configured: &str) -> Option<String> {
+pub(crate) fn discovery_issuer(preset: &ProviderPreset, configured: &str) -> Option<String> {
     issuer_template(preset, configured)
 }
 
 /// The issuer the ID token's `iss` must equal. For multi-tenant Entra ID it is the template
 /// filled with the token's `tid`, which must be a tenant id (and in `tenants` when that is
 /// set); the signature and `iss` are then verified as for any provider.
-pub fn token_issuer(
+pub(crate) fn token_issuer(
     preset: &ProviderPreset,
     configured: &str,
     payload: &Value,
@@ -73,7 +73,11 @@ pub fn token_issuer(
 
 /// RFC 9207 `iss` on the callback: the configured issuer, or for multi-tenant Entra ID any
 /// issuer of the template's shape whose tenant is allowed.
-pub fn callback_issuer_matches(preset: &ProviderPreset, configured: &str, iss: &str) -> bool {
+pub(crate) fn callback_issuer_matches(
+    preset: &ProviderPreset,
+    configured: &str,
+    iss: &str,
+) -> bool {
     if iss == configured {
         return true;
     }
@@ -96,13 +100,13 @@ pub fn callback_issuer_matches(preset: &ProviderPreset, configured: &str, iss: &
 }
 
 /// GitLab lists every group only in userinfo.
-pub fn wants_userinfo(preset: &ProviderPreset) -> bool {
+pub(crate) fn wants_userinfo(preset: &ProviderPreset) -> bool {
     matches!(preset, ProviderPreset::Gitlab)
 }
 
 /// The kind's checks and claim mapping, after the ID token (`payload`, signature verified)
 /// and userinfo were validated.
-pub fn finish(
+pub(crate) fn finish(
     preset: &ProviderPreset,
     claims: &mut LoginClaims,
     payload: &Value,

@@ -14,26 +14,26 @@ use crate::error::LoginError;
 use crate::error_chain::error_chain;
 
 /// Who the gateway is at the provider's token endpoint.
-pub struct TokenClient<'a> {
-    pub http: &'a reqwest::Client,
-    pub client_id: &'a str,
-    pub client_secret: &'a SecretString,
-    pub auth: TokenEndpointAuth,
+pub(crate) struct TokenClient<'a> {
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) client_id: &'a str,
+    pub(crate) client_secret: &'a SecretString,
+    pub(crate) auth: TokenEndpointAuth,
     /// `{public_url}/oauth2/callback/{id}`, as sent in the authorization request.
-    pub redirect_uri: &'a str,
+    pub(crate) redirect_uri: &'a str,
 }
 
 /// A successful answer: an access token that is not empty, and the ID token when the
 /// provider speaks OpenID Connect.
 #[derive(Debug)]
-pub struct Tokens {
-    pub access_token: String,
-    pub id_token: Option<String>,
+pub(crate) struct Tokens {
+    pub(crate) access_token: String,
+    pub(crate) id_token: Option<String>,
 }
 
 /// Why the code exchange failed.
 #[derive(Debug, thiserror::Error)]
-pub enum TokenEndpointError {
+pub(crate) enum TokenEndpointError {
     #[error("the token endpoint could not be reached")]
     Request(#[source] reqwest::Error),
     #[error("the token endpoint's answer broke off")]
@@ -72,7 +72,7 @@ struct TokenAnswer {
 impl TokenClient<'_> {
     /// Exchanges `code` at `endpoint`. The answer counts only when it is 2xx JSON with a
     /// non-empty `access_token` and no `error`.
-    pub async fn exchange_code(
+    pub(crate) async fn exchange_code(
         &self,
         endpoint: Url,
         code: &str,

@@ -30,7 +30,7 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// `http://` and `https://` upstreams (TLS with rustls, the ring provider, Mozilla's roots
 /// from `webpki-roots`); connect timeout 5 s; idle connections kept 90 s.
 #[derive(Clone)]
-pub struct UpstreamClient {
+pub(crate) struct UpstreamClient {
     inner: Client<HttpsConnector<HttpConnector>, Body>,
 }
 
@@ -47,7 +47,7 @@ impl Default for UpstreamClient {
 }
 
 impl UpstreamClient {
-    pub fn new() -> UpstreamClient {
+    pub(crate) fn new() -> UpstreamClient {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
@@ -83,7 +83,7 @@ impl UpstreamClient {
     /// A request body that breaks off (a malformed chunk, a client that stops short of its
     /// `Content-Length`) fails the exchange as [`ProxyError::ClientBody`], logged as a warning:
     /// the upstream did nothing wrong.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         mut req: Request<Body>,
         timeout: Duration,

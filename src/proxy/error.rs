@@ -4,7 +4,7 @@ use crate::error_chain::error_chain;
 
 /// Why an upstream exchange failed. The messages name no token or header value.
 #[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     /// No connection could be made (refused, unresolvable, TLS failure): 502.
     #[error("upstream unreachable: {0}")]
     Unreachable(String),
@@ -27,7 +27,7 @@ pub enum ProxyError {
 impl ProxyError {
     /// Whether the client, not the upstream, is to blame (answered 4xx, not counted as an
     /// upstream failure).
-    pub fn is_clients_fault(&self) -> bool {
+    pub(crate) fn is_clients_fault(&self) -> bool {
         matches!(self, ProxyError::ClientBody(_) | ProxyError::BadUpgrade(_))
     }
 

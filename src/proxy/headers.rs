@@ -22,12 +22,12 @@ use crate::proxy::route::normalize_authority;
 
 /// What the gateway adds for an authenticated request (DESIGN §4).
 #[derive(Clone, Copy)]
-pub struct IdentityHeaders<'a> {
-    pub identity: &'a Identity,
+pub(crate) struct IdentityHeaders<'a> {
+    pub(crate) identity: &'a Identity,
     /// Sent as `X-Forwarded-Access-Token` when the route has `pass_access_token`.
-    pub access_token: Option<&'a str>,
+    pub(crate) access_token: Option<&'a str>,
     /// Sent as `Authorization: Bearer …` when the route has `pass_authorization_header`.
-    pub id_token: Option<&'a str>,
+    pub(crate) id_token: Option<&'a str>,
 }
 
 impl std::fmt::Debug for IdentityHeaders<'_> {
@@ -41,30 +41,30 @@ impl std::fmt::Debug for IdentityHeaders<'_> {
     }
 }
 
-pub const X_FORWARDED_USER: HeaderName = HeaderName::from_static("x-forwarded-user");
-pub const X_FORWARDED_EMAIL: HeaderName = HeaderName::from_static("x-forwarded-email");
-pub const X_FORWARDED_PREFERRED_USERNAME: HeaderName =
+pub(crate) const X_FORWARDED_USER: HeaderName = HeaderName::from_static("x-forwarded-user");
+pub(crate) const X_FORWARDED_EMAIL: HeaderName = HeaderName::from_static("x-forwarded-email");
+pub(crate) const X_FORWARDED_PREFERRED_USERNAME: HeaderName =
     HeaderName::from_static("x-forwarded-preferred-username");
-pub const X_FORWARDED_GROUPS: HeaderName = HeaderName::from_static("x-forwarded-groups");
-pub const X_FORWARDED_PROVIDER: HeaderName = HeaderName::from_static("x-forwarded-provider");
-pub const X_FORWARDED_ACCESS_TOKEN: HeaderName =
+pub(crate) const X_FORWARDED_GROUPS: HeaderName = HeaderName::from_static("x-forwarded-groups");
+pub(crate) const X_FORWARDED_PROVIDER: HeaderName = HeaderName::from_static("x-forwarded-provider");
+pub(crate) const X_FORWARDED_ACCESS_TOKEN: HeaderName =
     HeaderName::from_static("x-forwarded-access-token");
-pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Facts about the incoming connection.
 #[derive(Debug, Clone, Copy)]
-pub struct ForwardContext<'a> {
+pub(crate) struct ForwardContext<'a> {
     /// The client's address, sent as `X-Forwarded-For`.
-    pub peer: SocketAddr,
+    pub(crate) peer: SocketAddr,
     /// `"http"` or `"https"`: the public URL's scheme, sent as `X-Forwarded-Proto`.
-    pub proto: &'a str,
+    pub(crate) proto: &'a str,
     /// Cookies named exactly this, or starting with this followed by `_` (chunks, flow
     /// cookies), are the gateway's own and never reach an upstream.
-    pub gateway_cookie_name: &'a str,
+    pub(crate) gateway_cookie_name: &'a str,
     /// `None` on public routes and for anonymous requests.
-    pub identity: Option<IdentityHeaders<'a>>,
+    pub(crate) identity: Option<IdentityHeaders<'a>>,
 }
 
 /// Rewrites `req` for `upstream`.
@@ -80,7 +80,7 @@ pub struct ForwardContext<'a> {
 /// HTTP/2 its `:authority` — in the normalised form that was routed (lower case, without a
 /// trailing dot, port kept), the same value as `X-Forwarded-Host`. A request that asks for a protocol upgrade carries the route's
 /// `websocket_idle_timeout` to the client in its extensions (`upgrade::TunnelIdleTimeout`).
-pub fn prepare_request(
+pub(crate) fn prepare_request(
     req: Request<Body>,
     upstream: &UpstreamConfig,
     ctx: &ForwardContext<'_>,

@@ -12,8 +12,8 @@ mod unroutable;
 
 use crate::config::{HostPattern, UpstreamConfig};
 
-pub use host::{normalize_authority, normalize_host, request_host, BadHost};
-pub use normalize::normalize_path;
+pub(crate) use host::{normalize_authority, normalize_host, request_host};
+pub(crate) use normalize::normalize_path;
 
 /// The `[[upstream]]` entries, ordered for matching.
 ///
@@ -44,13 +44,13 @@ pub use normalize::normalize_path;
 /// as `/admin` without a session, `//admin` one behind nginx and `/ADMIN` one on IIS,
 /// ASP.NET Core or Express.
 #[derive(Debug, Clone)]
-pub struct RouteTable {
+pub(crate) struct RouteTable {
     /// Best host match first, then longest prefix; ties keep file order (stable sort).
     upstreams: Vec<UpstreamConfig>,
 }
 
 impl RouteTable {
-    pub fn new(mut upstreams: Vec<UpstreamConfig>) -> RouteTable {
+    pub(crate) fn new(mut upstreams: Vec<UpstreamConfig>) -> RouteTable {
         upstreams.sort_by_key(|upstream| {
             std::cmp::Reverse((host_rank(upstream.host.as_ref()), upstream.path.len()))
         });
@@ -61,7 +61,7 @@ impl RouteTable {
     /// when the request names none) and `path` (an origin-form request target: path,
     /// optionally followed by `?query`). `None` when nothing matches, the host is malformed,
     /// or the path is not routable (see the type documentation).
-    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&UpstreamConfig> {
+    pub(crate) fn route(&self, host: Option<&str>, path: &str) -> Option<&UpstreamConfig> {
         let host = match host {
             Some(host) => Some(normalize_host(host)?),
             None => None,
@@ -108,7 +108,7 @@ impl RouteTable {
     }
 
     /// The routes in matching order.
-    pub fn upstreams(&self) -> &[UpstreamConfig] {
+    pub(crate) fn upstreams(&self) -> &[UpstreamConfig] {
         &self.upstreams
     }
 }

@@ -25,7 +25,7 @@ const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 /// The bounds in force: `server.max_connections` (or the one derived from the descriptor
 /// limit) and `server.max_connections_per_client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     pub max_connections: usize,
     pub max_connections_per_client: usize,
 }
@@ -42,7 +42,7 @@ impl ConnectionLimits {
     /// `RLIMIT_NOFILE`): each proxied request needs a descriptor for the client and one for
     /// the upstream, so half of what is left after [`RESERVED_DESCRIPTORS`], at most
     /// [`DEFAULT_MAX_CONNECTIONS_CAP`]; per client a quarter of that.
-    pub fn new(
+    pub(crate) fn new(
         max_connections: Option<usize>,
         max_connections_per_client: Option<usize>,
         descriptor_limit: u64,
@@ -60,7 +60,7 @@ impl ConnectionLimits {
     }
 
     /// The descriptors `max_connections` proxied requests need at once.
-    pub fn descriptors_needed(&self) -> u64 {
+    pub(crate) fn descriptors_needed(&self) -> u64 {
         u64::try_from(self.max_connections)
             .unwrap_or(u64::MAX)
             .saturating_mul(2)

@@ -260,7 +260,7 @@ async fn a_trusted_proxy_describes_the_original_request() {
     let alice = browser_signed_in_as(&app, "alice@example.com", &["staff"]);
     let bob = browser_signed_in_as(&app, "bob@example.com", &["wheel"]);
 
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "out",
             &signed_out,

@@ -178,7 +178,7 @@ async fn both_descriptions_count_when_they_describe_the_same_request() {
     let app = forward_auth_app(TRUSTED_LOOPBACK).await;
     let signed_out = Browser::new();
     let alice = browser_signed_in_as(&app, "alice@example.com", &["staff"]);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "alice",
             &alice,

@@ -2,6 +2,7 @@
 // every test. (clippy.toml's allow-*-in-tests only covers `#[test]` functions themselves.)
 #![allow(
     dead_code,
+    unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

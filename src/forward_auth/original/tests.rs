@@ -24,7 +24,7 @@ type Headers<'a> = &'a [(&'a str, &'a str)];
 #[test]
 fn forwarding_headers_count_only_from_trusted_peers() {
     let own = original("GET", "gate.test", "/");
-    let cases: &[(Headers, OriginalRequest)] = &[
+    let cases: &[(Headers<'_>, OriginalRequest)] = &[
         (&[("host", "gate.test")], own.clone()),
         (
             &[
@@ -93,7 +93,7 @@ fn forwarding_headers_count_only_from_trusted_peers() {
     }
 }
 
-fn describes(headers: Headers) -> bool {
+fn describes(headers: Headers<'_>) -> bool {
     headers
         .iter()
         .any(|(name, _)| ["x-original-url", "x-forwarded-uri"].contains(name))
@@ -104,7 +104,7 @@ fn describes(headers: Headers) -> bool {
 /// both name the same one.
 #[test]
 fn both_descriptions_are_read_when_they_agree() {
-    let cases: &[(Headers, OriginalRequest)] = &[
+    let cases: &[(Headers<'_>, OriginalRequest)] = &[
         (
             &[("x-original-url", "/a?b"), ("x-forwarded-uri", "/a?b")],
             original("UNSPECIFIED", "gate.test", "/a?b"),
@@ -137,7 +137,7 @@ fn both_descriptions_are_read_when_they_agree() {
 
 #[test]
 fn ambiguous_or_malformed_forwarding_headers_are_refused_from_trusted_peers() {
-    let cases: &[Headers] = &[
+    let cases: &[Headers<'_>] = &[
         &[("x-forwarded-uri", "/a"), ("x-forwarded-uri", "/b")],
         &[
             ("x-forwarded-uri", "/a"),

@@ -30,7 +30,7 @@ use crate::providers::oidc::ExtraClaims;
 
 /// Why an ID token could not be signed.
 #[derive(Debug, thiserror::Error)]
-pub enum SignError {
+pub(crate) enum SignError {
     #[error("the issuer is not a URL")]
     Issuer(#[source] url::ParseError),
     #[error("the ID token could not be signed")]

@@ -10,21 +10,21 @@ use crate::identity::Identity;
 
 /// ID token claims beyond the standard ones: `groups`, as a list or a single string.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct ExtraClaims {
+pub(crate) struct ExtraClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<serde_json::Value>,
+    pub(crate) groups: Option<serde_json::Value>,
 }
 impl AdditionalClaims for ExtraClaims {}
 
 /// The claims the gateway keeps, from the ID token and possibly userinfo.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginClaims {
-    pub sub: String,
-    pub email: Option<String>,
-    pub email_verified: Option<bool>,
-    pub preferred_username: Option<String>,
-    pub name: Option<String>,
-    pub groups: Vec<String>,
+pub(crate) struct LoginClaims {
+    pub(crate) sub: String,
+    pub(crate) email: Option<String>,
+    pub(crate) email_verified: Option<bool>,
+    pub(crate) preferred_username: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) groups: Vec<String>,
     audiences: Vec<String>,
     authorized_party: Option<String>,
 }

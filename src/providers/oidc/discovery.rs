@@ -15,17 +15,17 @@ use crate::providers::presets;
 
 /// Discovery fields beyond the core set that the gateway uses.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct ExtraProviderMetadata {
+pub(crate) struct ExtraProviderMetadata {
     /// OpenID Connect RP-Initiated Logout 1.0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_session_endpoint: Option<Url>,
+    pub(crate) end_session_endpoint: Option<Url>,
     /// RFC 9207 §3.
     #[serde(default)]
-    pub authorization_response_iss_parameter_supported: bool,
+    pub(crate) authorization_response_iss_parameter_supported: bool,
 }
 impl AdditionalProviderMetadata for ExtraProviderMetadata {}
 
-pub type DiscoveredMetadata = ProviderMetadata<
+pub(crate) type DiscoveredMetadata = ProviderMetadata<
     ExtraProviderMetadata,
     CoreAuthDisplay,
     CoreClientAuthMethod,
@@ -54,7 +54,7 @@ pub(super) struct Discovered {
 
 /// Why discovery (or a JWKS refetch) failed; retried with back-off.
 #[derive(Debug, thiserror::Error)]
-pub enum DiscoveryError {
+pub(crate) enum DiscoveryError {
     #[error("the issuer is not a URL")]
     Issuer(#[source] url::ParseError),
     #[error("the discovery request failed")]

@@ -6,19 +6,19 @@ use secrecy::SecretString;
 use crate::config::{ProviderPreset, TokenEndpointAuth};
 
 /// Settings for one provider, fixed at start-up.
-pub struct ProviderSettings {
-    pub id: String,
-    pub name: String,
+pub(crate) struct ProviderSettings {
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// As configured; compared exactly with discovery's `issuer` and the tokens' `iss`.
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    pub scopes: Vec<String>,
-    pub token_endpoint_auth: TokenEndpointAuth,
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) token_endpoint_auth: TokenEndpointAuth,
     /// `{public_url}/oauth2/callback/{id}`.
-    pub redirect_uri: String,
+    pub(crate) redirect_uri: String,
     /// The kind's own rules (Google's `hd`, Entra's tenants, GitLab's and Keycloak's groups).
-    pub preset: ProviderPreset,
+    pub(crate) preset: ProviderPreset,
     /// File name of the sign-in button's logo under `/oauth2/static/`.
-    pub logo: &'static str,
+    pub(crate) logo: &'static str,
 }

@@ -50,7 +50,7 @@ pub(super) type ProviderIdToken = IdToken<
 
 /// Why a bearer JWT is refused (answered 401 `invalid_token`).
 #[derive(Debug, thiserror::Error)]
-pub enum BearerError {
+pub(crate) enum BearerError {
     #[error("malformed")]
     Malformed(#[source] serde_json::Error),
     #[error("the provider is not discovered yet")]
@@ -70,7 +70,7 @@ pub enum BearerError {
 
 /// RFC 7519 §4.1.5.
 #[derive(Debug, thiserror::Error)]
-pub enum NotBeforeError {
+pub(crate) enum NotBeforeError {
     #[error("not valid before {0}")]
     InTheFuture(f64),
     #[error("the nbf claim is not a number")]

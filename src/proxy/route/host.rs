@@ -8,7 +8,7 @@ use http::{HeaderMap, Uri, Version};
 /// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
 /// the port and without one trailing dot (`app.example.com.` names the same host). `None`
 /// when it is not a valid authority (see [`normalize_authority`]).
-pub fn normalize_host(value: &str) -> Option<String> {
+pub(crate) fn normalize_host(value: &str) -> Option<String> {
     Some(parse_authority(value)?.0)
 }
 
@@ -22,7 +22,7 @@ pub fn normalize_host(value: &str) -> Option<String> {
 /// `admin.example.com,x` is a list to Express and Spring (which read its first element) and
 /// to Rack (the last), so the upstream would read another host than the one routed. User
 /// information, percent-escapes and white space are refused too.
-pub fn normalize_authority(value: &str) -> Option<String> {
+pub(crate) fn normalize_authority(value: &str) -> Option<String> {
     let (host, port) = parse_authority(value)?;
     Some(match port {
         Some(port) => format!("{host}:{port}"),
@@ -70,7 +70,7 @@ fn parse_authority(value: &str) -> Option<(String, Option<&str>)> {
 
 /// Why a request's host cannot be determined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum BadHost {
+pub(crate) enum BadHost {
     #[error("the request has several Host headers")]
     Several,
     #[error("the Host header is not a valid host")]
@@ -86,7 +86,7 @@ pub enum BadHost {
 /// absolute-form target). When both are present they must name the same host, so routing
 /// and the upstream cannot disagree. An HTTP/1.1 request without `Host` is malformed
 /// (RFC 9112 §3.2: the server must answer 400).
-pub fn request_host<'a>(
+pub(crate) fn request_host<'a>(
     headers: &'a HeaderMap,
     uri: &'a Uri,
     version: Version,

@@ -25,7 +25,7 @@ const STRUCTURAL: &[u8] = b"/\\.;%?#";
 ///   a space other than `.` and `..` themselves (Windows drops both);
 /// - dot segments are removed (RFC 3986 §5.2.4) and repeated slashes collapsed — and if
 ///   doing these in either order gives different paths (`/a//../b`), `None`.
-pub fn normalize_path(path: &str) -> Option<String> {
+pub(crate) fn normalize_path(path: &str) -> Option<String> {
     if !path.starts_with('/') || path.contains(['?', '#', ';', '\\']) {
         return None;
     }

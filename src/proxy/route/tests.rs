@@ -1,3 +1,4 @@
+use super::host::BadHost;
 use super::*;
 use crate::config::UpstreamTarget;
 use http::header::HOST;
@@ -336,7 +337,7 @@ fn the_request_host_comes_from_host_or_the_authority_and_they_must_agree() {
         Version,
         Result<Option<&'a str>, BadHost>,
     );
-    let cases: [HostCase; 14] = [
+    let cases: [HostCase<'_>; 14] = [
         (&[""], &origin, http11, Ok(None)),
         (
             &["app.example.com"],
