@@ -3,6 +3,22 @@
 
 use std::net::IpAddr;
 
+/// Why a `trusted_proxies` entry is not a network; the text is the whole message shown with
+/// the entry's position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    #[error("`{0}` is not an IP address")]
+    NotAnAddress(String),
+    #[error("`/{prefix}` is not a prefix length from 0 to {bits}")]
+    BadPrefix { prefix: String, bits: u8 },
+    #[error("`{written}` has bits set after the /{prefix} prefix; write `{canonical}`")]
+    HostBitsSet {
+        written: String,
+        prefix: u8,
+        canonical: IpNetwork,
+    },
+}
+
 /// An IP network in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a network
 /// of one (`/32` or `/128`). IPv4-mapped IPv6 networks (`::ffff:10.0.0.0/104`) are kept as
 /// the IPv4 network they map (`10.0.0.0/8`).
@@ -18,7 +34,7 @@ pub struct IpNetwork {
 impl IpNetwork {
     /// Parses `10.0.0.0/8`, `::1` or `127.0.0.1/32`. Host bits set below the prefix
     /// (`10.0.0.1/8`) are refused: they usually mean a typo.
-    pub fn parse(text: &str) -> Result<IpNetwork, String> {
+    pub fn parse(text: &str) -> Result<IpNetwork, NetworkError> {
         let text = text.trim();
         let (address, prefix) = match text.split_once('/') {
             Some((address, prefix)) => (address, Some(prefix)),
@@ -26,7 +42,7 @@ impl IpNetwork {
         };
         let network: IpAddr = address
             .parse()
-            .map_err(|_| format!("`{address}` is not an IP address"))?;
+            .map_err(|_| NetworkError::NotAnAddress(address.to_owned()))?;
         let bits = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => bits,
@@ -34,7 +50,10 @@ impl IpNetwork {
                 .parse::<u8>()
                 .ok()
                 .filter(|prefix| *prefix <= bits)
-                .ok_or_else(|| format!("`/{prefix}` is not a prefix length from 0 to {bits}"))?,
+                .ok_or_else(|| NetworkError::BadPrefix {
+                    prefix: prefix.to_owned(),
+                    bits,
+                })?,
         };
         let parsed = IpNetwork { network, prefix };
         let canonical = IpNetwork {
@@ -42,9 +61,11 @@ impl IpNetwork {
             prefix,
         };
         if canonical != parsed {
-            return Err(format!(
-                "`{text}` has bits set after the /{prefix} prefix; write `{canonical}`"
-            ));
+            return Err(NetworkError::HostBitsSet {
+                written: text.to_owned(),
+                prefix,
+                canonical,
+            });
         }
         // `::ffff:10.0.0.0/104` is how a dual-stack listener shows 10.0.0.0/8: the same
         // peers, which `contains` sees as IPv4 addresses.

@@ -51,7 +51,7 @@ fn malformed_networks_are_refused_with_a_reason() {
         ("", "not an IP address"),
     ];
     for (text, fragment) in cases {
-        let error = IpNetwork::parse(text).unwrap_err();
+        let error = IpNetwork::parse(text).unwrap_err().to_string();
         assert!(error.contains(fragment), "{text}: {error}");
     }
     assert_eq!(
