@@ -28,8 +28,7 @@ use crate::authz::{self, Subject};
 use crate::caller::Caller;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
-use crate::identity::reads_as_written;
-use crate::proxy::headers::set_header;
+use crate::proxy::headers::{groups_header, set_header};
 use crate::public::passes_without_session;
 use crate::session::Session;
 use crate::state::AppState;
@@ -146,15 +145,11 @@ fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
         X_AUTH_REQUEST_PREFERRED_USERNAME,
         identity.preferred_username.as_deref(),
     );
-    let groups: Vec<&str> = identity
-        .groups
-        .iter()
-        .map(String::as_str)
-        .filter(|group| !group.contains(',') && reads_as_written(group))
-        .collect();
-    if !groups.is_empty() {
-        set_header(headers, X_AUTH_REQUEST_GROUPS, Some(&groups.join(",")));
-    }
+    set_header(
+        headers,
+        X_AUTH_REQUEST_GROUPS,
+        groups_header(&identity.groups).as_deref(),
+    );
     if upstream.pass_access_token {
         set_header(
             headers,

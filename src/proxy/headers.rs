@@ -293,6 +293,18 @@ fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
     }
 }
 
+/// The groups as one comma-separated header value, `None` when none is left: a group that
+/// would not read as written (`crate::identity::reads_as_written`) or that has a comma (which
+/// would read as the separator of the list: `eng,admins` as `admins`) is left out.
+pub(crate) fn groups_header(groups: &[String]) -> Option<String> {
+    let groups: Vec<&str> = groups
+        .iter()
+        .map(String::as_str)
+        .filter(|group| !group.contains(',') && reads_as_written(group))
+        .collect();
+    (!groups.is_empty()).then(|| groups.join(","))
+}
+
 /// Sets the identity headers of DESIGN §4 for an authenticated request: `X-Forwarded-User`,
 /// `-Email`, `-Preferred-Username`, `-Groups` (comma-separated), `-Provider`, and by route
 /// option `X-Forwarded-Access-Token` and `Authorization: Bearer <id_token>` (RFC 6750 §2.1;
@@ -316,15 +328,11 @@ pub(crate) fn set_identity_headers(
         X_FORWARDED_PREFERRED_USERNAME,
         person.preferred_username.as_deref(),
     );
-    let groups: Vec<&str> = person
-        .groups
-        .iter()
-        .map(String::as_str)
-        .filter(|group| !group.contains(',') && reads_as_written(group))
-        .collect();
-    if !groups.is_empty() {
-        set_header(headers, X_FORWARDED_GROUPS, Some(&groups.join(",")));
-    }
+    set_header(
+        headers,
+        X_FORWARDED_GROUPS,
+        groups_header(&person.groups).as_deref(),
+    );
     set_header(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
     if upstream.pass_access_token {
         set_header(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
