@@ -94,6 +94,55 @@ pub struct SessionConfig {
     /// and without a leading dot, so one sign-in covers the subdomains. The public URL's host
     /// is within it. `None` (default): a host-only cookie.
     pub cookie_domain: Option<String>,
+    /// `store`: where sessions live (DESIGN §6). Default [`SessionStoreKind::Cookie`].
+    pub store: SessionStoreKind,
+    /// `redis_url` and its companions; required by `store = "redis"`, and with the cookie
+    /// store it holds the revocation entries (sign-out, back-channel logout) that every
+    /// replica reads.
+    pub redis: Option<RedisConfig>,
+    /// `idle_timeout`: a session unused this long has ended (both stores). `None`: no limit
+    /// but `lifetime`.
+    pub idle_timeout: Option<Duration>,
+    /// `refresh`: renew access tokens with the refresh token (RFC 6749 §6). `None` (default):
+    /// whenever the provider issued one.
+    pub refresh: Option<bool>,
+    /// `refresh_before`: renew this long before the access token expires (never more than
+    /// half of the token's lifetime). Default 60s.
+    pub refresh_before: Duration,
+}
+
+/// Where sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStoreKind {
+    /// The whole session, AEAD-sealed, in the (chunked) cookie.
+    Cookie,
+    /// The cookie holds a random id; the sealed session lives in Redis.
+    Redis,
+}
+
+/// How to reach Redis: `redis_url` (`redis://`, `rediss://`, `redis+sentinel://`,
+/// `rediss+sentinel://`), `cluster`, `key_prefix`, `redis_timeout`.
+#[derive(Clone)]
+pub struct RedisConfig {
+    /// One URL, or with `cluster` the seed nodes (each `redis://` or `rediss://`). They may
+    /// carry a password, so `Debug` prints none of them.
+    pub urls: Vec<String>,
+    pub cluster: bool,
+    /// Default `"portcullis:"`; every key the gateway writes starts with it.
+    pub key_prefix: String,
+    /// Bound on each Redis call; default 2s.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("urls", &format_args!("[{} redacted]", self.urls.len()))
+            .field("cluster", &self.cluster)
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Secret key material for cookie encryption; never printed.

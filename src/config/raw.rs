@@ -51,6 +51,22 @@ pub(super) struct RawSession {
     pub(super) lifetime: Option<Text>,
     pub(super) login_timeout: Option<Text>,
     pub(super) cookie_domain: Option<Text>,
+    pub(super) store: Option<Text>,
+    pub(super) redis_url: Option<RawRedisUrls>,
+    pub(super) cluster: Option<bool>,
+    pub(super) key_prefix: Option<Text>,
+    pub(super) redis_timeout: Option<Text>,
+    pub(super) idle_timeout: Option<Text>,
+    pub(super) refresh: Option<bool>,
+    pub(super) refresh_before: Option<Text>,
+}
+
+/// `redis_url`: one URL, or (with `cluster = true`) a list of seed nodes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawRedisUrls {
+    One(Text),
+    Several(Vec<Text>),
 }
 
 #[derive(Deserialize)]

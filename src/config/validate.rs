@@ -24,6 +24,7 @@ mod presets;
 mod providers;
 mod server;
 mod session;
+mod session_store;
 mod skip_auth;
 #[cfg(test)]
 mod tests;

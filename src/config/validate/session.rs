@@ -16,6 +16,7 @@ const MIN_SECRET_BYTES: usize = 32;
 const DEFAULT_COOKIE_NAME: &str = "_portcullis";
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(60);
 
 impl Checker<'_, '_> {
     pub(super) fn session(
@@ -94,7 +95,24 @@ impl Checker<'_, '_> {
             "session.cookie_domain",
             |this, text, key| this.cookie_domain(&text, key, public_url),
         );
+        let store = self.session_store(raw);
+        let idle_timeout = self.optional(
+            raw.and_then(|raw| raw.idle_timeout.as_ref()),
+            "session.idle_timeout",
+            |this, text, key| this.duration(&text, key),
+        );
+        let refresh_before = self.optional(
+            raw.and_then(|raw| raw.refresh_before.as_ref()),
+            "session.refresh_before",
+            |this, text, key| this.duration(&text, key),
+        );
+        let (store, redis) = store?;
         Some(SessionConfig {
+            store,
+            redis,
+            idle_timeout: idle_timeout?,
+            refresh: raw.and_then(|raw| raw.refresh),
+            refresh_before: refresh_before?.unwrap_or(DEFAULT_REFRESH_BEFORE),
             secret: complete.then_some(secret)?,
             previous_secrets,
             cookie_name: cookie_name?.unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned()),
