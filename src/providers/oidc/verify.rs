@@ -1,18 +1,22 @@
 //! Signed-token checks with the provider's JWKS: ID tokens at login (OpenID Connect Core
-//! §3.1.3.7) and API clients' bearer JWTs (RFC 6750, RFC 9068), with one more try on the
-//! keys of the provider's rate-limited JWKS refetch when a token names an unknown key (key
-//! rotation).
+//! §3.1.3.7) and API clients' bearer JWTs (RFC 6750, RFC 9068) through the crate's ID-token
+//! verifier, and the signature alone of tokens whose claims that verifier cannot read (logout
+//! tokens, `oidc/logout_token.rs`), with the same allow-listed algorithms; all of them get one
+//! more try on the keys of the provider's rate-limited JWKS refetch when a token names an
+//! unknown key (key rotation), through [`with_refetch`].
 
 use std::future::Future;
 use std::time::Duration;
 
 use openidconnect::core::{
-    CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-    CoreJwsSigningAlgorithm,
+    CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKey, CoreJsonWebKeySet,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
 };
 use openidconnect::{
-    ClaimsVerificationError, ClientId, IdToken, IssuerUrl, Nonce, SignatureVerificationError,
+    ClaimsVerificationError, ClientId, IdToken, IssuerUrl, JsonWebKey as _, JsonWebKeyAlgorithm,
+    JsonWebKeyUse as _, JwsSigningAlgorithm as _, Nonce, SignatureVerificationError,
 };
+use serde::Deserialize as _;
 
 use super::claims::{ExtraClaims, LoginClaims};
 use super::discovery::DiscoveryError;
@@ -38,8 +42,8 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
-/// Tolerated clock difference with the provider for `iat` and `nbf`.
-const CLOCK_SKEW: Duration = Duration::from_secs(300);
+/// Tolerated clock difference with the provider for `iat`, `nbf` and `exp`.
+pub(super) const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 pub(super) type ProviderIdToken = IdToken<
     ExtraClaims,
@@ -92,21 +96,17 @@ pub(super) async fn id_token(
 ) -> Result<LoginClaims, LoginError> {
     let payload = jwt::payload(raw).unwrap_or_default();
     let issuer = presets::token_issuer(&settings.preset, &settings.issuer, &payload)?;
-    let claims = match id_token_with(token, jwks, nonce, &issuer, &settings.client_id) {
-        Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey,
-        )) => {
-            let jwks = refetch.await.map_err(|err| {
-                LoginError::InvalidIdToken(format!(
-                    "no key matches the token's kid ({})",
-                    error_chain(&err)
-                ))
-            })?;
-            id_token_with(token, &jwks, nonce, &issuer, &settings.client_id)
-        }
-        other => other,
-    }
-    .map_err(|err| LoginError::InvalidIdToken(error_chain(&err)))?;
+    let check =
+        |keys: &CoreJsonWebKeySet| id_token_with(token, keys, nonce, &issuer, &settings.client_id);
+    let claims = with_refetch(jwks, refetch, check, names_unknown_key)
+        .await
+        .map_err(|err| match err {
+            Keyed::Refetch(err) => LoginError::InvalidIdToken(format!(
+                "no key matches the token's kid ({})",
+                error_chain(&err)
+            )),
+            Keyed::Check(err) => LoginError::InvalidIdToken(error_chain(&err)),
+        })?;
     // The signature is verified: the payload's `nbf` can be trusted.
     check_not_before(&payload).map_err(|err| LoginError::InvalidIdToken(err.to_string()))?;
     claims.check_authorized_party(&settings.client_id)
@@ -146,15 +146,13 @@ pub(super) async fn bearer(
     refetch: impl Future<Output = Result<CoreJsonWebKeySet, DiscoveryError>>,
     audiences: &[String],
 ) -> Result<Identity, BearerError> {
-    let claims = match bearer_with(token, jwks, audiences, &settings.issuer) {
-        Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey,
-        )) => {
-            let jwks = refetch.await.map_err(BearerError::UnknownKey)?;
-            bearer_with(token, &jwks, audiences, &settings.issuer)
-        }
-        other => other,
-    }?;
+    let check = |keys: &CoreJsonWebKeySet| bearer_with(token, keys, audiences, &settings.issuer);
+    let claims = with_refetch(jwks, refetch, check, names_unknown_key)
+        .await
+        .map_err(|err| match err {
+            Keyed::Refetch(err) => BearerError::UnknownKey(err),
+            Keyed::Check(err) => BearerError::Claims(err),
+        })?;
     // The signature is verified: the payload can be read for the claims the library
     // does not check, and for the kind's own rules, applied as at login (Google's `hd`,
     // Entra's groups overage and email, GitLab's and Keycloak's groups).
@@ -218,5 +216,149 @@ fn check_not_before(payload: &serde_json::Value) -> Result<(), NotBeforeError> {
         Some(nbf) if nbf <= latest => Ok(()),
         Some(nbf) => Err(NotBeforeError::InTheFuture(nbf)),
         None => Err(NotBeforeError::NotANumber),
+    }
+}
+
+/// What [`with_refetch`] ends with: the check's own error, or the refetch's that an unknown
+/// key triggered.
+enum Keyed<E> {
+    Check(E),
+    Refetch(DiscoveryError),
+}
+
+/// The one key-rotation path of every signed token: `check` with the keys held now and, only
+/// when `unknown_key` says it found no key for the token, once more with the keys `refetch`
+/// (the provider's rate-limited JWKS refetch, awaited only then) brings.
+async fn with_refetch<T, E>(
+    jwks: &CoreJsonWebKeySet,
+    refetch: impl Future<Output = Result<CoreJsonWebKeySet, DiscoveryError>>,
+    check: impl Fn(&CoreJsonWebKeySet) -> Result<T, E>,
+    unknown_key: impl Fn(&E) -> bool,
+) -> Result<T, Keyed<E>> {
+    match check(jwks) {
+        Err(err) if unknown_key(&err) => {
+            let jwks = refetch.await.map_err(Keyed::Refetch)?;
+            check(&jwks).map_err(Keyed::Check)
+        }
+        other => other.map_err(Keyed::Check),
+    }
+}
+
+fn names_unknown_key(err: &ClaimsVerificationError) -> bool {
+    matches!(
+        err,
+        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)
+    )
+}
+
+/// Why [`signed_payload`] refuses a token. The texts name no part of the token: they are
+/// given back to the provider (a logout endpoint's `error_description`).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JwsError {
+    #[error("not a signed JWT (three base64url parts, a JSON header and payload)")]
+    Malformed,
+    #[error("the alg header is not an allowed asymmetric signature algorithm")]
+    DisallowedAlgorithm,
+    #[error("the typ header is not a type accepted here")]
+    UnexpectedType,
+    #[error("the crit and cty headers are not supported")]
+    UnsupportedHeader,
+    #[error("no key of the provider's JWKS matches the token's kid and alg")]
+    NoMatchingKey,
+    #[error("the provider's JWKS could not be refetched for the token's unknown kid")]
+    Refetch(#[source] DiscoveryError),
+    #[error("several keys of the provider's JWKS match the token's kid and alg")]
+    AmbiguousKey,
+    #[error("the signature does not verify with the provider's key")]
+    BadSignature(#[source] SignatureVerificationError),
+}
+
+/// The signature of a compact JWS whose claims the ID-token verifier cannot read (a logout
+/// token need not have `sub` or `exp`), checked as that verifier checks ID tokens here: `alg`
+/// one of [`ALLOWED_ALGS`] (never `none`, never HMAC), no `crit` or `cty`, and the one JWKS
+/// key matching `kid` and `alg`, with the keys of `refetch` when none does (key rotation).
+/// `typ`, when present, must be one of `types`, compared as RFC 7515 §4.1.9 says (case aside,
+/// `application/` optional). Returns the payload, read by `crate::jwt`, now to be trusted.
+pub(super) async fn signed_payload(
+    raw: &str,
+    jwks: &CoreJsonWebKeySet,
+    refetch: impl Future<Output = Result<CoreJsonWebKeySet, DiscoveryError>>,
+    types: &[&str],
+) -> Result<serde_json::Value, JwsError> {
+    let jws = jwt::compact_jws(raw).ok_or(JwsError::Malformed)?;
+    let (alg, kid) = read_header(&jws.header, types)?;
+    let check = |keys: &CoreJsonWebKeySet| {
+        signing_key(keys, kid, &alg)?
+            .verify_signature(&alg, jws.signing_input.as_bytes(), &jws.signature)
+            .map_err(JwsError::BadSignature)
+    };
+    let unknown_key = |err: &JwsError| matches!(err, JwsError::NoMatchingKey);
+    with_refetch(jwks, refetch, check, unknown_key)
+        .await
+        .map_err(|err| match err {
+            Keyed::Check(err) => err,
+            Keyed::Refetch(err) => JwsError::Refetch(err),
+        })?;
+    Ok(jws.payload)
+}
+
+/// The header's allow-listed `alg` and its `kid`, when `typ` is one of `types` (or absent).
+fn read_header<'h>(
+    header: &'h serde_json::Value,
+    types: &[&str],
+) -> Result<(CoreJwsSigningAlgorithm, Option<&'h str>), JwsError> {
+    let alg = header
+        .get("alg")
+        .and_then(|alg| CoreJwsSigningAlgorithm::deserialize(alg).ok())
+        .filter(|alg| ALLOWED_ALGS.contains(alg))
+        .ok_or(JwsError::DisallowedAlgorithm)?;
+    if let Some(typ) = header.get("typ") {
+        let typ = typ
+            .as_str()
+            .ok_or(JwsError::UnexpectedType)?
+            .to_ascii_lowercase();
+        let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+        if !types
+            .iter()
+            .any(|accepted| accepted.eq_ignore_ascii_case(typ))
+        {
+            return Err(JwsError::UnexpectedType);
+        }
+    }
+    if header.get("crit").is_some() || header.get("cty").is_some() {
+        return Err(JwsError::UnsupportedHeader);
+    }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(kid) => Some(kid.as_str().ok_or(JwsError::Malformed)?),
+    };
+    Ok((alg, kid))
+}
+
+/// The one key of `keys` that may check a signature by `alg` under `kid` (any key when the
+/// token names none): usable for signatures, of `alg`'s key type, and for `alg` when the key
+/// names one; what the crate's ID-token verifier selects (OpenID Connect Core §10.1).
+fn signing_key<'k>(
+    keys: &'k CoreJsonWebKeySet,
+    kid: Option<&str>,
+    alg: &CoreJwsSigningAlgorithm,
+) -> Result<&'k CoreJsonWebKey, JwsError> {
+    let fits = |key: &&CoreJsonWebKey| {
+        kid.is_none_or(|kid| key.key_id().is_some_and(|id| id.as_str() == kid))
+            && key
+                .key_use()
+                .is_none_or(|key_use| key_use.allows_signature())
+            && alg.key_type().as_ref() == Some(key.key_type())
+            && match key.signing_alg() {
+                JsonWebKeyAlgorithm::Unspecified => true,
+                JsonWebKeyAlgorithm::Algorithm(key_alg) => key_alg == alg,
+                JsonWebKeyAlgorithm::Unsupported => false,
+            }
+    };
+    let mut matching = keys.keys().iter().filter(fits);
+    match (matching.next(), matching.next()) {
+        (Some(key), None) => Ok(key),
+        (None, _) => Err(JwsError::NoMatchingKey),
+        (Some(_), Some(_)) => Err(JwsError::AmbiguousKey),
     }
 }
