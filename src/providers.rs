@@ -27,7 +27,9 @@ use dev::DevProvider;
 pub(crate) use github::MembershipCheck;
 pub(crate) use oauth2::OAuth2Provider;
 use oidc::ProviderSettings;
-pub(crate) use oidc::{BearerError, DiscoveryError, OidcProvider, VerifiedLogin};
+pub(crate) use oidc::{
+    BearerError, DiscoveryError, LogoutClaims, LogoutTokenError, OidcProvider, VerifiedLogin,
+};
 
 /// One configured provider, whichever protocol it speaks; the flow calls these methods
 /// without knowing which.
@@ -147,6 +149,22 @@ impl Provider {
         match self {
             Provider::Oidc(p) => p.verify_bearer(token, audiences).await,
             Provider::OAuth2(_) => Err(BearerError::NotOpenId),
+        }
+    }
+
+    /// A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.6), validated
+    /// against an OpenID provider's JWKS; plain OAuth 2.0 providers have no OpenID keys.
+    #[allow(
+        dead_code,
+        reason = "called by the back-channel logout endpoint, written on its own branch"
+    )]
+    pub(crate) async fn verify_logout_token(
+        &self,
+        token: &str,
+    ) -> Result<LogoutClaims, LogoutTokenError> {
+        match self {
+            Provider::Oidc(p) => p.verify_logout_token(token).await,
+            Provider::OAuth2(_) => Err(LogoutTokenError::NotOpenId),
         }
     }
 }

@@ -3,14 +3,16 @@
 //! discovery found kept here and the JWKS refetched here, rate-limited, for an unknown key.
 //! The children take what they need and never this file: the settings in
 //! `oidc/settings.rs`, the discovery request in `oidc/discovery.rs`, token checks in
-//! `oidc/verify.rs`, the claims in `oidc/claims.rs`; the token-endpoint call is shared with
+//! `oidc/verify.rs`, the claims in `oidc/claims.rs`, back-channel logout tokens in
+//! `oidc/logout_token.rs`; the token-endpoint call is shared with
 //! plain OAuth 2.0 (`providers/token_endpoint.rs`).
 //!
 //! Specs: OpenID Connect Core 1.0 §3.1 (code flow) and §3.1.3.7 (ID token validation),
-//! OpenID Connect Discovery 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 9207 (`iss`).
+//! OpenID Connect Discovery 1.0, OpenID Connect Back-Channel Logout 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 9207 (`iss`).
 
 mod claims;
 mod discovery;
+mod logout_token;
 mod settings;
 mod verify;
 
@@ -25,6 +27,7 @@ pub(crate) use claims::{groups_from_json, json_bool};
 pub(crate) use claims::{ExtraClaims, LoginClaims};
 use discovery::Discovered;
 pub(crate) use discovery::DiscoveryError;
+pub(crate) use logout_token::{LogoutClaims, LogoutTokenError};
 pub(crate) use settings::ProviderSettings;
 pub(crate) use verify::BearerError;
 use verify::ProviderIdToken;
@@ -184,6 +187,17 @@ impl OidcProvider {
             audiences,
         )
         .await
+    }
+
+    /// A back-channel `logout_token` (OpenID Connect Back-Channel Logout 1.0 §2.6), checked
+    /// as `oidc/logout_token.rs` says, with the same JWKS refetch for an unknown key.
+    pub(crate) async fn verify_logout_token(
+        &self,
+        token: &str,
+    ) -> Result<LogoutClaims, LogoutTokenError> {
+        let discovered = self.current().ok_or(LogoutTokenError::NotDiscovered)?;
+        let refetch = self.refetch_jwks();
+        logout_token::verify(&self.settings, token, &discovered.jwks, refetch).await
     }
 
     /// The authorization request URL (OpenID Connect Core §3.1.2.1) with PKCE S256
