@@ -1,3 +1,7 @@
+//! Logout-token validation end to end through `OidcProvider::verify_logout_token`: tokens
+//! signed in-test with the RSA keys of `tests/fixtures/`, the JWKS held in memory, and a
+//! loopback JWKS endpoint for the refetch on an unknown `kid`.
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -456,6 +460,38 @@ async fn a_provider_not_yet_discovered_refuses() {
 
     assert!(
         matches!(refused, Err(LogoutTokenError::NotDiscovered)),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_oauth2_provider_has_no_keys_for_logout_tokens() {
+    use crate::config::{GithubConfig, OAuth2Api};
+    use crate::providers::{oauth2::OAuth2Settings, OAuth2Provider, Provider};
+    let github = Provider::OAuth2(OAuth2Provider::new(
+        OAuth2Settings {
+            id: "gh".into(),
+            name: "GitHub".into(),
+            client_id: CLIENT.into(),
+            client_secret: SecretString::from("secret"),
+            scopes: vec![],
+            token_endpoint_auth: TokenEndpointAuth::ClientSecretBasic,
+            redirect_uri: "https://gateway.test/oauth2/callback/gh".into(),
+            logo: "github.svg",
+            api: OAuth2Api::Github(GithubConfig {
+                base_url: Url::parse("https://github.com").unwrap(),
+                orgs: vec![],
+                teams: vec![],
+                membership_refresh: std::time::Duration::from_secs(3600),
+            }),
+        },
+        reqwest::Client::new(),
+    ));
+
+    let refused = github.verify_logout_token(&sign(&claims())).await;
+
+    assert!(
+        matches!(refused, Err(LogoutTokenError::NotOpenId)),
         "{refused:?}"
     );
 }
