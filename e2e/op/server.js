@@ -30,11 +30,15 @@
 //                      grants_revoked   distinct grants revoked (logout, refresh-token reuse,
 //                                       revocation endpoint).
 //   POST /test/reset   sets every counter to 0; answers the zeroed stats.
-// Ending the user's OP session without the relying party (as the user would at the provider):
-// GET /session/end with the browser's `op_session` cookie and no id_token_hint, then POST the
-// form it shows (`xsrf` from its hidden field, `logout=yes`) to /session/end/confirm. The
-// provider then sends its back-channel logout for that session (with its `sid`) to every
-// client of the session, revokes their session-bound grants, and ends the session.
+//   POST /test/logout?sub=<account>  ends every OP session of that account, as an admin would
+//                      at the provider: what /session/end/confirm does with logout=yes, for
+//                      each session (back-channel logout with the session's `sid` to each
+//                      client with a backchannel_logout_uri, counted as above; the session's
+//                      grants revoked; the session destroyed). Answers {"sessions_ended": n}.
+// The user can end their own OP session without the relying party too: GET /session/end with
+// the browser's `op_session` cookie and no id_token_hint, then POST the form it shows (`xsrf`
+// from its hidden field, `logout=yes`) to /session/end/confirm; the provider then does the
+// same for that one session.
 //
 // stdout carries exactly one line, `READY <issuer>`, once the socket is listening.
 // Everything else (provider warnings, event log) goes to stderr.
@@ -249,6 +253,55 @@ let counters = { ...ZERO };
 // counted by id.
 let revokedGrants = new Set();
 
+// The uids of the OP sessions each account signed in with (an authorization answered for it),
+// for POST /test/logout: the in-memory adapter cannot be searched by account.
+const sessionsOf = new Map();
+
+function rememberSession(ctx) {
+  const session = ctx.oidc?.session;
+  if (!session?.accountId) return;
+  if (!sessionsOf.has(session.accountId)) sessionsOf.set(session.accountId, new Set());
+  sessionsOf.get(session.accountId).add(session.uid);
+}
+
+// POST /test/logout?sub=…, modelled on endSession in
+// node_modules/oidc-provider/lib/actions/end_session.js (logout=yes); returns how many sessions
+// it ended.
+async function endSessionsOf(provider, sub) {
+  let ended = 0;
+  for (const uid of sessionsOf.get(sub) || []) {
+    const session = await provider.Session.findByUid(uid);
+    if (!session || session.accountId !== sub) continue;
+    for (const [clientId, { grantId }] of Object.entries(session.authorizations || {})) {
+      const client = await provider.Client.find(clientId);
+      if (client?.backchannelLogoutUri) {
+        const sid = session.sidFor(clientId);
+        try {
+          await client.backchannelLogout(sub, sid);
+          counters.backchannel_logouts += 1;
+          log('test logout: backchannel.success', clientId, sub, sid);
+        } catch (err) {
+          counters.backchannel_errors += 1;
+          log('test logout: backchannel.error', clientId, sub, sid, err.message);
+        }
+      }
+      if (grantId) {
+        await Promise.all([
+          provider.AccessToken.revokeByGrantId(grantId),
+          provider.RefreshToken.revokeByGrantId(grantId),
+          provider.AuthorizationCode.revokeByGrantId(grantId),
+          provider.Grant.adapter.destroy(grantId),
+        ]);
+        revokedGrants.add(grantId);
+      }
+    }
+    await session.destroy();
+    ended += 1;
+  }
+  sessionsOf.delete(sub);
+  return ended;
+}
+
 function stats() {
   return { ...counters, grants_revoked: revokedGrants.size };
 }
@@ -403,6 +456,7 @@ function buildProvider(issuer) {
     });
   }
   provider.use(countRefreshGrants);
+  provider.on('authorization.success', rememberSession);
   provider.on('backchannel.success', (ctx, c, accountId, sid) => {
     counters.backchannel_logouts += 1;
     log('backchannel.success', c.clientId, accountId, sid);
@@ -547,14 +601,23 @@ function sendJson(res, status, value) {
   res.end(JSON.stringify(value));
 }
 
-// GET /test/stats and POST /test/reset; true when `path` was one of them.
+// GET /test/stats, POST /test/reset and POST /test/logout; true when `path` was one of them.
 function testEndpoint(req, res, path) {
-  if (path === '/test/stats' && req.method === 'GET') {
+  if (path === '/test/logout' && req.method === 'POST' && handler) {
+    const sub = new URL(req.url, 'http://op').searchParams.get('sub') || '';
+    endSessionsOf(handler.provider, sub).then(
+      (ended) => sendJson(res, 200, { sessions_ended: ended }),
+      (err) => {
+        log('test logout error', err);
+        sendJson(res, 500, { error: 'server_error', error_description: String(err.message) });
+      },
+    );
+  } else if (path === '/test/stats' && req.method === 'GET') {
     sendJson(res, 200, stats());
   } else if (path === '/test/reset' && req.method === 'POST') {
     resetStats();
     sendJson(res, 200, stats());
-  } else if (path === '/test/stats' || path === '/test/reset') {
+  } else if (['/test/stats', '/test/reset', '/test/logout'].includes(path)) {
     sendJson(res, 405, { error: 'method_not_allowed' });
   } else {
     return false;

@@ -298,6 +298,23 @@ read -r st _ < <(req -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=refresh_token 
 stats 'refresh_grants=3 refresh_failures=2 grants_revoked=1'
 step "reused refresh token → invalid_grant, grant revoked, its successor dead: $(cat "$WORK/stats.json")"
 
+# --- an admin ends carol's OP session: back-channel logout, session gone --------------------
+read -r st _ < <(req -X POST "$ISSUER/test/logout?sub=carol")
+[ "$st" = 200 ] && grep -q '"sessions_ended":1' "$WORK/body" || fail "POST /test/logout: $st $(cat "$WORK/body")"
+js 'const fs=require("fs"); const lines=fs.readFileSync(a[0],"utf8").trim().split("\n");
+  const c=JSON.parse(Buffer.from(new URLSearchParams(lines[lines.length-1]).get("logout_token").split(".")[1],"base64url"));
+  if(c.sub!=="carol"||!c.sid) throw new Error(JSON.stringify(c));' "$WORK/backchannel.log" || fail "carol logout token"
+stats 'refresh_grants=3 refresh_failures=2 grants_revoked=1 backchannel_logouts=1'
+read -r st loc < <(req -G "$ISSUER/auth" --data-urlencode "client_id=$CLIENT_ID" \
+  --data-urlencode response_type=code --data-urlencode scope=openid \
+  --data-urlencode "redirect_uri=$REDIRECT_URI" --data-urlencode state=after \
+  --data-urlencode "code_challenge=$CHALLENGE" --data-urlencode code_challenge_method=S256)
+req "$loc" > /dev/null
+grep -q 'id="password"' "$WORK/body" || fail "carol still has an OP session after /test/logout"
+read -r st _ < <(req -X POST "$ISSUER/test/logout?sub=carol")
+grep -q '"sessions_ended":0' "$WORK/body" || fail "second /test/logout: $(cat "$WORK/body")"
+step "POST /test/logout?sub=carol → back-channel logout (sub carol, sid), OP session gone, login form again"
+
 # --- an interaction URL without its cookie gives a clear page ---------------------------------
 rm -f "$JAR"
 read -r st _ < <(req "$ISSUER/interaction/doesnotexist")

@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::support::{
-    deployment, end_op_session, sign_in_browserless, tokens_at_op, Backchannel, OpSettings,
-    OpStats, Settings,
+    deployment, end_op_session, follow_at_op, sign_in_browserless, text_of, tokens_at_op,
+    Backchannel, OpSettings, OpStats, Settings,
 };
 
 const ALICE: &str = "alice@example.com";
@@ -67,6 +67,59 @@ async fn a_gateway_sign_in_refreshes_nothing_and_ending_the_op_session_sends_its
 
     e2e.op.reset_stats().await;
     assert_eq!(e2e.op.stats().await, OpStats::default());
+}
+
+#[tokio::test]
+async fn an_admin_logout_at_the_provider_ends_every_session_of_the_account() {
+    let receiver = BackchannelReceiver::start().await;
+    let settings = Settings {
+        op: OpSettings {
+            backchannel_logout: Backchannel::To(receiver.url.clone()),
+            ..OpSettings::default()
+        },
+        ..Settings::default()
+    };
+    let Some(e2e) = deployment(settings).await else {
+        return;
+    };
+    let laptop = sign_in_browserless(&e2e, ALICE).await;
+    let _phone = sign_in_browserless(&e2e, ALICE).await;
+    // bob is no example.com address, so not through the gateway: tokens of the test's own.
+    let bob = tokens_at_op(&crate::helpers::Browser::new(), &e2e, "bob@example.org").await;
+
+    assert_eq!(e2e.op.end_sessions_of("alice").await, 2);
+    let sids: Vec<Value> = receiver
+        .logout_tokens()
+        .iter()
+        .map(|token| jwt_claims(token))
+        .inspect(|claims| assert_eq!(claims["sub"], "alice", "{claims}"))
+        .map(|claims| claims["sid"].clone())
+        .collect();
+    assert_eq!(sids.len(), 2, "{sids:?}");
+    assert_ne!(sids[0], sids[1], "one logout token per session");
+    let (status, answer) = refresh(&e2e, &bob).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "bob's session should live on: {answer}"
+    );
+    assert_eq!(
+        e2e.op.stats().await,
+        OpStats {
+            refresh_grants: 1,
+            backchannel_logouts: 2,
+            grants_revoked: 2,
+            ..OpStats::default()
+        }
+    );
+    // alice's session is gone at the provider: a new authorization asks for the password.
+    let start = e2e.url("/oauth2/start?provider=op&rd=/");
+    let authorize = crate::helpers::location(&laptop.navigate(&start).await);
+    let (page, _) = follow_at_op(&laptop, &e2e.op, &authorize).await;
+    assert!(text_of(page, StatusCode::OK)
+        .await
+        .contains("id=\"password\""));
+    assert_eq!(e2e.op.end_sessions_of("alice").await, 0);
 }
 
 #[tokio::test]

@@ -158,6 +158,25 @@ impl OpenIdProvider {
         assert_eq!(stats_of(resp).await, OpStats::default());
     }
 
+    /// Ends every provider session of account `sub` (`alice`, `bob`, `carol`) as an admin
+    /// would at the provider, without the gateway (`POST /test/logout?sub=`): one
+    /// back-channel logout per session (with its `sid`) when one is registered, the
+    /// session's grants revoked. Returns how many sessions ended.
+    pub async fn end_sessions_of(&self, sub: &str) -> u64 {
+        let resp = self
+            .client
+            .post(self.url("/test/logout"))
+            .query(&[("sub", sub)])
+            .send()
+            .await
+            .expect("POST /test/logout");
+        assert_eq!(resp.status(), StatusCode::OK, "{}", resp.url());
+        let answer: serde_json::Value = resp.json().await.expect("the provider's JSON");
+        answer["sessions_ended"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no sessions_ended in {answer}"))
+    }
+
     /// A token-endpoint request as the gateway's client (`client_secret_basic`) with `form`;
     /// the status and the JSON answer.
     pub async fn token_request(&self, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
