@@ -11,6 +11,34 @@
 //   OP_REDIRECT_URIS               comma separated (required in practice; has a default)
 //   OP_POST_LOGOUT_REDIRECT_URIS   comma separated (optional)
 //   OP_BACKCHANNEL_LOGOUT_URI      optional; when set, ID tokens and logout tokens carry `sid`
+//                                  and ending an OP session POSTs a logout_token there
+//   OP_ACCESS_TOKEN_TTL            seconds an access token and an ID token live (default 600)
+//
+// Refresh tokens rotate on every use (`rotateRefreshToken: true`), with reuse detection: an
+// already-used refresh token gets invalid_grant and revokes the whole grant (see the comment
+// at `rotateRefreshToken` below).
+//
+// Test-only endpoints, next to the provider's own (JSON, no authentication, loopback only):
+//   GET  /test/stats   {"refresh_grants", "refresh_failures", "backchannel_logouts",
+//                       "backchannel_errors", "grants_revoked"}, counted since start or reset:
+//                      refresh_grants   token-endpoint requests with grant_type=refresh_token,
+//                                       successful or not;
+//                      refresh_failures those of them that got an error answer;
+//                      backchannel_logouts / backchannel_errors  back-channel logout POSTs the
+//                                       client's backchannel_logout_uri answered with 200/204,
+//                                       or not;
+//                      grants_revoked   distinct grants revoked (logout, refresh-token reuse,
+//                                       revocation endpoint).
+//   POST /test/reset   sets every counter to 0; answers the zeroed stats.
+//   POST /test/logout?sub=<account>  ends every OP session of that account, as an admin would
+//                      at the provider: what /session/end/confirm does with logout=yes, for
+//                      each session (back-channel logout with the session's `sid` to each
+//                      client with a backchannel_logout_uri, counted as above; the session's
+//                      grants revoked; the session destroyed). Answers {"sessions_ended": n}.
+// The user can end their own OP session without the relying party too: GET /session/end with
+// the browser's `op_session` cookie and no id_token_hint, then POST the form it shows (`xsrf`
+// from its hidden field, `logout=yes`) to /session/end/confirm; the provider then does the
+// same for that one session.
 //
 // stdout carries exactly one line, `READY <issuer>`, once the socket is listening.
 // Everything else (provider warnings, event log) goes to stderr.
@@ -210,12 +238,114 @@ function signingKey() {
   return { ...jwk, kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Counters of GET /test/stats (see the header comment).
+
+const ZERO = {
+  refresh_grants: 0,
+  refresh_failures: 0,
+  backchannel_logouts: 0,
+  backchannel_errors: 0,
+};
+let counters = { ...ZERO };
+// grant.revoked fires twice for one grant when end_session logs out of one client only
+// (lib/actions/end_session.js emits it after revoke() already did), so revoked grants are
+// counted by id.
+let revokedGrants = new Set();
+
+// The uids of the OP sessions each account signed in with (an authorization answered for it),
+// for POST /test/logout: the in-memory adapter cannot be searched by account.
+const sessionsOf = new Map();
+
+function rememberSession(ctx) {
+  const session = ctx.oidc?.session;
+  if (!session?.accountId) return;
+  if (!sessionsOf.has(session.accountId)) sessionsOf.set(session.accountId, new Set());
+  sessionsOf.get(session.accountId).add(session.uid);
+}
+
+// POST /test/logout?sub=…, modelled on endSession in
+// node_modules/oidc-provider/lib/actions/end_session.js (logout=yes); returns how many sessions
+// it ended.
+async function endSessionsOf(provider, sub) {
+  let ended = 0;
+  for (const uid of sessionsOf.get(sub) || []) {
+    const session = await provider.Session.findByUid(uid);
+    if (!session || session.accountId !== sub) continue;
+    for (const [clientId, { grantId }] of Object.entries(session.authorizations || {})) {
+      const client = await provider.Client.find(clientId);
+      if (client?.backchannelLogoutUri) {
+        const sid = session.sidFor(clientId);
+        try {
+          await client.backchannelLogout(sub, sid);
+          counters.backchannel_logouts += 1;
+          log('test logout: backchannel.success', clientId, sub, sid);
+        } catch (err) {
+          counters.backchannel_errors += 1;
+          log('test logout: backchannel.error', clientId, sub, sid, err.message);
+        }
+      }
+      if (grantId) {
+        await Promise.all([
+          provider.AccessToken.revokeByGrantId(grantId),
+          provider.RefreshToken.revokeByGrantId(grantId),
+          provider.AuthorizationCode.revokeByGrantId(grantId),
+          provider.Grant.adapter.destroy(grantId),
+        ]);
+        revokedGrants.add(grantId);
+      }
+    }
+    await session.destroy();
+    ended += 1;
+  }
+  sessionsOf.delete(sub);
+  return ended;
+}
+
+function stats() {
+  return { ...counters, grants_revoked: revokedGrants.size };
+}
+
+function resetStats() {
+  counters = { ...ZERO };
+  revokedGrants = new Set();
+}
+
+function accessTokenTtl() {
+  const raw = (process.env.OP_ACCESS_TOKEN_TTL || '').trim();
+  if (!raw) return 10 * 60;
+  const ttl = Number(raw);
+  if (!Number.isInteger(ttl) || ttl <= 0) {
+    throw new Error(`OP_ACCESS_TOKEN_TTL must be a positive whole number of seconds, not ${raw}`);
+  }
+  return ttl;
+}
+
+// Counts token-endpoint requests whose grant_type is refresh_token. A Koa middleware rather
+// than the grant.success / grant.error events: those miss an answer that is a server_error
+// (the error handler emits `server_error` instead) and grant.error carries no grant type when
+// the failure came early. After the route ran, ctx.oidc.params holds the parsed form
+// (assembled before client authentication, so a request with a bad client secret counts too);
+// a body that does not parse has no grant type and is not counted.
+async function countRefreshGrants(ctx, next) {
+  try {
+    await next();
+  } finally {
+    if (ctx.method === 'POST' && ctx.oidc?.route === 'token'
+        && ctx.oidc.params?.grant_type === 'refresh_token') {
+      counters.refresh_grants += 1;
+      if (ctx.status !== 200) counters.refresh_failures += 1;
+    }
+  }
+}
+
 function buildProvider(issuer) {
   const clientId = process.env.OP_CLIENT_ID || 'portcullis';
   const clientSecret = process.env.OP_CLIENT_SECRET || 'portcullis-secret';
   const redirectUris = list(process.env.OP_REDIRECT_URIS);
   const postLogoutRedirectUris = list(process.env.OP_POST_LOGOUT_REDIRECT_URIS);
   const backchannelLogoutUri = (process.env.OP_BACKCHANNEL_LOGOUT_URI || '').trim();
+  const tokenTtl = accessTokenTtl();
 
   const client = {
     client_id: clientId,
@@ -261,6 +391,16 @@ function buildProvider(issuer) {
     // offline_access they are bound to the OP session and die with it (end_session).
     issueRefreshToken: async (ctx, c) => c.grantTypeAllowed('refresh_token'),
 
+    // Every refresh returns a new refresh token and consumes the old one. Reuse detection is
+    // oidc-provider's own, node_modules/oidc-provider/lib/actions/grants/refresh_token.js
+    // (8.8.1): after finding the token, its grant and account, `if (refreshToken.consumed)` it
+    // destroys that token and calls helpers/revoke.js for its grantId (access tokens, refresh
+    // tokens and codes of the grant revoked by grant id, and the Grant itself destroyed since
+    // revokeGrantPolicy defaults to true, emitting `grant.revoked`), then throws
+    // InvalidGrant('refresh token already used'). So after a replay the newest refresh token
+    // of that grant is dead too.
+    rotateRefreshToken: true,
+
     features: {
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
@@ -287,10 +427,10 @@ function buildProvider(issuer) {
     },
 
     ttl: {
-      AccessToken: 10 * 60,
+      AccessToken: tokenTtl,
       AuthorizationCode: 60,
       ClientCredentials: 10 * 60,
-      IdToken: 10 * 60,
+      IdToken: tokenTtl,
       RefreshToken: 60 * 60,
       Interaction: 10 * 60,
       Session: 60 * 60,
@@ -315,8 +455,18 @@ function buildProvider(issuer) {
       log(event, e?.error || e?.name || '', e?.error_description || e?.message || '');
     });
   }
+  provider.use(countRefreshGrants);
+  provider.on('authorization.success', rememberSession);
   provider.on('backchannel.success', (ctx, c, accountId, sid) => {
+    counters.backchannel_logouts += 1;
     log('backchannel.success', c.clientId, accountId, sid);
+  });
+  provider.on('backchannel.error', () => {
+    counters.backchannel_errors += 1;
+  });
+  provider.on('grant.revoked', (ctx, grantId) => {
+    revokedGrants.add(grantId);
+    log('grant.revoked', grantId);
   });
   provider.on('end_session.success', () => log('end_session.success'));
   provider.on('grant.success', () => log('grant.success'));
@@ -444,8 +594,40 @@ const INTERACTION = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))
 const server = http.createServer();
 let handler;
 
+function sendJson(res, status, value) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(JSON.stringify(value));
+}
+
+// GET /test/stats, POST /test/reset and POST /test/logout; true when `path` was one of them.
+function testEndpoint(req, res, path) {
+  if (path === '/test/logout' && req.method === 'POST' && handler) {
+    const sub = new URL(req.url, 'http://op').searchParams.get('sub') || '';
+    endSessionsOf(handler.provider, sub).then(
+      (ended) => sendJson(res, 200, { sessions_ended: ended }),
+      (err) => {
+        log('test logout error', err);
+        sendJson(res, 500, { error: 'server_error', error_description: String(err.message) });
+      },
+    );
+  } else if (path === '/test/stats' && req.method === 'GET') {
+    sendJson(res, 200, stats());
+  } else if (path === '/test/reset' && req.method === 'POST') {
+    resetStats();
+    sendJson(res, 200, stats());
+  } else if (['/test/stats', '/test/reset', '/test/logout'].includes(path)) {
+    sendJson(res, 405, { error: 'method_not_allowed' });
+  } else {
+    return false;
+  }
+  return true;
+}
+
 server.on('request', (req, res) => {
   const path = (req.url || '/').split('?')[0];
+  if (testEndpoint(req, res, path)) return;
   const m = INTERACTION.exec(path);
   if (m && handler) {
     interaction(handler.provider, req, res, m[1], m[2] || '').catch((err) => {

@@ -2,7 +2,8 @@
 # Smoke test for the test OP (e2e/op/server.js), with curl and a cookie jar only:
 # discovery → /auth → login form → consent → code (+ RFC 9207 iss) → token (PKCE, basic auth)
 # → ID token claims and signature → userinfo → refresh → end_session (id_token_hint +
-# post_logout_redirect_uri) → back-channel logout token → session-bound tokens dead.
+# post_logout_redirect_uri) → back-channel logout token → session-bound tokens dead; refresh
+# token rotation and reuse detection; the counters of /test/stats and /test/reset.
 # Needs: bash, curl, node (and `npm ci --prefix e2e/op` done). Exits non-zero on failure.
 set -euo pipefail
 
@@ -40,6 +41,15 @@ req() {
     -w '%{http_code} %{redirect_url}\n' "$@"
 }
 
+# stats 'k=v k=v' — /test/stats has exactly these counters (the others 0)
+stats() {
+  curl -sSf "$ISSUER/test/stats" > "$WORK/stats.json" || fail "GET /test/stats"
+  js 'const got=J(a[0]); const want={refresh_grants:0,refresh_failures:0,backchannel_logouts:0,backchannel_errors:0,grants_revoked:0};
+    for (const kv of a[1].split(" ").filter(Boolean)) { const [k,v]=kv.split("="); want[k]=Number(v); }
+    if (JSON.stringify(Object.keys(got).sort())!==JSON.stringify(Object.keys(want).sort())||Object.keys(want).some(k=>got[k]!==want[k]))
+      throw new Error("stats "+JSON.stringify(got)+" want "+JSON.stringify(want));' "$WORK/stats.json" "$1" || fail "stats"
+}
+
 # --- a stand-in RP endpoint that records back-channel logout POSTs ------------------------
 cat > "$WORK/rp.cjs" <<'EOF'
 const http = require('http'); const fs = require('fs');
@@ -62,13 +72,15 @@ CLIENT_ID=portcullis
 CLIENT_SECRET=smoke-secret
 OP_PORT=0 OP_CLIENT_ID="$CLIENT_ID" OP_CLIENT_SECRET="$CLIENT_SECRET" \
 OP_REDIRECT_URIS="$REDIRECT_URI,$RP/other" OP_POST_LOGOUT_REDIRECT_URIS="$POST_LOGOUT" \
-OP_BACKCHANNEL_LOGOUT_URI="$RP/oauth2/backchannel_logout" \
+OP_BACKCHANNEL_LOGOUT_URI="$RP/oauth2/backchannel_logout" OP_ACCESS_TOKEN_TTL=120 \
   node "$HERE/server.js" > "$WORK/op.out" 2> "$WORK/op.err" &
 PIDS+=($!)
 ISSUER="$(wait_ready "$WORK/op.out" "${PIDS[1]}")" || fail "OP did not print READY"
 [ "$(wc -l < "$WORK/op.out")" -eq 1 ] || fail "stdout has more than the READY line"
 case "$ISSUER" in http://127.0.0.1:[0-9]*) ;; *) fail "odd issuer $ISSUER";; esac
 step "OP ready: $ISSUER"
+stats ''
+step "GET /test/stats: $(cat "$WORK/stats.json")"
 
 # --- discovery ---------------------------------------------------------------------------
 curl -sSf "$ISSUER/.well-known/openid-configuration" > "$WORK/disc.json" || fail "discovery"
@@ -171,10 +183,11 @@ js 'const crypto=require("crypto"); const t=J(a[0]); const jwks=J(a[1]);
   const exp={iss:a[2],aud:a[3],nonce:a[4],sub:"alice",email:"alice@example.com",email_verified:true,
     name:"Alice Liddell",preferred_username:"alice",groups:["staff","admins"]};
   for (const [k,v] of Object.entries(exp)) if(JSON.stringify(c[k])!==JSON.stringify(v)) throw new Error(k+"="+JSON.stringify(c[k]));
+  if(t.expires_in!==120||c.exp-c.iat!==120) throw new Error("OP_ACCESS_TOKEN_TTL not applied: "+t.expires_in+" "+(c.exp-c.iat));
   if(!c.sid) throw new Error("no sid"); if(!c.at_hash) console.error("(no at_hash)");
   console.log(JSON.stringify(c));' \
   "$WORK/token.json" "$WORK/jwks.json" "$ISSUER" "$CLIENT_ID" "$NONCE" > "$WORK/claims.json" || fail "id_token checks"
-step "token: access+id+refresh tokens; id_token RS256 verified against jwks"
+step "token: access+id+refresh tokens (both living OP_ACCESS_TOKEN_TTL=120 s); id_token RS256 verified against jwks"
 step "id_token claims: $(cat "$WORK/claims.json")"
 AT="$(js 'process.stdout.write(J(a[0]).access_token)' "$WORK/token.json")"
 RT="$(js 'process.stdout.write(J(a[0]).refresh_token)' "$WORK/token.json")"
@@ -194,6 +207,8 @@ read -r st _ < <(req -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=refresh_token 
 js 'const t=J(a[0]); if(!t.access_token||!t.id_token) throw new Error(JSON.stringify(t))' "$WORK/body" || fail "refresh content"
 AT2="$(js 'process.stdout.write(J(a[0]).access_token)' "$WORK/body")"
 step "refresh_token grant → new access_token and id_token"
+stats 'refresh_grants=1'
+step "stats after one refresh: $(cat "$WORK/stats.json")"
 
 # --- second authorize in the same browser: SSO, no login/consent ---------------------------
 read -r st loc < <(req -G "$ISSUER/auth" --data-urlencode "client_id=$CLIENT_ID" \
@@ -231,6 +246,11 @@ read -r st _ < <(req -H "Authorization: Bearer $AT2" "$ISSUER/me")
 read -r st _ < <(req -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=refresh_token --data-urlencode "refresh_token=$RT" "$ISSUER/token")
 [ "$st" = 400 ] || fail "refresh after logout $st"
 step "after logout: userinfo 401, refresh 400 invalid_grant"
+stats 'refresh_grants=2 refresh_failures=1 backchannel_logouts=1 grants_revoked=1'
+step "stats after logout: $(cat "$WORK/stats.json")"
+curl -sSf -X POST "$ISSUER/test/reset" > /dev/null || fail "POST /test/reset"
+stats ''
+step "POST /test/reset → all counters 0"
 
 # and a new authorize needs a login again
 read -r st loc < <(req -G "$ISSUER/auth" --data-urlencode "client_id=$CLIENT_ID" \
@@ -263,6 +283,37 @@ js 'const c=JSON.parse(Buffer.from(J(a[0]).id_token.split(".")[1],"base64url"));
   if(c.email!=="carol@example.com"||c.email_verified!==false||JSON.stringify(c.groups)!=="[]") throw new Error(JSON.stringify(c));' \
   "$WORK/body" || fail "carol claims"
 step "carol (login is case-insensitive): id_token email_verified=false, groups=[]"
+
+# --- refresh token rotation and reuse detection ----------------------------------------------
+RT="$(js 'process.stdout.write(J(a[0]).refresh_token)' "$WORK/body")"
+read -r st _ < <(req -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=refresh_token --data-urlencode "refresh_token=$RT" "$ISSUER/token")
+[ "$st" = 200 ] || fail "carol refresh $st"
+RT2="$(js 'process.stdout.write(J(a[0]).refresh_token||"")' "$WORK/body")"
+[ -n "$RT2" ] && [ "$RT2" != "$RT" ] || fail "refresh token not rotated"
+step "refresh → a new refresh token (rotation)"
+read -r st _ < <(req -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=refresh_token --data-urlencode "refresh_token=$RT" "$ISSUER/token")
+[ "$st" = 400 ] && grep -q invalid_grant "$WORK/body" || fail "reused refresh token accepted ($st)"
+read -r st _ < <(req -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=refresh_token --data-urlencode "refresh_token=$RT2" "$ISSUER/token")
+[ "$st" = 400 ] && grep -q invalid_grant "$WORK/body" || fail "rotated token still valid after reuse ($st)"
+stats 'refresh_grants=3 refresh_failures=2 grants_revoked=1'
+step "reused refresh token → invalid_grant, grant revoked, its successor dead: $(cat "$WORK/stats.json")"
+
+# --- an admin ends carol's OP session: back-channel logout, session gone --------------------
+read -r st _ < <(req -X POST "$ISSUER/test/logout?sub=carol")
+[ "$st" = 200 ] && grep -q '"sessions_ended":1' "$WORK/body" || fail "POST /test/logout: $st $(cat "$WORK/body")"
+js 'const fs=require("fs"); const lines=fs.readFileSync(a[0],"utf8").trim().split("\n");
+  const c=JSON.parse(Buffer.from(new URLSearchParams(lines[lines.length-1]).get("logout_token").split(".")[1],"base64url"));
+  if(c.sub!=="carol"||!c.sid) throw new Error(JSON.stringify(c));' "$WORK/backchannel.log" || fail "carol logout token"
+stats 'refresh_grants=3 refresh_failures=2 grants_revoked=1 backchannel_logouts=1'
+read -r st loc < <(req -G "$ISSUER/auth" --data-urlencode "client_id=$CLIENT_ID" \
+  --data-urlencode response_type=code --data-urlencode scope=openid \
+  --data-urlencode "redirect_uri=$REDIRECT_URI" --data-urlencode state=after \
+  --data-urlencode "code_challenge=$CHALLENGE" --data-urlencode code_challenge_method=S256)
+req "$loc" > /dev/null
+grep -q 'id="password"' "$WORK/body" || fail "carol still has an OP session after /test/logout"
+read -r st _ < <(req -X POST "$ISSUER/test/logout?sub=carol")
+grep -q '"sessions_ended":0' "$WORK/body" || fail "second /test/logout: $(cat "$WORK/body")"
+step "POST /test/logout?sub=carol → back-channel logout (sub carol, sid), OP session gone, login form again"
 
 # --- an interaction URL without its cookie gives a clear page ---------------------------------
 rm -f "$JAR"

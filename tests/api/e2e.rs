@@ -16,5 +16,6 @@ mod cookies;
 mod cross_site_sign_out;
 mod journey;
 mod login_timeout;
+mod op_stats;
 mod screenshots;
 mod support;

@@ -3,12 +3,15 @@
 //! hand so that each hop's parameters and cookies can be checked (DESIGN §1, §3, §5.5, §5.7).
 
 use reqwest::header::ACCEPT;
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
 use super::journey::{is_gateway_cookie, is_session_cookie};
-use super::support::{deployment, Deployment, Settings, PASSWORD, PROVIDER_ID};
+use super::support::{
+    attribute_after, attribute_in, deployment, follow_at_op, form_action, text_of, unescape,
+    Deployment, Settings, PASSWORD, PROVIDER_ID,
+};
 use crate::helpers::{assert_redirects_to, local_part, location, set_cookies, Browser};
 
 const DEEP_LINK: &str = "/reports/q3?year=2026&team=ops";
@@ -146,7 +149,7 @@ async fn start_login(client: &Browser, e2e: &Deployment, start: &str) -> Started
 /// The provider's login form and consent screen, submitted as a person would; returns the
 /// gateway callback URL the provider sends the browser back to.
 async fn sign_in_at_provider(client: &Browser, e2e: &Deployment, authorize: &Url) -> Url {
-    let (page, _) = follow_at_op(client, e2e, authorize.as_str()).await;
+    let (page, _) = follow_at_op(client, &e2e.op, authorize.as_str()).await;
     let page = text_of(page, StatusCode::OK).await;
     let action = form_action(&page, "login-form");
     let resp = client
@@ -156,7 +159,7 @@ async fn sign_in_at_provider(client: &Browser, e2e: &Deployment, authorize: &Url
         .send()
         .await
         .expect("submit the login form");
-    let (page, _) = follow_at_op(client, e2e, &location(&resp)).await;
+    let (page, _) = follow_at_op(client, &e2e.op, &location(&resp)).await;
     let page = text_of(page, StatusCode::OK).await;
     let action = form_action(&page, "consent-form");
     let resp = client
@@ -165,7 +168,7 @@ async fn sign_in_at_provider(client: &Browser, e2e: &Deployment, authorize: &Url
         .send()
         .await
         .expect("submit the consent form");
-    let (leaving, callback) = follow_at_op(client, e2e, &location(&resp)).await;
+    let (leaving, callback) = follow_at_op(client, &e2e.op, &location(&resp)).await;
     let callback = callback.unwrap_or_else(|| {
         panic!(
             "the provider did not send the browser back: {}",
@@ -217,57 +220,11 @@ fn param(url: &Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Follows redirects from `url` while they stay at the provider. Returns the last response
-/// and, when it is a redirect out of the provider (to the gateway's callback), its target.
-async fn follow_at_op(client: &Browser, e2e: &Deployment, url: &str) -> (Response, Option<String>) {
-    let mut url = url.to_owned();
-    for _ in 0..10 {
-        let resp = client.navigate(&url).await;
-        if !resp.status().is_redirection() {
-            return (resp, None);
-        }
-        let next = location(&resp);
-        if !next.starts_with(&e2e.op.issuer) {
-            return (resp, Some(next));
-        }
-        url = next;
-    }
-    panic!("more than 10 redirects at the provider from {url}");
-}
-
-async fn text_of(resp: Response, expected: StatusCode) -> String {
-    let status = resp.status();
-    let url = resp.url().clone();
-    let body = resp.text().await.expect("response body");
-    assert_eq!(status, expected, "{url}:\n{body}");
-    body
-}
-
-/// The `action` of `<form id="{id}" method="post" action="…">` on a provider page.
-fn form_action(page: &str, id: &str) -> String {
-    attribute_after(page, &format!("<form id=\"{id}\""), "action")
-        .map(|action| unescape(&action))
-        .unwrap_or_else(|| panic!("no form {id} on the page:\n{page}"))
-}
-
-/// The value of attribute `name` in the tag that contains `marker`, after the marker.
-fn attribute_after(page: &str, marker: &str, name: &str) -> Option<String> {
-    let at = page.find(marker)?;
-    let tag_end = at + page[at..].find('>')?;
-    attribute_in(&page[at..tag_end], name)
-}
-
 /// The value of attribute `name` in the tag that contains `marker`, before the marker.
 fn attribute_before(page: &str, marker: &str, name: &str) -> Option<String> {
     let at = page.find(marker)?;
     let tag_start = page[..at].rfind('<')?;
     attribute_in(&page[tag_start..at], name)
-}
-
-fn attribute_in(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = start + tag[start..].find('"')?;
-    Some(tag[start..end].to_owned())
 }
 
 /// What the echo page shows for header `name`.
@@ -276,17 +233,6 @@ fn echo_header(page: &str, name: &str) -> Option<String> {
     let start = page.find(&marker)? + marker.len();
     let end = start + page[start..].find("</td>")?;
     Some(unescape(&page[start..end]))
-}
-
-fn unescape(html: &str) -> String {
-    html.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&#x2f;", "/")
-        .replace("&#x2F;", "/")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 fn cookie_name(set_cookie: &str) -> &str {

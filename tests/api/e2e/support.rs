@@ -8,6 +8,7 @@
 
 mod chrome;
 mod op;
+mod op_forms;
 mod process;
 
 use std::io::Write as _;
@@ -15,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use chrome::{Browser, CdpCookie, Page, DESKTOP, PHONE};
-pub use op::OpenIdProvider;
+pub use op::{Backchannel, OpSettings, OpStats, OpenIdProvider};
+// Sign-in, a code flow of the test's own and sign-out at the provider, for every journey.
+pub use op_forms::*;
 
 use crate::helpers::{toml_str, BROWSER_ACCEPT, TEST_SESSION_SECRET};
 
@@ -43,6 +46,8 @@ pub struct Settings {
     pub login_timeout: Option<&'static str>,
     /// An `[[upstream]]` at `/app` with this URL, next to the built-in echo at `/`.
     pub app_upstream: Option<String>,
+    /// The provider's token lifetime and back-channel logout receiver.
+    pub op: OpSettings,
 }
 
 /// The provider and a gateway (in front of the built-in echo upstream) that trusts it.
@@ -261,7 +266,8 @@ async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the gateway port");
     let gateway = format!("http://{}", listener.local_addr().expect("gateway address"));
 
-    let op = OpenIdProvider::start(&tools.repo, &gateway, &work_dir.path().join("op.log")).await;
+    let op_log = work_dir.path().join("op.log");
+    let op = OpenIdProvider::start_with(&tools.repo, &gateway, &op_log, &settings.op).await;
 
     let toml = gateway_toml(&gateway, &op.issuer, &settings);
     let config = portcullis::config::Config::parse(&toml, "providers.toml", &|_| None)
