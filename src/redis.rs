@@ -140,7 +140,10 @@ impl Redis {
         ttl: Duration,
     ) -> Result<(), RedisError> {
         let expiry = Some(Expiration::EX(ttl_seconds(ttl)));
-        let set = self.inner.client.set::<Value, _, _>(key, value.to_vec(), expiry, None, false);
+        let set = self
+            .inner
+            .client
+            .set::<Value, _, _>(key, value.to_vec(), expiry, None, false);
         self.call(set).await.map(drop)
     }
 
@@ -153,7 +156,10 @@ impl Redis {
     ) -> Result<bool, RedisError> {
         let expiry = Some(Expiration::EX(ttl_seconds(ttl)));
         let options = Some(SetOptions::NX);
-        let set = self.inner.client.set::<Value, _, _>(key, value.to_vec(), expiry, options, false);
+        let set = self
+            .inner
+            .client
+            .set::<Value, _, _>(key, value.to_vec(), expiry, options, false);
         match self.call(set).await? {
             Value::Null => Ok(false),
             Value::String(reply) if reply == "OK" => Ok(true),
@@ -169,19 +175,23 @@ impl Redis {
         let client = &self.inner.client;
         if self.inner.cluster {
             let dels = keys.iter().map(|key| client.del::<i64, _>(key.as_str()));
-            self.call(futures::future::try_join_all(dels)).await.map(drop)
+            self.call(futures::future::try_join_all(dels))
+                .await
+                .map(drop)
         } else {
-            self.call(client.del::<i64, _>(keys.to_vec())).await.map(drop)
+            self.call(client.del::<i64, _>(keys.to_vec()))
+                .await
+                .map(drop)
         }
     }
 
     /// Deletes `key` only while it still holds `value` (releasing a lock one holds), atomically
     /// (a Lua script); true when it was deleted.
     pub(crate) async fn delete_if(&self, key: &str, value: &[u8]) -> Result<bool, RedisError> {
-        let eval = self
-            .inner
-            .client
-            .eval::<i64, _, _, _>(DELETE_IF_SCRIPT, key, vec![value.to_vec()]);
+        let eval =
+            self.inner
+                .client
+                .eval::<i64, _, _, _>(DELETE_IF_SCRIPT, key, vec![value.to_vec()]);
         Ok(self.call(eval).await? == 1)
     }
 
@@ -232,28 +242,41 @@ impl Redis {
             .unwrap_or(Err(RedisError::Timeout(timeout)))
     }
 
-    /// Waits for the first connection attempt to finish, then fails while Redis is down.
+    /// Waits for the first connection attempt to finish, then fails while Redis is down (its
+    /// error says why: a timeout, a refusal, a lost connection).
     async fn connected(&self) -> Result<(), RedisError> {
         let mut link = self.inner.link.clone();
-        let down = match link.wait_for(|state| !matches!(state, LinkState::Starting)).await {
+        let down = match link
+            .wait_for(|state| !matches!(state, LinkState::Starting))
+            .await
+        {
             Ok(state) => match &*state {
                 LinkState::Down(error) => Some(error.clone()),
                 LinkState::Starting | LinkState::Up => None,
             },
-            Err(_) => Some(FredError::new(ErrorKind::Canceled, "the Redis client stopped")),
+            Err(_) => Some(FredError::new(
+                ErrorKind::Canceled,
+                "the Redis client stopped",
+            )),
         };
-        match down {
-            Some(error) if !self.inner.client.is_connected() => Err(self.classify(error)),
-            _ => Ok(()),
-        }
+        // The link, not `client.is_connected()`: the client still says connected for a while
+        // after a lost connection has been reported, and commands sent then would queue.
+        down.map_or(Ok(()), |error| Err(self.classify(error)))
     }
 
     /// Resolves once connected (tests of reconnection wait on this rather than on time).
     #[cfg(test)]
     async fn until_connected(&self) {
         let mut link = self.inner.link.clone();
+        let _ = link.wait_for(|state| matches!(state, LinkState::Up)).await;
+    }
+
+    /// Resolves once the loss of the connection has been noticed.
+    #[cfg(test)]
+    async fn until_disconnected(&self) {
+        let mut link = self.inner.link.clone();
         let _ = link
-            .wait_for(|state| matches!(state, LinkState::Up))
+            .wait_for(|state| matches!(state, LinkState::Down(_)))
             .await;
     }
 
@@ -295,6 +318,8 @@ impl Redis {
 
 /// A TTL in whole seconds for EX/EXPIRE: rounded up, at least 1.
 fn ttl_seconds(ttl: Duration) -> i64 {
-    let whole = ttl.as_secs().saturating_add(u64::from(ttl.subsec_nanos() > 0));
+    let whole = ttl
+        .as_secs()
+        .saturating_add(u64::from(ttl.subsec_nanos() > 0));
     i64::try_from(whole.max(1)).unwrap_or(i64::MAX)
 }

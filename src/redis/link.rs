@@ -45,7 +45,7 @@ pub(super) fn follow(client: &Client) -> watch::Receiver<LinkState> {
     receiver
 }
 
-fn went_down(state: &mut LinkState, error: fred::error::Error) {
+pub(super) fn went_down(state: &mut LinkState, error: fred::error::Error) {
     match state {
         LinkState::Down(_) => {}
         LinkState::Starting => {
@@ -58,7 +58,7 @@ fn went_down(state: &mut LinkState, error: fred::error::Error) {
     *state = LinkState::Down(error);
 }
 
-fn came_up(state: &mut LinkState) {
+pub(super) fn came_up(state: &mut LinkState) {
     match state {
         LinkState::Up => {}
         LinkState::Starting => tracing::info!("connected to Redis"),

@@ -53,7 +53,7 @@ fn unresponsive_interval(timeout: Duration) -> Duration {
 }
 
 /// The server part of the configuration, from the URL forms `src/config` accepts.
-fn client_config(config: &RedisConfig) -> Result<Config, RedisError> {
+pub(super) fn client_config(config: &RedisConfig) -> Result<Config, RedisError> {
     let first = config
         .urls
         .first()
@@ -98,7 +98,8 @@ fn sentinel_scheme(url: &str) -> Option<&'static str> {
 /// `redis+sentinel://[user:password@]host:26379/service[/database]`: the host is a Sentinel,
 /// the path names the monitored service; the credentials serve both.
 fn sentinel(text: &str, plain_scheme: &str) -> Result<Config, RedisError> {
-    let mut url = url::Url::parse(text).map_err(|err| RedisError::InvalidUrl(UrlProblem::Url(err)))?;
+    let mut url =
+        url::Url::parse(text).map_err(|err| RedisError::InvalidUrl(UrlProblem::Url(err)))?;
     let path = url.path().trim_matches('/').to_owned();
     let (service, database) = match path.split_once('/') {
         Some((service, database)) => (service.to_owned(), Some(database.to_owned())),
