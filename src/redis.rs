@@ -79,7 +79,7 @@ impl Redis {
     /// error here (the gateway still starts; calls fail until it is back, and reconnection is
     /// automatic, forever, with capped back-off). Err only for a URL the client cannot use.
     pub(crate) fn connect(config: &RedisConfig) -> Result<Redis, RedisError> {
-        let builder = settings::builder(config)?;
+        let builder = settings::builder(config).map_err(RedisError::InvalidUrl)?;
         let client = builder
             .build()
             .map_err(|err| RedisError::InvalidUrl(UrlProblem::Client(err)))?;

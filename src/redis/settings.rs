@@ -10,7 +10,6 @@ use fred::types::config::{
 };
 use fred::types::Builder;
 
-use super::RedisError;
 use crate::config::RedisConfig;
 
 /// Reconnection back-off: from 50 ms, doubling, capped at 5 s, retried forever.
@@ -18,7 +17,7 @@ const RECONNECT_MIN_DELAY_MS: u32 = 50;
 const RECONNECT_MAX_DELAY_MS: u32 = 5_000;
 
 /// A client builder for `config`, not yet connected.
-pub(super) fn builder(config: &RedisConfig) -> Result<Builder, RedisError> {
+pub(super) fn builder(config: &RedisConfig) -> Result<Builder, UrlProblem> {
     let client_config = client_config(config)?;
     let timeout = config.timeout;
     let mut builder = Builder::from_config(client_config);
@@ -53,18 +52,15 @@ fn unresponsive_interval(timeout: Duration) -> Duration {
 }
 
 /// The server part of the configuration, from the URL forms `src/config` accepts.
-pub(super) fn client_config(config: &RedisConfig) -> Result<Config, RedisError> {
-    let first = config
-        .urls
-        .first()
-        .ok_or(RedisError::InvalidUrl(UrlProblem::NoUrl))?;
+pub(super) fn client_config(config: &RedisConfig) -> Result<Config, UrlProblem> {
+    let first = config.urls.first().ok_or(UrlProblem::NoUrl)?;
     if config.cluster {
         let mut base = centralized(first)?;
         let mut hosts = Vec::new();
         for url in &config.urls {
             match centralized(url)?.server {
                 ServerConfig::Centralized { server } => hosts.push(server),
-                _ => return Err(RedisError::InvalidUrl(UrlProblem::NotANode)),
+                _ => return Err(UrlProblem::NotANode),
             }
         }
         base.server = ServerConfig::Clustered {
@@ -80,8 +76,8 @@ pub(super) fn client_config(config: &RedisConfig) -> Result<Config, RedisError> 
 }
 
 /// `redis://` or `rediss://` for one server (credentials, database, TLS from the URL).
-fn centralized(url: &str) -> Result<Config, RedisError> {
-    Config::from_url_centralized(url).map_err(|err| RedisError::InvalidUrl(UrlProblem::Client(err)))
+fn centralized(url: &str) -> Result<Config, UrlProblem> {
+    Config::from_url_centralized(url).map_err(UrlProblem::Client)
 }
 
 /// The scheme of the Redis servers behind a `redis+sentinel://` / `rediss+sentinel://` URL.
@@ -97,23 +93,22 @@ fn sentinel_scheme(url: &str) -> Option<&'static str> {
 
 /// `redis+sentinel://[user:password@]host:26379/service[/database]`: the host is a Sentinel,
 /// the path names the monitored service; the credentials serve both.
-fn sentinel(text: &str, plain_scheme: &str) -> Result<Config, RedisError> {
-    let mut url =
-        url::Url::parse(text).map_err(|err| RedisError::InvalidUrl(UrlProblem::Url(err)))?;
+fn sentinel(text: &str, plain_scheme: &str) -> Result<Config, UrlProblem> {
+    let mut url = url::Url::parse(text).map_err(UrlProblem::Url)?;
     let path = url.path().trim_matches('/').to_owned();
     let (service, database) = match path.split_once('/') {
         Some((service, database)) => (service.to_owned(), Some(database.to_owned())),
         None => (path, None),
     };
     if service.is_empty() {
-        return Err(RedisError::InvalidUrl(UrlProblem::NoService));
+        return Err(UrlProblem::NoService);
     }
     url.set_scheme(plain_scheme)
-        .map_err(|()| RedisError::InvalidUrl(UrlProblem::NoService))?;
+        .map_err(|()| UrlProblem::NoService)?;
     url.set_path(&database.map_or_else(|| "/".to_owned(), |db| format!("/{db}")));
     let mut config = centralized(url.as_str())?;
     let ServerConfig::Centralized { server } = config.server else {
-        return Err(RedisError::InvalidUrl(UrlProblem::NoService));
+        return Err(UrlProblem::NoService);
     };
     config.server = ServerConfig::Sentinel {
         hosts: vec![server],

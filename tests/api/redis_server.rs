@@ -82,7 +82,7 @@ fn spawn(port: u16) -> Option<Child> {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|err| panic!("cannot run redis-server (is it on PATH?): {err}"));
-    let mut lines = BufReader::new(child.stdout.take()?).lines();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let ready = lines
         .by_ref()
         .map_while(Result::ok)
@@ -93,7 +93,13 @@ fn spawn(port: u16) -> Option<Child> {
     }
     // Keep draining its log so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    answers_ping(&format!("127.0.0.1:{port}")).then_some(child)
+    if answers_ping(&format!("127.0.0.1:{port}")) {
+        Some(child)
+    } else {
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
 }
 
 fn free_port() -> u16 {
