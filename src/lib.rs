@@ -26,6 +26,7 @@ mod proxy;
 mod public;
 mod query;
 mod redirect;
+pub(crate) mod redis;
 pub mod server;
 pub mod session;
 pub mod startup;

@@ -33,6 +33,7 @@ mod mock_provider;
 mod nginx;
 mod presets;
 mod redirect_safety;
+mod redis_server;
 mod route_rules;
 mod sessions;
 mod sign_out_confirmation;
