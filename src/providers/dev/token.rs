@@ -56,6 +56,7 @@ impl DevProvider {
             standard,
             ExtraClaims {
                 groups: Some(serde_json::json!(user.groups)),
+                sid: None,
             },
         )
         .set_nonce(nonce.map(Nonce::new));
