@@ -31,6 +31,8 @@ use crate::pages::Pages;
 /// Codes and access tokens expire after this long.
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// Refresh tokens are single-use and expire after this long unused.
+const REFRESH_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// PKCS#8 v1 DER prefix of an Ed25519 private key (RFC 8410 §7); the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -86,6 +88,8 @@ pub(crate) struct DevProvider {
     jwks: serde_json::Value,
     codes: Mutex<HashMap<String, PendingCode>>,
     tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
+    /// Unredeemed refresh tokens.
+    refresh_tokens: Mutex<HashMap<String, (DevUser, Instant)>>,
     pages: Arc<Pages>,
 }
 
@@ -129,6 +133,7 @@ impl DevProvider {
             jwks: serde_json::json!({ "keys": [jwk] }),
             codes: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
             pages,
         })
     }

@@ -18,7 +18,8 @@ use crate::identity::Identity;
 use crate::providers::api::get_json;
 use crate::providers::github;
 use crate::providers::oidc::{groups_from_json, json_bool, VerifiedLogin};
-use crate::providers::token_endpoint::TokenClient;
+use crate::providers::refresh::{RefreshError, Renewed};
+use crate::providers::token_endpoint::{TokenClient, Tokens};
 
 /// Settings for one plain OAuth 2.0 provider, fixed at start-up.
 pub(crate) struct OAuth2Settings {
@@ -109,7 +110,8 @@ impl OAuth2Provider {
         code: &str,
         pkce_verifier: &str,
     ) -> Result<VerifiedLogin, LoginError> {
-        let access_token = self.exchange_code(code, pkce_verifier).await?;
+        let tokens = self.exchange_code(code, pkce_verifier).await?;
+        let access_token = tokens.access_token;
         let identity = match &self.settings.api {
             OAuth2Api::Generic(config) => {
                 let userinfo = get_json(&self.http, &config.userinfo_url, &access_token)
@@ -125,23 +127,47 @@ impl OAuth2Provider {
             identity,
             id_token: None,
             access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+            sid: None,
         })
     }
 
-    /// RFC 6749 §4.1.3 with the PKCE verifier; client authentication as configured. Plain
-    /// OAuth 2.0 answers carry no ID token.
-    async fn exchange_code(&self, code: &str, pkce_verifier: &str) -> Result<String, LoginError> {
+    /// Redeems `refresh_token` (RFC 6749 §6). There is no ID token to take a new identity
+    /// from: `current` stays (GitHub's groups are read again by `crate::membership`).
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &str,
+        current: &Identity,
+    ) -> Result<Renewed, RefreshError> {
         let (_, token_url) = self.endpoints();
-        let tokens = TokenClient {
+        let tokens = self
+            .token_client()
+            .refresh(token_url, refresh_token)
+            .await
+            .map_err(RefreshError::TokenEndpoint)?;
+        Ok(Renewed::keeping(current, tokens))
+    }
+
+    /// Who the gateway is at the token endpoint.
+    fn token_client(&self) -> TokenClient<'_> {
+        TokenClient {
             http: &self.http,
             client_id: &self.settings.client_id,
             client_secret: &self.settings.client_secret,
             auth: self.settings.token_endpoint_auth,
             redirect_uri: &self.settings.redirect_uri,
         }
-        .exchange_code(token_url, code, pkce_verifier)
-        .await?;
-        Ok(tokens.access_token)
+    }
+
+    /// RFC 6749 §4.1.3 with the PKCE verifier; client authentication as configured. Plain
+    /// OAuth 2.0 answers carry no ID token (one that comes is not read).
+    async fn exchange_code(&self, code: &str, pkce_verifier: &str) -> Result<Tokens, LoginError> {
+        let (_, token_url) = self.endpoints();
+        Ok(self
+            .token_client()
+            .exchange_code(token_url, code, pkce_verifier)
+            .await?)
     }
 }
 

@@ -1,11 +1,12 @@
 //! One OpenID Connect provider as the gateway's relying party: the authorization request,
-//! the callback's `iss`, the login (code exchange, ID token, userinfo) and logout, with what
+//! the callback's `iss`, the login (code exchange, ID token, userinfo), the refresh and logout, with what
 //! discovery found kept here and the JWKS refetched here, rate-limited, for an unknown key.
 //! The children take what they need and never this file: the settings in
 //! `oidc/settings.rs`, the discovery request in `oidc/discovery.rs`, token checks in
-//! `oidc/verify.rs`, the claims in `oidc/claims.rs`, back-channel logout tokens in
-//! `oidc/logout_token.rs`; the token-endpoint call is shared with
-//! plain OAuth 2.0 (`providers/token_endpoint.rs`).
+//! `oidc/verify.rs`, the claims in `oidc/claims.rs`, the userinfo request in
+//! `oidc/userinfo.rs`, back-channel logout tokens in `oidc/logout_token.rs`; the
+//! token-endpoint call (code and refresh grants) is shared with plain OAuth 2.0
+//! (`providers/token_endpoint.rs`), what a refresh gives back is `providers/refresh.rs`.
 //!
 //! Specs: OpenID Connect Core 1.0 §3.1 (code flow) and §3.1.3.7 (ID token validation),
 //! OpenID Connect Discovery 1.0, OpenID Connect Back-Channel Logout 1.0, RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 9207 (`iss`).
@@ -14,6 +15,7 @@ mod claims;
 mod discovery;
 mod logout_token;
 mod settings;
+mod userinfo;
 mod verify;
 
 use std::sync::{Arc, RwLock};
@@ -29,13 +31,15 @@ use discovery::Discovered;
 pub(crate) use discovery::DiscoveryError;
 pub(crate) use logout_token::{LogoutClaims, LogoutTokenError};
 pub(crate) use settings::ProviderSettings;
-pub(crate) use verify::BearerError;
+use userinfo::CompletionError;
 use verify::ProviderIdToken;
+pub(crate) use verify::{BearerError, ExpectedNonce, IdTokenError};
 
 use crate::error::LoginError;
 use crate::identity::Identity;
 use crate::jwt;
 use crate::providers::presets;
+use crate::providers::refresh::{RefreshError, Renewed};
 use crate::providers::token_endpoint::TokenClient;
 
 /// A token naming an unknown `kid` may trigger a JWKS refetch at most this often.
@@ -62,11 +66,25 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 /// A validated login: the identity plus the tokens worth keeping in the session.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the session keeps refresh_token, expires_in and sid (DESIGN §6); written on another branch"
+    )
+)]
 pub(crate) struct VerifiedLogin {
     pub(crate) identity: Identity,
     /// `None` for plain OAuth 2.0 providers, which issue no ID token.
     pub(crate) id_token: Option<String>,
     pub(crate) access_token: String,
+    /// For [`crate::providers::Provider::refresh`], when the provider issued one.
+    pub(crate) refresh_token: Option<String>,
+    /// Seconds the access token is valid, when the provider said.
+    pub(crate) expires_in: Option<u64>,
+    /// The ID token's `sid` (OpenID Connect Back-Channel Logout 1.0 §2.1); `None` for plain
+    /// OAuth 2.0 providers.
+    pub(crate) sid: Option<String>,
 }
 
 impl OidcProvider {
@@ -145,17 +163,17 @@ impl OidcProvider {
         Ok(jwks)
     }
 
-    /// An ID token at login, checked as `oidc/verify.rs` says (OpenID Connect Core
-    /// §3.1.3.7), with one rate-limited JWKS refetch for an unknown key.
-    pub(crate) async fn verify_id_token(
+    /// An ID token at login or refresh, checked as `oidc/verify.rs` says (OpenID Connect
+    /// Core §3.1.3.7, §12.2), with one rate-limited JWKS refetch for an unknown key.
+    async fn verify_id_token(
         &self,
+        discovered: &Discovered,
         id_token: &str,
-        nonce: &str,
-    ) -> Result<LoginClaims, LoginError> {
+        nonce: ExpectedNonce<'_>,
+    ) -> Result<LoginClaims, IdTokenError> {
         let token: ProviderIdToken = id_token
             .parse()
             .map_err(|err| LoginError::InvalidIdToken(format!("malformed: {err}")))?;
-        let discovered = self.ready()?;
         let refetch = self.refetch_jwks();
         verify::id_token(
             &self.settings,
@@ -264,6 +282,17 @@ impl OidcProvider {
         Some(url)
     }
 
+    /// Who the gateway is at the token endpoint.
+    fn token_client(&self) -> TokenClient<'_> {
+        TokenClient {
+            http: &self.http,
+            client_id: &self.settings.client_id,
+            client_secret: &self.settings.client_secret,
+            auth: self.settings.token_endpoint_auth,
+            redirect_uri: &self.settings.redirect_uri,
+        }
+    }
+
     /// Exchanges the code, validates the ID token and, when it lacks email or profile
     /// claims, completes them from userinfo.
     pub(crate) async fn complete_login(
@@ -273,66 +302,99 @@ impl OidcProvider {
         nonce: &str,
     ) -> Result<VerifiedLogin, LoginError> {
         let discovered = self.ready()?;
-        let tokens = TokenClient {
-            http: &self.http,
-            client_id: &self.settings.client_id,
-            client_secret: &self.settings.client_secret,
-            auth: self.settings.token_endpoint_auth,
-            redirect_uri: &self.settings.redirect_uri,
-        }
-        .exchange_code(discovered.token_endpoint.clone(), code, pkce_verifier)
-        .await?;
+        let tokens = self
+            .token_client()
+            .exchange_code(discovered.token_endpoint.clone(), code, pkce_verifier)
+            .await?;
         let id_token = tokens.id_token.ok_or_else(|| {
             LoginError::TokenExchange("the token response has no id_token".into())
         })?;
-        let mut claims = self.verify_id_token(&id_token, nonce).await?;
+        let claims = self
+            .verify_id_token(&discovered, &id_token, ExpectedNonce::Equals(nonce))
+            .await?;
+        let sid = claims.sid.clone();
+        let identity = self
+            .identity(&discovered, claims, &id_token, &tokens.access_token)
+            .await?;
+        Ok(VerifiedLogin {
+            identity,
+            id_token: Some(id_token),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+            sid,
+        })
+    }
+
+    /// Redeems `refresh_token` (RFC 6749 §6). A returned ID token is checked as at login but
+    /// for the nonce (OpenID Connect Core §12.2), must name `current.user`, and makes the
+    /// identity again, with userinfo as at login; without one, `current` stays.
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &str,
+        current: &Identity,
+    ) -> Result<Renewed, RefreshError> {
+        let discovered = self.current().ok_or(RefreshError::NotDiscovered)?;
+        let tokens = self
+            .token_client()
+            .refresh(discovered.token_endpoint.clone(), refresh_token)
+            .await
+            .map_err(RefreshError::TokenEndpoint)?;
+        let Some(id_token) = tokens.id_token.clone() else {
+            return Ok(Renewed::keeping(current, tokens));
+        };
+        let claims = self
+            .verify_id_token(&discovered, &id_token, ExpectedNonce::NotCompared)
+            .await
+            .map_err(RefreshError::IdToken)?;
+        if claims.sub != current.user {
+            return Err(RefreshError::SubjectChanged);
+        }
+        let sid = claims.sid.clone();
+        let identity = self
+            .identity(&discovered, claims, &id_token, &tokens.access_token)
+            .await?;
+        Ok(Renewed {
+            identity,
+            id_token: Some(id_token),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+            sid,
+        })
+    }
+
+    /// The identity from a verified ID token's claims, completed from userinfo when they
+    /// lack email or profile claims (or the kind wants userinfo), then the kind's rules.
+    async fn identity(
+        &self,
+        discovered: &Discovered,
+        mut claims: LoginClaims,
+        id_token: &str,
+        access_token: &str,
+    ) -> Result<Identity, CompletionError> {
         let mut userinfo = None;
         if claims.needs_userinfo() || presets::wants_userinfo(&self.settings.preset) {
             if let Some(endpoint) = &discovered.userinfo_endpoint {
-                let answer = self.fetch_userinfo(endpoint, &tokens.access_token).await?;
-                claims.merge_userinfo(&answer)?;
+                let answer = userinfo::fetch(&self.http, endpoint, access_token)
+                    .await
+                    .map_err(CompletionError::Userinfo)?;
+                claims
+                    .merge_userinfo(&answer)
+                    .map_err(CompletionError::Rejected)?;
                 userinfo = Some(answer);
             }
         }
-        // The signature was verified above: the payload can be read for the kind's claims.
-        let payload = jwt::payload(&id_token).unwrap_or_default();
+        // The signature was verified: the payload can be read for the kind's claims.
+        let payload = jwt::payload(id_token).unwrap_or_default();
         presets::finish(
             &self.settings.preset,
             &mut claims,
             &payload,
             userinfo.as_ref(),
-        )?;
-        Ok(VerifiedLogin {
-            identity: claims.into_identity(self.id()),
-            id_token: Some(id_token),
-            access_token: tokens.access_token,
-        })
-    }
-
-    /// OpenID Connect Core §5.3; the answer's `sub` must equal the ID token's (§5.3.2).
-    async fn fetch_userinfo(
-        &self,
-        endpoint: &Url,
-        access_token: &str,
-    ) -> Result<serde_json::Value, LoginError> {
-        let response = self
-            .http
-            .get(endpoint.clone())
-            .bearer_auth(access_token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|err| LoginError::Userinfo(crate::error_chain::error_chain(&err)))?;
-        if !response.status().is_success() {
-            return Err(LoginError::Userinfo(format!(
-                "{} from the userinfo endpoint",
-                response.status().as_u16()
-            )));
-        }
-        response
-            .json()
-            .await
-            .map_err(|err| LoginError::Userinfo(format!("not a JSON object: {err}")))
+        )
+        .map_err(CompletionError::Rejected)?;
+        Ok(claims.into_identity(self.id()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The token-endpoint call shared by OpenID Connect and plain OAuth 2.0 providers: the
-//! authorization code grant with the PKCE verifier (RFC 6749 §4.1.3, RFC 7636 §4.5), client
-//! authentication by `client_secret_basic` or `client_secret_post` (RFC 6749 §2.3.1), and the
-//! answer read strictly (§5.1, §5.2).
+//! authorization code grant with the PKCE verifier (RFC 6749 §4.1.3, RFC 7636 §4.5) and the
+//! refresh token grant (§6) in one request, client authentication by `client_secret_basic` or
+//! `client_secret_post` (§2.3.1), and the answer read strictly (§5.1, §5.2).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -23,15 +23,31 @@ pub(crate) struct TokenClient<'a> {
     pub(crate) redirect_uri: &'a str,
 }
 
-/// A successful answer: an access token that is not empty, and the ID token when the
-/// provider speaks OpenID Connect.
-#[derive(Debug)]
+/// A successful answer: an access token that is not empty, the ID token when the provider
+/// speaks OpenID Connect, and the refresh token and lifetime when it sent them (RFC 6749
+/// §5.1). `Debug` names which tokens came, never their values.
 pub(crate) struct Tokens {
     pub(crate) access_token: String,
     pub(crate) id_token: Option<String>,
+    /// `None` when absent or empty.
+    pub(crate) refresh_token: Option<String>,
+    /// Seconds the access token is valid; `None` when absent, negative or not a number.
+    pub(crate) expires_in: Option<u64>,
 }
 
-/// Why the code exchange failed.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |token: Option<&String>| token.map(|_| "[redacted]");
+        f.debug_struct("Tokens")
+            .field("access_token", &"[redacted]")
+            .field("id_token", &redacted(self.id_token.as_ref()))
+            .field("refresh_token", &redacted(self.refresh_token.as_ref()))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Why a token request (code exchange or refresh) failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TokenEndpointError {
     #[error("the token endpoint could not be reached")]
@@ -49,6 +65,20 @@ pub(crate) enum TokenEndpointError {
     NoAccessToken(u16),
 }
 
+impl TokenEndpointError {
+    /// Whether the provider said the grant or the client is no longer accepted (RFC 6749
+    /// §5.2 `invalid_grant`, `invalid_client`, `unauthorized_client`): asking again cannot
+    /// succeed. Every other failure (unreachable, a 5xx, an answer that is not the documented
+    /// JSON, `temporarily_unavailable`, …) may pass.
+    pub(crate) fn grant_is_gone(&self) -> bool {
+        matches!(
+            self,
+            TokenEndpointError::Refused { error, .. }
+                if matches!(error.as_str(), "invalid_grant" | "invalid_client" | "unauthorized_client")
+        )
+    }
+}
+
 /// A failed exchange ends the sign-in; the message carries the whole chain.
 impl From<TokenEndpointError> for LoginError {
     fn from(err: TokenEndpointError) -> LoginError {
@@ -64,9 +94,25 @@ struct TokenAnswer {
     #[serde(default)]
     id_token: Option<String>,
     #[serde(default)]
+    refresh_token: Option<String>,
+    /// Any JSON value: one of an unexpected type is ignored, not a failed answer.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
     error: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
+}
+
+/// The grant a token request presents; every other parameter is the same for both.
+enum Grant<'a> {
+    /// RFC 6749 §4.1.3 with the PKCE verifier (RFC 7636 §4.5).
+    AuthorizationCode {
+        code: &'a str,
+        pkce_verifier: &'a str,
+    },
+    /// RFC 6749 §6; no `scope`, so the scope stays the one originally granted.
+    RefreshToken(&'a str),
 }
 
 impl TokenClient<'_> {
@@ -78,13 +124,42 @@ impl TokenClient<'_> {
         code: &str,
         pkce_verifier: &str,
     ) -> Result<Tokens, TokenEndpointError> {
+        let grant = Grant::AuthorizationCode {
+            code,
+            pkce_verifier,
+        };
+        self.request(endpoint, grant).await
+    }
+
+    /// Redeems `refresh_token` at `endpoint` (RFC 6749 §6): the same client authentication
+    /// as the code grant, no `redirect_uri`, the answer read as for [`Self::exchange_code`].
+    pub(crate) async fn refresh(
+        &self,
+        endpoint: Url,
+        refresh_token: &str,
+    ) -> Result<Tokens, TokenEndpointError> {
+        self.request(endpoint, Grant::RefreshToken(refresh_token))
+            .await
+    }
+
+    /// The one token request of both grants.
+    async fn request(&self, endpoint: Url, grant: Grant<'_>) -> Result<Tokens, TokenEndpointError> {
         let secret = self.client_secret.expose_secret();
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", self.redirect_uri),
-            ("code_verifier", pkce_verifier),
-        ];
+        let mut form = match grant {
+            Grant::AuthorizationCode {
+                code,
+                pkce_verifier,
+            } => vec![
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", self.redirect_uri),
+                ("code_verifier", pkce_verifier),
+            ],
+            Grant::RefreshToken(refresh_token) => vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        };
         let mut request = self
             .http
             .post(endpoint)
@@ -117,7 +192,10 @@ impl TokenClient<'_> {
     }
 }
 
-fn read_answer(status: reqwest::StatusCode, body: &[u8]) -> Result<Tokens, TokenEndpointError> {
+pub(super) fn read_answer(
+    status: reqwest::StatusCode,
+    body: &[u8],
+) -> Result<Tokens, TokenEndpointError> {
     match serde_json::from_slice::<TokenAnswer>(body).ok() {
         Some(TokenAnswer {
             error: Some(error),
@@ -131,12 +209,28 @@ fn read_answer(status: reqwest::StatusCode, body: &[u8]) -> Result<Tokens, Token
         Some(TokenAnswer {
             access_token: Some(access_token),
             id_token,
+            refresh_token,
+            expires_in,
             ..
         }) if status.is_success() && !access_token.is_empty() => Ok(Tokens {
             access_token,
             id_token,
+            refresh_token: refresh_token.filter(|token| !token.is_empty()),
+            expires_in: expires_in.as_ref().and_then(seconds),
         }),
         _ => Err(TokenEndpointError::NoAccessToken(status.as_u16())),
+    }
+}
+
+/// RFC 6749 §5.1 `expires_in`: a non-negative integer. Some providers send it as a string of
+/// digits, which is read too; anything else (negative, fractional, other text) is `None`.
+fn seconds(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
     }
 }
 
@@ -147,52 +241,4 @@ fn form_urlencode(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::StatusCode;
-
-    /// Where the two former readers differed, the stricter answer holds: an `error` field
-    /// fails even with 200 and an access token, an empty access token is none.
-    #[test]
-    fn only_a_clean_success_with_an_access_token_counts() {
-        let ok = read_answer(StatusCode::OK, br#"{"access_token":"a","id_token":"i"}"#).unwrap();
-        assert_eq!(
-            (ok.access_token.as_str(), ok.id_token.as_deref()),
-            ("a", Some("i"))
-        );
-
-        let refused = read_answer(
-            StatusCode::OK,
-            br#"{"access_token":"a","error":"bad_verification_code"}"#,
-        );
-        assert!(matches!(
-            refused,
-            Err(TokenEndpointError::Refused { status: 200, .. })
-        ));
-        for (status, body) in [
-            (StatusCode::OK, &br#"{"access_token":""}"#[..]),
-            (StatusCode::OK, br#"{"token_type":"bearer"}"#),
-            (StatusCode::OK, b"not json"),
-            (StatusCode::BAD_GATEWAY, br#"{"access_token":"a"}"#),
-        ] {
-            assert!(
-                matches!(
-                    read_answer(status, body),
-                    Err(TokenEndpointError::NoAccessToken(_))
-                ),
-                "{status} {}",
-                String::from_utf8_lossy(body)
-            );
-        }
-    }
-
-    #[test]
-    fn a_refusal_names_the_status_the_code_and_the_description() {
-        let err = read_answer(
-            StatusCode::BAD_REQUEST,
-            br#"{"error":"invalid_grant","error_description":"unknown code"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(err.to_string(), "400 invalid_grant: unknown code");
-    }
-}
+mod tests;

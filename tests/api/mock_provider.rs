@@ -6,8 +6,12 @@
 //! answers at once with a 302 to the redirect URI carrying `code`, `state` and the RFC 9207
 //! `iss`. The token endpoint checks the grant (single-use code, redirect URI, client
 //! authentication, PKCE per RFC 7636 §4.6) and issues an RS256 ID token signed with the
-//! fixed test key in `tests/fixtures/`. Every request is recorded so tests can assert on
-//! what the gateway sent, and [`Behaviour`] switches on one misbehaviour at a time.
+//! fixed test key in `tests/fixtures/`; with [`Behaviour::issue_refresh_tokens`] it also
+//! issues refresh tokens and redeems them, rotating, in `mock_provider/refresh.rs`. Every
+//! request is recorded so tests can assert on what the gateway sent, and [`Behaviour`]
+//! switches on one misbehaviour at a time.
+
+mod refresh;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -117,7 +121,8 @@ pub enum NonceMode {
     Missing,
 }
 
-/// What the token endpoint answers once it has accepted (or before it checks) the request.
+/// What the token endpoint answers to the code grant once it has accepted (or before it
+/// checks) the request; refresh grants follow [`Behaviour::refresh_error`] instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenResponseMode {
     /// Validate the request and issue tokens (the honest default).
@@ -190,6 +195,17 @@ pub struct Behaviour {
     pub callback_iss: CallbackIss,
     /// Redirect back with `error=<0>&error_description=<1>` instead of a code.
     pub authorize_error: Option<(String, String)>,
+    /// The code grant also issues a refresh token (a new family, see `mock_provider/refresh.rs`).
+    pub issue_refresh_tokens: bool,
+    /// `expires_in` of every access token; `None` = 3600.
+    pub access_token_lifetime: Option<u64>,
+    /// A refreshed answer carries no new ID token.
+    pub refresh_without_id_token: bool,
+    /// Answer every refresh grant with this status and RFC 6749 §5.2 `error`, e.g.
+    /// `(503, "temporarily_unavailable")` or `(400, "invalid_grant")`, consuming nothing.
+    pub refresh_error: Option<(u16, &'static str)>,
+    /// The `sid` claim of every ID token (OpenID Connect Back-Channel Logout 1.0 §2.1).
+    pub sid: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -217,6 +233,11 @@ impl Default for Behaviour {
             client_auth: ClientAuthMethod::ClientSecretBasic,
             callback_iss: CallbackIss::Correct,
             authorize_error: None,
+            issue_refresh_tokens: false,
+            access_token_lifetime: None,
+            refresh_without_id_token: false,
+            refresh_error: None,
+            sid: None,
         }
     }
 }
@@ -299,6 +320,7 @@ struct Shared {
     recorded: Mutex<Recorded>,
     grants: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashSet<String>>,
+    refresh_tokens: Mutex<refresh::RefreshTokens>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -358,6 +380,7 @@ impl MockProvider {
             recorded: Mutex::new(Recorded::default()),
             grants: Mutex::new(HashMap::new()),
             access_tokens: Mutex::new(HashSet::new()),
+            refresh_tokens: Mutex::new(refresh::RefreshTokens::default()),
         });
         MockProvider {
             shared,
@@ -456,6 +479,17 @@ impl MockProvider {
         lock(&self.shared.recorded).token.last().cloned()
     }
 
+    /// Refresh-grant requests that reached the token endpoint, successful or not.
+    pub fn refresh_grants(&self) -> usize {
+        lock(&self.shared.refresh_tokens).grants()
+    }
+
+    /// Revokes every refresh token issued so far (each family): any later refresh with one
+    /// of them answers `invalid_grant`.
+    pub fn revoke_refresh_tokens(&self) {
+        lock(&self.shared.refresh_tokens).revoke_all();
+    }
+
     /// Signs `claims` as the provider would under `signing` (for tests that build tokens).
     pub fn sign(&self, claims: &Map<String, Value>, signing: &Signing, omit_kid: bool) -> String {
         sign_jwt(&self.shared.keys, claims, signing, omit_kid)
@@ -494,7 +528,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Json<Value> {
         "jwks_uri": format!("{issuer}/jwks"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": ["openid", "email", "profile", "groups"],
@@ -626,6 +660,9 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         content_type: header_string(&headers, header::CONTENT_TYPE),
     });
     let behaviour = lock(&shared.behaviour).clone();
+    if form.get("grant_type") == Some("refresh_token") {
+        return refresh::grant(&shared, &behaviour, &form, authorization);
+    }
 
     match &behaviour.token_response {
         TokenResponseMode::OAuthError { error, description } => {
@@ -687,14 +724,10 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         );
     }
 
-    let access_token = random_token();
-    lock(&shared.access_tokens).insert(access_token.clone());
-    let mut answer = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": 3600,
-        "scope": "openid email profile",
-    });
+    let mut answer = access_token_answer(&shared, &behaviour);
+    if behaviour.issue_refresh_tokens {
+        answer["refresh_token"] = json!(lock(&shared.refresh_tokens).issue_family());
+    }
     if behaviour.token_response == TokenResponseMode::Normal {
         let claims = id_token_claims(&shared, &behaviour, grant.nonce.as_deref());
         answer["id_token"] = json!(sign_jwt(
@@ -710,6 +743,18 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         Json(answer),
     )
         .into_response()
+}
+
+/// A new access token (known to userinfo from now on) in an RFC 6749 §5.1 answer.
+fn access_token_answer(shared: &Shared, behaviour: &Behaviour) -> Value {
+    let access_token = random_token();
+    lock(&shared.access_tokens).insert(access_token.clone());
+    json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": behaviour.access_token_lifetime.unwrap_or(3600),
+        "scope": "openid email profile",
+    })
 }
 
 /// RFC 6749 §2.3.1: exactly the expected method, with the registered id and secret.
@@ -815,6 +860,9 @@ fn id_token_claims(
             claims.insert("nonce".into(), json!("not-the-nonce-you-sent"));
         }
         (NonceMode::Echo, None) | (NonceMode::Missing, _) => {}
+    }
+    if let Some(sid) = &behaviour.sid {
+        claims.insert("sid".into(), json!(sid));
     }
     for (name, value) in &behaviour.id_token_overrides {
         if value.is_null() {

@@ -23,7 +23,7 @@ pub(super) async fn discovery(State(dev): State<Arc<DevProvider>>) -> Json<serde
         "id_token_signing_alg_values_supported": ["EdDSA"],
         "scopes_supported": ["openid", "email", "profile", "groups"],
         "claims_supported": ["sub", "email", "email_verified", "name", "preferred_username", "groups"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "authorization_response_iss_parameter_supported": true,

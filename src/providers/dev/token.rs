@@ -1,5 +1,6 @@
 //! The development provider's token endpoint (RFC 6749 §4.1.3 with client authentication,
-//! single-use codes, the redirect URI and PKCE S256 checked) and its userinfo endpoint
+//! single-use codes, the redirect URI and PKCE S256 checked; the refresh token grant, §6,
+//! rotating: each refresh token is redeemed once and replaced) and its userinfo endpoint
 //! (OpenID Connect Core §5.3).
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{random_token, DevProvider, DevUser, CODE_LIFETIME, TOKEN_LIFETIME};
+use super::{random_token, DevProvider, DevUser, CODE_LIFETIME, REFRESH_LIFETIME, TOKEN_LIFETIME};
 use crate::error_chain::error_chain;
 use crate::providers::oidc::ExtraClaims;
 
@@ -56,6 +57,7 @@ impl DevProvider {
             standard,
             ExtraClaims {
                 groups: Some(serde_json::json!(user.groups)),
+                sid: None,
             },
         )
         .set_nonce(nonce.map(Nonce::new));
@@ -105,6 +107,7 @@ impl DevProvider {
 pub(super) struct TokenForm {
     grant_type: Option<String>,
     code: Option<String>,
+    refresh_token: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     client_id: Option<String>,
@@ -132,13 +135,30 @@ pub(super) async fn token(
             "client authentication failed",
         );
     }
-    if form.grant_type.as_deref() != Some("authorization_code") {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "only authorization_code",
-        );
+    let granted = match form.grant_type.as_deref() {
+        Some("authorization_code") => code_grant(&dev, &form),
+        Some("refresh_token") => refresh_grant(&dev, &form),
+        _ => {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only authorization_code and refresh_token",
+            )
+        }
+    };
+    match granted {
+        Ok((user, nonce)) => issue(&dev, user, nonce),
+        Err(Refused(description)) => {
+            token_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+        }
     }
+}
+
+/// An `invalid_grant` refusal (RFC 6749 §5.2), with its description.
+struct Refused(&'static str);
+
+/// RFC 6749 §4.1.3: the user and nonce of a valid, unused code.
+fn code_grant(dev: &DevProvider, form: &TokenForm) -> Result<(DevUser, Option<String>), Refused> {
     let pending = form.code.as_ref().and_then(|code| {
         dev.codes
             .lock()
@@ -146,31 +166,39 @@ pub(super) async fn token(
             .and_then(|mut codes| codes.remove(code))
     });
     let Some(pending) = pending.filter(|p| p.issued.elapsed() < CODE_LIFETIME) else {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "unknown, used or expired code",
-        );
+        return Err(Refused("unknown, used or expired code"));
     };
     if form.redirect_uri.as_deref() != Some(pending.redirect_uri.as_str()) {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "redirect_uri mismatch",
-        );
+        return Err(Refused("redirect_uri mismatch"));
     }
     let challenge = form
         .code_verifier
         .as_ref()
         .map(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())));
     if challenge.as_deref() != Some(pending.code_challenge.as_str()) {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "PKCE verification failed",
-        );
+        return Err(Refused("PKCE verification failed"));
     }
-    let id_token = match dev.sign_id_token(&pending.user, pending.nonce) {
+    Ok((pending.user, pending.nonce))
+}
+
+/// RFC 6749 §6: the user of a valid refresh token, which is consumed (a new one is issued
+/// with the answer); the refreshed ID token has no nonce (OpenID Connect Core §12.2).
+fn refresh_grant(
+    dev: &DevProvider,
+    form: &TokenForm,
+) -> Result<(DevUser, Option<String>), Refused> {
+    let user = form.refresh_token.as_ref().and_then(|token| {
+        let mut tokens = dev.refresh_tokens.lock().ok()?;
+        let (user, issued) = tokens.remove(token)?;
+        (issued.elapsed() < REFRESH_LIFETIME).then_some(user)
+    });
+    user.map(|user| (user, None))
+        .ok_or(Refused("unknown, used or expired refresh token"))
+}
+
+/// The answer to a granted request: an ID token, an access token and a refresh token.
+fn issue(dev: &DevProvider, user: DevUser, nonce: Option<String>) -> Response {
+    let id_token = match dev.sign_id_token(&user, nonce) {
         Ok(token) => token,
         Err(err) => {
             tracing::error!(error = %error_chain(&err), "development provider could not sign an ID token");
@@ -182,14 +210,20 @@ pub(super) async fn token(
         }
     };
     let access_token = random_token();
+    let refresh_token = random_token();
+    if let Ok(mut tokens) = dev.refresh_tokens.lock() {
+        tokens.retain(|_, (_, issued)| issued.elapsed() < REFRESH_LIFETIME);
+        tokens.insert(refresh_token.clone(), (user.clone(), Instant::now()));
+    }
     if let Ok(mut tokens) = dev.tokens.lock() {
         tokens.retain(|_, (_, issued)| issued.elapsed() < TOKEN_LIFETIME);
-        tokens.insert(access_token.clone(), (pending.user, Instant::now()));
+        tokens.insert(access_token.clone(), (user, Instant::now()));
     }
     let mut response = Json(serde_json::json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME.as_secs(),
+        "refresh_token": refresh_token,
         "id_token": id_token,
     }))
     .into_response();
@@ -234,3 +268,6 @@ fn form_decode(text: &str) -> String {
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

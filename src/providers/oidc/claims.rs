@@ -8,11 +8,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::LoginError;
 use crate::identity::Identity;
 
-/// ID token claims beyond the standard ones: `groups`, as a list or a single string.
+/// ID token claims beyond the standard ones: `groups`, as a list or a single string, and
+/// the session id `sid` (OpenID Connect Back-Channel Logout 1.0 §2.1). Both are read as any
+/// JSON value, so one of an unexpected type is ignored rather than failing the token.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub(crate) struct ExtraClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) groups: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<serde_json::Value>,
 }
 impl AdditionalClaims for ExtraClaims {}
 
@@ -25,6 +29,8 @@ pub(crate) struct LoginClaims {
     pub(crate) preferred_username: Option<String>,
     pub(crate) name: Option<String>,
     pub(crate) groups: Vec<String>,
+    /// The provider's session id, when it is a non-empty string.
+    pub(crate) sid: Option<String>,
     audiences: Vec<String>,
     authorized_party: Option<String>,
 }
@@ -55,6 +61,13 @@ impl LoginClaims {
                 .as_ref()
                 .map(groups_from_json)
                 .unwrap_or_default(),
+            sid: claims
+                .additional_claims()
+                .sid
+                .as_ref()
+                .and_then(serde_json::Value::as_str)
+                .filter(|sid| !sid.is_empty())
+                .map(str::to_owned),
             audiences: claims
                 .audiences()
                 .iter()

@@ -81,19 +81,54 @@ pub(crate) enum NotBeforeError {
     NotANumber,
 }
 
+/// What the ID token's `nonce` must be.
+#[derive(Clone, Copy)]
+pub(crate) enum ExpectedNonce<'a> {
+    /// At login: present and equal to the authorization request's (§3.1.3.7 item 11).
+    Equals(&'a str),
+    /// A refreshed ID token (OpenID Connect Core §12.2) need not carry one; one it carries
+    /// is not compared (it could only repeat the login's).
+    NotCompared,
+}
+
+/// Why an ID token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IdTokenError {
+    /// It fails a check, or the kind's issuer rules.
+    #[error(transparent)]
+    Invalid(#[from] LoginError),
+    /// It names a key the JWKS does not hold, and the JWKS could not be fetched again:
+    /// nothing is known about the token yet.
+    #[error("no key matches the token's kid, and the JWKS could not be fetched again")]
+    KeysUnavailable(#[source] DiscoveryError),
+}
+
+/// At login both are an invalid ID token, with the message it always had.
+impl From<IdTokenError> for LoginError {
+    fn from(err: IdTokenError) -> LoginError {
+        match err {
+            IdTokenError::Invalid(err) => err,
+            IdTokenError::KeysUnavailable(err) => LoginError::InvalidIdToken(format!(
+                "no key matches the token's kid ({})",
+                error_chain(&err)
+            )),
+        }
+    }
+}
+
 /// OpenID Connect Core §3.1.3.7: signature by a JWKS key with an allow-listed asymmetric
-/// algorithm, `iss`, `aud` (and `azp`), `exp`, `iat`, `nonce`, `sub`. `token` is parsed from
-/// `raw`; `jwks` are the keys held now. When the token names an unknown `kid`, `refetch`
-/// (the provider's rate-limited JWKS refetch, run only then) brings the keys for one more try
-/// before the token is rejected (key rotation).
+/// algorithm, `iss`, `aud` (and `azp`), `exp`, `iat`, `nonce` as `nonce` says, `sub`.
+/// `token` is parsed from `raw`; `jwks` are the keys held now. When the token names an
+/// unknown `kid`, `refetch` (the provider's rate-limited JWKS refetch, run only then) brings
+/// the keys for one more try before the token is rejected (key rotation).
 pub(super) async fn id_token(
     settings: &ProviderSettings,
     token: &ProviderIdToken,
     raw: &str,
     jwks: &CoreJsonWebKeySet,
     refetch: impl Future<Output = Result<CoreJsonWebKeySet, DiscoveryError>>,
-    nonce: &str,
-) -> Result<LoginClaims, LoginError> {
+    nonce: ExpectedNonce<'_>,
+) -> Result<LoginClaims, IdTokenError> {
     let payload = jwt::payload(raw).unwrap_or_default();
     let issuer = presets::token_issuer(&settings.preset, &settings.issuer, &payload)?;
     let check =
@@ -101,21 +136,18 @@ pub(super) async fn id_token(
     let claims = with_refetch(jwks, refetch, check, names_unknown_key)
         .await
         .map_err(|err| match err {
-            Keyed::Refetch(err) => LoginError::InvalidIdToken(format!(
-                "no key matches the token's kid ({})",
-                error_chain(&err)
-            )),
-            Keyed::Check(err) => LoginError::InvalidIdToken(error_chain(&err)),
+            Keyed::Refetch(err) => IdTokenError::KeysUnavailable(err),
+            Keyed::Check(err) => LoginError::InvalidIdToken(error_chain(&err)).into(),
         })?;
     // The signature is verified: the payload's `nbf` can be trusted.
     check_not_before(&payload).map_err(|err| LoginError::InvalidIdToken(err.to_string()))?;
-    claims.check_authorized_party(&settings.client_id)
+    Ok(claims.check_authorized_party(&settings.client_id)?)
 }
 
 fn id_token_with(
     token: &ProviderIdToken,
     jwks: &CoreJsonWebKeySet,
-    nonce: &str,
+    nonce: ExpectedNonce<'_>,
     issuer: &str,
     client_id: &str,
 ) -> Result<LoginClaims, ClaimsVerificationError> {
@@ -130,7 +162,14 @@ fn id_token_with(
     // Extra audiences are allowed only with `azp` naming us, checked in `check_authorized_party`.
     .set_other_audience_verifier_fn(|_| true)
     .set_issue_time_verifier_fn(check_issue_time);
-    let claims = token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
+    let claims = match nonce {
+        ExpectedNonce::Equals(nonce) => token.claims(&verifier, &Nonce::new(nonce.to_owned()))?,
+        // The library's nonce-verifier signature.
+        ExpectedNonce::NotCompared => token
+            .claims(&verifier, |_: Option<&Nonce>| -> Result<(), String> {
+                Ok(())
+            })?,
+    };
     LoginClaims::from_id_token(claims)
 }
 
