@@ -11,8 +11,9 @@
 //! verified emails reach an [`Identity`], so an unverified address never matches. There is
 //! no implicit allow-all: `email_domains = ["*"]` must be written.
 //!
-//! Claims are read from the ID token kept in the session, which the gateway verified at
-//! login and sealed with AEAD; the payload is decoded only when a rule needs it.
+//! Claims are read from a JWT the gateway verified (the ID token at login or renewal, a
+//! bearer token), decoded only when a rule needs it, or from the claims a session kept of
+//! its ID token at the paths the rules name (`crate::session`'s compact sessions).
 
 use std::cell::OnceCell;
 
@@ -30,30 +31,49 @@ pub(crate) struct Denial {
     pub(crate) reason: String,
 }
 
-/// Who is asking: the session's identity and, for `claims` rules, the verified JWT (ID token)
-/// whose payload holds the claims.
+/// Where `claims` rules find the claims.
+#[derive(Clone, Copy)]
+pub(crate) enum Claims<'a> {
+    /// A JWT the gateway verified (at login or renewal, or as a bearer token); only decoded
+    /// here.
+    Token(&'a str),
+    /// The claims a session kept, at the paths the rules name.
+    Kept(&'a Value),
+    None,
+}
+
+impl<'a> From<Option<&'a str>> for Claims<'a> {
+    fn from(token: Option<&'a str>) -> Claims<'a> {
+        token.map_or(Claims::None, Claims::Token)
+    }
+}
+
+/// Who is asking: the identity and, for `claims` rules, where their claims are.
 pub(crate) struct Subject<'a> {
     identity: &'a Identity,
-    token: Option<&'a str>,
-    claims: OnceCell<Option<Value>>,
+    source: Claims<'a>,
+    decoded: OnceCell<Option<Value>>,
 }
 
 impl<'a> Subject<'a> {
-    /// `token` must have been verified by the gateway (at login, or as a bearer token); it is
-    /// only decoded here.
-    pub(crate) fn new(identity: &'a Identity, token: Option<&'a str>) -> Subject<'a> {
+    pub(crate) fn new(identity: &'a Identity, source: Claims<'a>) -> Subject<'a> {
         Subject {
             identity,
-            token,
-            claims: OnceCell::new(),
+            source,
+            decoded: OnceCell::new(),
         }
     }
 
-    /// The token's payload, decoded once, when it is a JSON object.
+    /// The claims, a token's payload decoded once.
     fn claims(&self) -> Option<&Value> {
-        self.claims
-            .get_or_init(|| self.token.and_then(crate::jwt::payload))
-            .as_ref()
+        match self.source {
+            Claims::Token(token) => self
+                .decoded
+                .get_or_init(|| crate::jwt::payload(token))
+                .as_ref(),
+            Claims::Kept(claims) => Some(claims),
+            Claims::None => None,
+        }
     }
 }
 

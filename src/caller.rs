@@ -1,25 +1,26 @@
 //! Who is calling, found out once for the gate and for forward auth alike: the subject of a
 //! valid `Authorization: Bearer` token where a provider accepts them (an invalid one is a 401
-//! `invalid_token`, `crate::bearer`), else the session cookie's, its memberships read again
-//! when due (`crate::membership`).
+//! `invalid_token`, `crate::bearer`), else the session's, checked by `crate::signed_in`
+//! (renewed, its memberships read again when due).
 
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use crate::authz::Claims;
 use crate::bearer;
 use crate::error::AppError;
-use crate::membership::{checked_session, CheckedSession};
 use crate::session::{unix_now, CookieJar, Session};
+use crate::signed_in::{checked_session, CheckedSession};
 use crate::state::AppState;
 
-/// The caller of one request, if anyone is signed in, with the verified JWT whose claims the
-/// `[authorize]` rules read.
+/// The caller of one request, if anyone is signed in, with where the `[authorize]` rules
+/// find their claims.
 pub(crate) struct Caller {
     /// The session; for a bearer token, one made from it that lives for this request only
-    /// (its subject, the token as access token for the identity headers, never sealed).
+    /// (its subject, the token as access token for the identity headers, never stored).
     checked: CheckedSession,
-    /// The bearer token, or the session's ID token.
-    claims_token: Option<String>,
+    /// The bearer token, whose payload claim rules read.
+    bearer_token: Option<String>,
 }
 
 impl Caller {
@@ -32,38 +33,37 @@ impl Caller {
             let bearer = bearer?;
             let now = unix_now();
             let session = Session {
-                identity: bearer.identity,
-                id_token: None,
                 access_token: Some(bearer.token.clone()),
-                issued_at: now,
-                expires_at: now,
-                checked_at: now,
+                ..Session::new(bearer.identity, now, 0)
             };
             return Ok(Caller {
                 checked: CheckedSession::unchanged(Some(session)),
-                claims_token: Some(bearer.token),
+                bearer_token: Some(bearer.token),
             });
         }
         let jar = CookieJar::from_headers(&state.cookies, headers);
-        let checked = checked_session(state, &jar).await;
-        let claims_token = checked.session.as_ref().and_then(|s| s.id_token.clone());
+        let checked = checked_session(state, &jar).await?;
         Ok(Caller {
             checked,
-            claims_token,
+            bearer_token: None,
         })
     }
 
-    /// `None` when nobody is signed in (or a membership check ended the session).
+    /// `None` when nobody is signed in (or the session ended on this request).
     pub(crate) fn session(&self) -> Option<&Session> {
         self.checked.session.as_ref()
     }
 
-    /// The JWT whose payload claim rules read: the bearer token, or the session's ID token.
-    pub(crate) fn claims_token(&self) -> Option<&str> {
-        self.claims_token.as_deref()
+    /// Where claim rules read: the bearer token's payload, or the claims the session kept.
+    pub(crate) fn claims(&self) -> Claims<'_> {
+        match (&self.bearer_token, self.session()) {
+            (Some(token), _) => Claims::Token(token),
+            (None, Some(session)) => session.claims.as_ref().map_or(Claims::None, Claims::Kept),
+            (None, None) => Claims::None,
+        }
     }
 
-    /// `response` with the outcome of a membership check recorded in the browser (see
+    /// `response` with the outcome of the session check recorded in the browser (see
     /// [`CheckedSession::record_on`]).
     pub(crate) fn record_on(self, response: Response) -> Response {
         self.checked.record_on(response)

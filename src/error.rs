@@ -49,6 +49,11 @@ pub(crate) enum AppError {
     #[error("provider {0} is not available yet")]
     ProviderUnavailable(String),
 
+    // The session store's fault (Redis unreachable or too slow; the cause is logged where it
+    // happened).
+    #[error("the session store is unavailable")]
+    SessionStore,
+
     // The upstream's fault.
     #[error("upstream: {0}")]
     Upstream(ProxyError),
@@ -69,7 +74,7 @@ impl From<ProxyError> for AppError {
     }
 }
 
-/// Why a sign-in attempt at the callback failed. Every variant is a 4xx: bad input from the
+/// Why a sign-in attempt at the callback failed. Every variant but `StoreUnavailable` is a 4xx: bad input from the
 /// browser or the provider is never a server error.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LoginError {
@@ -113,12 +118,17 @@ pub(crate) enum LoginError {
     /// The identity (groups, most often) does not fit in the session cookies.
     #[error("{0}")]
     SessionTooLarge(String),
+    /// The session store (Redis) could not record the sign-in: a 503, the one login failure
+    /// that is nobody's input.
+    #[error("the session store could not be reached")]
+    StoreUnavailable,
 }
 
 impl LoginError {
     fn status(&self) -> StatusCode {
         match self {
             LoginError::NotAuthorized(_) => StatusCode::FORBIDDEN,
+            LoginError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             LoginError::ProviderError { code, .. } if code == "access_denied" => {
                 StatusCode::FORBIDDEN
             }
@@ -144,6 +154,7 @@ impl LoginError {
             LoginError::NotAuthorized(_) => "not_authorized",
             LoginError::AmbiguousIdentity(_) => "ambiguous_identity",
             LoginError::SessionTooLarge(_) => "session_too_large",
+            LoginError::StoreUnavailable => "session_store",
         }
     }
 }
@@ -252,6 +263,15 @@ impl AppError {
                 "The sign-in provider cannot be reached right now. Please try again shortly."
                     .to_owned(),
                 Some("/oauth2/sign_in".to_owned()),
+            ),
+            AppError::SessionStore => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session_store_unavailable",
+                "Sessions unavailable",
+                "The gateway cannot reach its session store right now. Please try again \
+                 shortly."
+                    .to_owned(),
+                None,
             ),
             AppError::Upstream(ProxyError::Timeout) => (
                 StatusCode::GATEWAY_TIMEOUT,

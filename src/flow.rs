@@ -5,12 +5,11 @@
 //! keeps it, with the provider and `rd`, in an encrypted *flow cookie* whose name is derived
 //! from the state (see `flow_cookie`): each login has its own cookie (several tabs do not
 //! clobber each other), a browser holds a bounded number of them, and the callback only
-//! completes in the browser that started it, once (see `replay`). Specs: RFC 6749 §10.12
+//! completes in the browser that started it, once (see `crate::one_time`). Specs: RFC 6749 §10.12
 //! (state), RFC 7636 (PKCE), OpenID Connect Core §3.1.2.1 (nonce), RFC 9207 (`iss`),
 //! RFC 9700 §2.1.
 
 mod flow_cookie;
-mod replay;
 mod sign_out;
 
 use std::sync::Arc;
@@ -28,14 +27,13 @@ use crate::links::{redirect, sign_in_url, start_url};
 use crate::pages::{Pages, ProviderButton, SignInPage, SignedOutPage};
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
-use crate::session::{unix_now, CookieJar, Session};
+use crate::session::{unix_now, CookieJar, Issued, SaveError, Session};
 use crate::state::AppState;
 use crate::telemetry::RequestId;
 
 use flow_cookie::flow_cookie_name;
 /// For the fuzz targets (`crate::fuzzing`).
 pub(crate) use flow_cookie::FlowState;
-pub(crate) use replay::ConsumedStates;
 pub(crate) use sign_out::sign_out;
 
 /// `GET /oauth2/sign_in?rd=`: one button per provider, in configuration order.
@@ -132,28 +130,39 @@ pub(crate) async fn callback(
         .map(|s| flow_cookie_name(&state.cookies.name, s));
     let outcome = complete(&state, &provider_id, &params, &jar, flow_cookie.as_deref()).await;
     let mut response = match outcome {
-        Ok((session, rd)) => match session.seal(&state.codec) {
-            Ok(sealed) => match jar.set_session(&sealed) {
-                Ok(cookies) => {
-                    tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
-                    let mut response = redirect(rd.as_str());
-                    for cookie in cookies {
-                        response.headers_mut().append(header::SET_COOKIE, cookie);
-                    }
-                    response
+        Ok((session, rd)) => match state.sessions.save(&session, &jar, unix_now()).await {
+            Ok(cookies) => {
+                tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
+                let mut response = redirect(rd.as_str());
+                for cookie in cookies {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
-                // Cookies that are not read back would sign the browser out at once and send
-                // it round to the provider again, and again.
-                Err(too_large) => login_failed(
+                response
+            }
+            // Cookies that are not read back would sign the browser out at once and send
+            // it round to the provider again, and again.
+            Err(SaveError::TooLarge(too_large)) => login_failed(
+                &provider_id,
+                Failure {
+                    error: LoginError::SessionTooLarge(too_large.to_string()),
+                    user: Some(session.identity.user),
+                    rd: Some(rd),
+                },
+            ),
+            Err(SaveError::Store(err)) => {
+                tracing::error!(provider = %provider_id, error = %crate::error_chain::error_chain(&err), "the session could not be stored");
+                login_failed(
                     &provider_id,
                     Failure {
-                        error: LoginError::SessionTooLarge(too_large.to_string()),
+                        error: LoginError::StoreUnavailable,
                         user: Some(session.identity.user),
                         rd: Some(rd),
                     },
-                ),
-            },
-            Err(err) => AppError::Internal(err.to_string()).into_response(),
+                )
+            }
+            Err(err @ SaveError::Serialise(_)) => {
+                AppError::Internal(err.to_string()).into_response()
+            }
         },
         Err(failure) => login_failed(&provider_id, failure),
     };
@@ -233,11 +242,17 @@ async fn complete(
     // One flow, one callback: before anything is asked of the provider, so a replayed flow
     // cookie redeems no second code.
     let expires_at = flow.created_at().saturating_add(timeout);
-    if !state
-        .consumed_flows
-        .consume(&secrets.state, expires_at, now)
+    match state
+        .one_time
+        .first_use("flow", &secrets.state, expires_at, now)
+        .await
     {
-        return Err(failed(LoginError::FlowReplayed));
+        Ok(true) => {}
+        Ok(false) => return Err(failed(LoginError::FlowReplayed)),
+        Err(err) => {
+            tracing::error!(error = %crate::error_chain::error_chain(&err), "the flow could not be recorded as used");
+            return Err(failed(LoginError::StoreUnavailable));
+        }
     }
     if flow.provider != provider.id() {
         return Err(failed(LoginError::ProviderMismatch));
@@ -268,7 +283,7 @@ async fn complete(
         tracing::warn!(provider = %provider_id, field, value = ?value, "login refused: an identity value that does not read as written");
         return Err(failed(LoginError::AmbiguousIdentity(field)));
     }
-    let subject = authz::Subject::new(&login.identity, login.id_token.as_deref());
+    let subject = authz::Subject::new(&login.identity, login.id_token.as_deref().into());
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
         return Err(Failure {
             error: LoginError::NotAuthorized(denial.to_string()),
@@ -276,15 +291,16 @@ async fn complete(
             rd: Some(rd),
         });
     }
-    let session = Session {
+    let issued = Issued {
         identity: login.identity,
         id_token: login.id_token,
-        access_token: Some(login.access_token),
-        issued_at: now,
-        expires_at: now.saturating_add(state.cookies.lifetime.as_secs()),
-        checked_at: now,
+        access_token: login.access_token,
+        refresh_token: login.refresh_token,
+        expires_in: login.expires_in,
+        sid: login.sid,
+        reads_memberships: provider.membership_check().is_some(),
     };
-    Ok((session, rd))
+    Ok((state.needs.new_session(issued, now), rd))
 }
 
 /// Provider-supplied text shown on a page: printable ASCII only, bounded length.
@@ -306,7 +322,10 @@ pub(crate) async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> 
 /// see `crate::membership`); 401 when nobody is.
 pub(crate) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let checked = crate::membership::checked_session(&state, &jar).await;
+    let checked = match crate::signed_in::checked_session(&state, &jar).await {
+        Ok(checked) => checked,
+        Err(err) => return err.into_response(),
+    };
     let response = match &checked.session {
         Some(session) => {
             let identity = &session.identity;

@@ -24,7 +24,7 @@ use axum::http::header::HeaderName;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::authz::{self, Subject};
+use crate::authz::{self, Claims, Subject};
 use crate::caller::Caller;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
@@ -88,7 +88,7 @@ pub(crate) async fn auth(
             &state,
             upstream,
             caller.session(),
-            caller.claims_token(),
+            caller.claims(),
             (host, path),
         ),
         None if caller.session().is_none() => Err(AppError::Unauthenticated),
@@ -108,11 +108,11 @@ fn decide(
     state: &AppState,
     upstream: &UpstreamConfig,
     session: Option<&Session>,
-    claims_token: Option<&str>,
+    claims: Claims<'_>,
     (host, path): (&str, &str),
 ) -> Result<Response, AppError> {
     let session = session.ok_or(AppError::Unauthenticated)?;
-    let subject = Subject::new(&session.identity, claims_token);
+    let subject = Subject::new(&session.identity, claims);
     let route_rules = upstream.allow.as_ref();
     if let Err(denial) = authz::authorize_route(&state.config.authorize, route_rules, &subject) {
         tracing::info!(
@@ -189,12 +189,8 @@ mod tests {
 
     fn session(identity: Identity, access_token: &str) -> Session {
         Session {
-            identity,
-            id_token: None,
             access_token: Some(access_token.to_owned()),
-            issued_at: 0,
-            expires_at: 0,
-            checked_at: 0,
+            ..Session::new(identity, 0, 0)
         }
     }
 

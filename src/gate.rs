@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::authz::{self, Subject};
+use crate::authz::{self, Claims, Subject};
 use crate::caller::Caller;
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::AppError;
@@ -62,7 +62,7 @@ pub(crate) async fn handle(
             &state,
             upstream,
             &session.identity,
-            caller.claims_token(),
+            caller.claims(),
             request.uri().path(),
         )?;
         forward(&state, upstream, request, peer, Some(session)).await
@@ -78,10 +78,10 @@ fn check_rules(
     state: &AppState,
     upstream: &UpstreamConfig,
     identity: &crate::identity::Identity,
-    token: Option<&str>,
+    claims: Claims<'_>,
     path: &str,
 ) -> Result<(), AppError> {
-    let subject = Subject::new(identity, token);
+    let subject = Subject::new(identity, claims);
     authz::authorize_route(&state.config.authorize, upstream.allow.as_ref(), &subject).map_err(
         |denial| {
             tracing::info!(

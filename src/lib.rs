@@ -5,6 +5,7 @@
 //! configuration and hands it to [`startup::Application`].
 
 mod authz;
+mod backchannel;
 mod bearer;
 mod caller;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod identity;
 mod jwt;
 mod links;
 mod membership;
+mod one_time;
 mod pages;
 mod percent;
 mod providers;
@@ -26,9 +28,11 @@ mod proxy;
 mod public;
 mod query;
 mod redirect;
-pub(crate) mod redis;
+mod redis;
+mod renewal;
 pub mod server;
 pub mod session;
+mod signed_in;
 pub mod startup;
 mod state;
 pub mod telemetry;

@@ -133,13 +133,6 @@ impl Provider {
     /// Renews the tokens with `refresh_token` (RFC 6749 §6; DESIGN §6 "Refresh"): an OpenID
     /// provider's returned ID token is checked and makes the identity again; otherwise
     /// `current` stays. [`RefreshError::ends_session`] says what a failure means.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the session's refresh (DESIGN §6) calls it; written on another branch"
-        )
-    )]
     pub(crate) async fn refresh(
         &self,
         refresh_token: &str,
@@ -177,10 +170,6 @@ impl Provider {
 
     /// A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.6), validated
     /// against an OpenID provider's JWKS; plain OAuth 2.0 providers have no OpenID keys.
-    #[allow(
-        dead_code,
-        reason = "called by the back-channel logout endpoint, written on its own branch"
-    )]
     pub(crate) async fn verify_logout_token(
         &self,
         token: &str,

@@ -10,14 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::config::Config;
 use crate::error::AppError;
 use crate::server::ConnectionLimits;
 use crate::state::AppState;
-use crate::{flow, forward_auth, gate};
+use crate::{backchannel, flow, forward_auth, gate};
 
 /// Every route of the gateway. Middleware, from the outside in: the request log (request id,
 /// one line per request), then error rendering (HTML or JSON with the request id); the
@@ -31,6 +31,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/oauth2/signed_out", get(flow::signed_out))
         .route("/oauth2/userinfo", get(flow::userinfo))
         .route("/oauth2/auth", any(forward_auth::auth))
+        .route(
+            "/oauth2/backchannel_logout/{provider}",
+            post(backchannel::logout),
+        )
         .route("/oauth2/static/{*path}", get(static_asset))
         .route("/oauth2/{*rest}", any(not_found));
     if let Some(dev) = &state.dev {
@@ -88,7 +92,8 @@ async fn ping() -> &'static str {
     "OK"
 }
 
-/// 200 when every provider is discovered; 503 otherwise.
+/// 200 when every provider is discovered and the session store answers; 503 otherwise,
+/// saying what is missing.
 async fn ready(State(state): State<AppState>) -> Response {
     let pending: Vec<&str> = state
         .providers
@@ -96,14 +101,17 @@ async fn ready(State(state): State<AppState>) -> Response {
         .filter(|p| !p.is_ready())
         .map(|p| p.id())
         .collect();
-    if pending.is_empty() {
+    let mut problems = Vec::new();
+    if !pending.is_empty() {
+        problems.push(format!("waiting for providers: {}", pending.join(", ")));
+    }
+    if let Err(err) = state.sessions.ping().await {
+        problems.push(crate::error_chain::error_chain(&err));
+    }
+    if problems.is_empty() {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("waiting for providers: {}", pending.join(", ")),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("; ")).into_response()
     }
 }
 

@@ -10,12 +10,12 @@ use axum::extract::FromRef;
 use rand::RngCore;
 
 use crate::config::Config;
-use crate::flow::ConsumedStates;
+use crate::one_time::OneTime;
 use crate::pages::Pages;
 use crate::providers::dev::DevProvider;
 use crate::providers::ProviderRegistry;
 use crate::proxy::{RouteTable, UpstreamClient};
-use crate::session::{CookieSettings, SessionCodec};
+use crate::session::{CookieSettings, Flights, SessionCodec, SessionNeeds, SessionStore};
 
 /// Everything request handlers share; cheap to clone.
 #[derive(Clone)]
@@ -28,12 +28,18 @@ pub(crate) struct Inner {
     pub(crate) providers: ProviderRegistry,
     pub(crate) codec: SessionCodec,
     pub(crate) cookies: CookieSettings,
+    /// Where sessions live (DESIGN §6).
+    pub(crate) sessions: SessionStore,
+    /// What a session keeps, from the configuration.
+    pub(crate) needs: SessionNeeds,
+    /// The renewal flights of this process (`crate::renewal`).
+    pub(crate) flights: Flights,
     pub(crate) pages: Arc<Pages>,
     pub(crate) routes: RouteTable,
     pub(crate) upstream: UpstreamClient,
     pub(crate) dev: Option<Arc<DevProvider>>,
-    /// Flows already used at a callback, so that each signs in once.
-    pub(crate) consumed_flows: ConsumedStates,
+    /// Flow states used at a callback and back-channel logout `jti`s: each counts once.
+    pub(crate) one_time: OneTime,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,7 +70,14 @@ impl AppState {
             lifetime: config.session.lifetime,
             domain: config.session.cookie_domain.clone(),
         };
+        let needs = SessionNeeds::new(&config);
+        let sessions = SessionStore::new(&config, codec.clone(), needs.wants_id_token())
+            .context("connecting to the session store")?;
         Ok(AppState(Arc::new(Inner {
+            one_time: OneTime::new(sessions.redis().cloned()),
+            sessions,
+            needs,
+            flights: Flights::default(),
             routes: RouteTable::new(config.upstreams.clone()),
             upstream: UpstreamClient::new(),
             public_url,
@@ -73,7 +86,6 @@ impl AppState {
             cookies,
             pages,
             dev,
-            consumed_flows: ConsumedStates::new(),
             config,
         })))
     }

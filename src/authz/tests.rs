@@ -74,7 +74,10 @@ fn email_rule_table() {
     ];
     for (emails, domains, email, allowed) in cases {
         let who = identity(*email, &[], "p");
-        let result = authorize(&email_rules(emails, domains), &Subject::new(&who, None));
+        let result = authorize(
+            &email_rules(emails, domains),
+            &Subject::new(&who, Claims::None),
+        );
         assert_eq!(result.is_ok(), *allowed, "{emails:?} {domains:?} {email:?}");
     }
 }
@@ -194,7 +197,7 @@ fn rule_kinds_all_must_match_and_any_value_within_a_kind_may() {
     assert!(cases.len() >= 20);
     for (rules, allowed) in cases {
         let rules = rules.build("upstream[0].allow");
-        let result = authorize(&rules, &Subject::new(&who, Some(&id_token)));
+        let result = authorize(&rules, &Subject::new(&who, Claims::Token(&id_token)));
         assert_eq!(result.is_ok(), *allowed, "{rules:?}: {result:?}");
     }
 }
@@ -215,20 +218,20 @@ fn claim_rules_fail_closed_without_a_readable_token() {
         Some("a.b.c.d"),
     ] {
         assert!(
-            authorize(&rules, &Subject::new(&who, token)).is_err(),
+            authorize(&rules, &Subject::new(&who, token.into())).is_err(),
             "{token:?}"
         );
     }
     let array_payload = format!("h.{}.s", URL_SAFE_NO_PAD.encode("[\"sub-1\"]"));
-    assert!(authorize(&rules, &Subject::new(&who, Some(&array_payload))).is_err());
+    assert!(authorize(&rules, &Subject::new(&who, Claims::Token(&array_payload))).is_err());
     let good = token(&json!({ "sub": "sub-1" }));
-    assert!(authorize(&rules, &Subject::new(&who, Some(&good))).is_ok());
+    assert!(authorize(&rules, &Subject::new(&who, Claims::Token(&good))).is_ok());
 }
 
 #[test]
 fn both_the_global_and_the_route_rules_must_pass() {
     let who = identity(Some("alice@example.com"), &["staff"], "corp");
-    let subject = Subject::new(&who, None);
+    let subject = Subject::new(&who, Claims::None);
     let global_ok = email_rules(&[], &["example.com"]);
     let global_no = email_rules(&[], &["example.org"]);
     let route_ok = Rules {
@@ -258,7 +261,7 @@ fn both_the_global_and_the_route_rules_must_pass() {
 fn denials_name_the_rule_that_failed() {
     let who = identity(Some("a@b.org"), &["staff"], "corp");
     let id_token = token(&json!({ "org": { "tier": "bronze" } }));
-    let subject = Subject::new(&who, Some(&id_token));
+    let subject = Subject::new(&who, Claims::Token(&id_token));
     let cases = [
         (
             email_rules(&[], &["example.com"]),
@@ -313,7 +316,7 @@ fn denials_name_the_rule_that_failed() {
     let unverified = identity(None, &[], "corp");
     let denial = authorize(
         &email_rules(&[], &["example.com"]),
-        &Subject::new(&unverified, None),
+        &Subject::new(&unverified, Claims::None),
     )
     .unwrap_err();
     assert_eq!(

@@ -30,11 +30,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::error::AppError;
 use crate::links::redirect;
 use crate::pages::{SignOutPage, SigningOutPage};
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
-use crate::session::{current_session, unix_now, CookieJar, Session, SessionCodec};
+use crate::session::{unix_now, CookieJar, Session, SessionCodec};
 use crate::state::AppState;
 
 /// Associated data for sign-out tokens.
@@ -101,10 +102,13 @@ pub(crate) async fn sign_out(
 ) -> Response {
     let params = QueryParams::from_uri(&uri);
     let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let session = current_session(&state.codec, &jar);
+    let now = unix_now();
+    let session = match state.sessions.load(&jar, now).await {
+        Ok(loaded) => loaded.map(|loaded| loaded.session),
+        Err(err) => return store_failed(&jar, &err),
+    };
     let mut confirmed = false;
     if let (Some(session), Some(cookie)) = (&session, jar.session_value()) {
-        let now = unix_now();
         confirmed = QueryParams::from_form(&body)
             .get("csrf_token")
             .is_some_and(|token| SignOutToken::is_valid(&state.codec, token, &cookie, now));
@@ -112,7 +116,11 @@ pub(crate) async fn sign_out(
             return confirmation_page(&state, session, &cookie, params.get("rd"), now);
         }
     }
+    // Dead everywhere before the browser is sent on: a copy of the cookie opens nothing.
     if let Some(s) = &session {
+        if let Err(err) = state.sessions.forget(s, now).await {
+            return store_failed(&jar, &err);
+        }
         tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
     }
     let target = sign_out_target(&state, session.as_ref(), params.get("rd"));
@@ -122,6 +130,17 @@ pub(crate) async fn sign_out(
     } else {
         redirect(&target)
     };
+    for cookie in jar.clear_session() {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A sign-out the store could not record: 503, so the person knows to try again (the cookie
+/// is cleared anyway, but a copy of it would still work until the store answers).
+fn store_failed(jar: &CookieJar<'_>, err: &crate::session::StoreError) -> Response {
+    tracing::error!(error = %crate::error_chain::error_chain(err), "sign-out: the session store could not be reached");
+    let mut response = AppError::SessionStore.into_response();
     for cookie in jar.clear_session() {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

@@ -66,13 +66,6 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 /// A validated login: the identity plus the tokens worth keeping in the session.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the session keeps refresh_token, expires_in and sid (DESIGN §6); written on another branch"
-    )
-)]
 pub(crate) struct VerifiedLogin {
     pub(crate) identity: Identity,
     /// `None` for plain OAuth 2.0 providers, which issue no ID token.

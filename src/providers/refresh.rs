@@ -9,13 +9,6 @@ use crate::providers::oidc::IdTokenError;
 use crate::providers::token_endpoint::{TokenEndpointError, Tokens};
 
 /// A successful refresh. `Debug` is left out: it holds tokens.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the session's refresh (DESIGN §6) reads it; written on another branch"
-    )
-)]
 pub(crate) struct Renewed {
     /// Recomputed from the new ID token (and userinfo, as at login) when one came back; else
     /// `current` unchanged.
@@ -71,13 +64,6 @@ impl RefreshError {
     /// or the answer cannot be accepted (a returned ID token that fails validation, or whose
     /// `sub` differs from `current.user`, or whose `iss` differs): the session must end.
     /// Anything else means the provider is unavailable for now.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the session's refresh (DESIGN §6) calls it; written on another branch"
-        )
-    )]
     pub(crate) fn ends_session(&self) -> bool {
         match self {
             RefreshError::TokenEndpoint(err) => err.grant_is_gone(),

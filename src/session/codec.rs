@@ -55,13 +55,20 @@ impl SessionCodec {
     /// Decrypts a value from [`seal`](Self::seal); `None` when it was tampered with,
     /// truncated, sealed for another purpose or with an unknown secret.
     pub fn open(&self, purpose: &[u8], sealed: &str) -> Option<Vec<u8>> {
+        self.open_keyed(purpose, sealed)
+            .map(|(plaintext, _)| plaintext)
+    }
+
+    /// Like [`open`](Self::open), also telling whether the current secret opened it (`false`:
+    /// one of `previous_secrets` did, and the value should be sealed again).
+    pub fn open_keyed(&self, purpose: &[u8], sealed: &str) -> Option<(Vec<u8>, bool)> {
         let bytes = URL_SAFE_NO_PAD.decode(sealed.trim()).ok()?;
         if bytes.len() <= NONCE_LEN {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::from_slice(nonce);
-        self.keys.iter().find_map(|cipher| {
+        self.keys.iter().enumerate().find_map(|(index, cipher)| {
             cipher
                 .decrypt(
                     nonce,
@@ -71,6 +78,7 @@ impl SessionCodec {
                     },
                 )
                 .ok()
+                .map(|plaintext| (plaintext, index == 0))
         })
     }
 }
@@ -144,7 +152,17 @@ mod tests {
         let sealed = SessionCodec::new(&old, &[]).seal(b"p", b"x");
         let rotated = SessionCodec::new(&[2u8; 32], &[&old]);
         assert_eq!(rotated.open(b"p", &sealed).as_deref(), Some(&b"x"[..]));
+        assert_eq!(
+            rotated
+                .open_keyed(b"p", &sealed)
+                .map(|(_, current)| current),
+            Some(false)
+        );
         let fresh = rotated.seal(b"p", b"y");
+        assert_eq!(
+            rotated.open_keyed(b"p", &fresh).map(|(_, current)| current),
+            Some(true)
+        );
         assert_eq!(SessionCodec::new(&old, &[]).open(b"p", &fresh), None);
     }
 }

@@ -11,36 +11,40 @@ use cookie::{Cookie, SameSite};
 const CHUNK_SIZE: usize = 3800;
 /// More than this many chunks is not a session the gateway wrote.
 const MAX_CHUNKS: usize = 10;
+/// The longest sealed session the cookies hold.
+pub(crate) const SESSION_CAPACITY: usize = CHUNK_SIZE * MAX_CHUNKS;
+/// The longest sealed session that fits one cookie.
+pub(crate) const ONE_COOKIE: usize = CHUNK_SIZE;
 
 /// Attributes shared by all the gateway's cookies.
 #[derive(Debug, Clone)]
-pub struct CookieSettings {
+pub(crate) struct CookieSettings {
     /// The session cookie's name; chunks are `{name}_0`, `{name}_1`, …; flow cookies
     /// `{name}_flow_…`. Everything with this name or prefix is the gateway's.
-    pub name: String,
+    pub(crate) name: String,
     /// `Secure` when the public URL is https.
-    pub secure: bool,
-    pub lifetime: Duration,
+    pub(crate) secure: bool,
+    pub(crate) lifetime: Duration,
     /// `session.cookie_domain`: the session cookie's `Domain` attribute, so it is sent to
     /// every subdomain (RFC 6265 §5.2.3); `None` for a host-only cookie. Flow cookies are
     /// always host-only: only the gateway's callback needs them.
-    pub domain: Option<String>,
+    pub(crate) domain: Option<String>,
 }
 
 /// A sealed session longer than [`MAX_CHUNKS`] chunks hold: its cookies would not be read
 /// back, and the browser would be signed out as soon as it was signed in.
 #[derive(Debug, thiserror::Error)]
 #[error("the session is {0} bytes, more than the {limit} its cookies hold", limit = CHUNK_SIZE * MAX_CHUNKS)]
-pub struct SessionTooLarge(pub usize);
+pub(crate) struct SessionTooLarge(pub(crate) usize);
 
 /// The cookies of one request, parsed once.
-pub struct CookieJar<'a> {
+pub(crate) struct CookieJar<'a> {
     settings: &'a CookieSettings,
     pairs: Vec<(String, String)>,
 }
 
 impl<'a> CookieJar<'a> {
-    pub fn from_headers(settings: &'a CookieSettings, headers: &HeaderMap) -> CookieJar<'a> {
+    pub(crate) fn from_headers(settings: &'a CookieSettings, headers: &HeaderMap) -> CookieJar<'a> {
         let pairs = headers
             .get_all(header::COOKIE)
             .iter()
@@ -52,7 +56,7 @@ impl<'a> CookieJar<'a> {
         CookieJar { settings, pairs }
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)
@@ -60,17 +64,17 @@ impl<'a> CookieJar<'a> {
     }
 
     /// The attributes this jar writes cookies with.
-    pub fn settings(&self) -> &CookieSettings {
+    pub(crate) fn settings(&self) -> &CookieSettings {
         self.settings
     }
 
     /// Every `(name, value)` of the request, in the order sent.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// The session cookie's value, joined from its chunks when it was split.
-    pub fn session_value(&self) -> Option<String> {
+    pub(crate) fn session_value(&self) -> Option<String> {
         if let Some(value) = self.get(&self.settings.name) {
             return Some(value.to_owned());
         }
@@ -87,7 +91,7 @@ impl<'a> CookieJar<'a> {
 
     /// `Set-Cookie` values that store `sealed` as the session and remove any leftover form
     /// (whole or chunked) from an earlier session.
-    pub fn set_session(&self, sealed: &str) -> Result<Vec<HeaderValue>, SessionTooLarge> {
+    pub(crate) fn set_session(&self, sealed: &str) -> Result<Vec<HeaderValue>, SessionTooLarge> {
         if sealed.len() > CHUNK_SIZE * MAX_CHUNKS {
             return Err(SessionTooLarge(sealed.len()));
         }
@@ -113,7 +117,7 @@ impl<'a> CookieJar<'a> {
 
     /// `Set-Cookie` values that remove the session in every form this request carries
     /// (and the plain one, always).
-    pub fn clear_session(&self) -> Vec<HeaderValue> {
+    pub(crate) fn clear_session(&self) -> Vec<HeaderValue> {
         let mut out = self.expire_session_cookie(&self.settings.name);
         out.extend(self.clear_chunks(0));
         out
@@ -141,7 +145,7 @@ impl<'a> CookieJar<'a> {
     }
 
     /// A host-only cookie scoped to `path`, HttpOnly, SameSite=Lax, Secure on https.
-    pub fn build(
+    pub(crate) fn build(
         &self,
         name: &str,
         value: &str,
@@ -152,7 +156,7 @@ impl<'a> CookieJar<'a> {
     }
 
     /// A `Set-Cookie` that deletes the host-only cookie `name` at `path`.
-    pub fn expire(&self, name: &str, path: &str) -> HeaderValue {
+    pub(crate) fn expire(&self, name: &str, path: &str) -> HeaderValue {
         self.cookie(name, "", path, None, Some(Duration::ZERO))
     }
 

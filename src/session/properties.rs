@@ -43,12 +43,14 @@ prop_compose! {
         checked_at in any::<u64>(),
     ) -> Session {
         Session {
-            identity: Identity { user, email, preferred_username, groups, provider },
             id_token,
             access_token,
-            issued_at,
-            expires_at: issued_at.saturating_add(lifetime),
             checked_at,
+            ..Session::new(
+                Identity { user, email, preferred_username, groups, provider },
+                issued_at,
+                lifetime,
+            )
         }
     }
 }

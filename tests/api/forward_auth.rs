@@ -78,18 +78,21 @@ async fn ask_with(
 pub(crate) fn browser_signed_in_as(app: &TestApp, email: &str, groups: &[&str]) -> Browser {
     let now = unix_now();
     let session = Session {
-        identity: Identity {
-            user: format!("sub-{email}"),
-            email: Some(email.to_owned()),
-            preferred_username: email.split('@').next().map(str::to_owned),
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-            provider: app.config.provider_id.clone(),
-        },
-        id_token: None,
         access_token: Some("forged-access-token".to_owned()),
         issued_at: now,
         expires_at: now + 3600,
         checked_at: now,
+        ..Session::new(
+            Identity {
+                user: format!("sub-{email}"),
+                email: Some(email.to_owned()),
+                preferred_username: email.split('@').next().map(str::to_owned),
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+                provider: app.config.provider_id.clone(),
+            },
+            0,
+            0,
+        )
     };
     app.browser_with_session(&session)
 }

@@ -284,18 +284,20 @@ async fn a_group_name_with_a_comma_cannot_add_groups_to_x_forwarded_groups() {
     let app = spawn_app().await;
     let now = unix_now();
     let session = Session {
-        identity: Identity {
-            user: "bob-sub".to_owned(),
-            email: Some("bob@example.com".to_owned()),
-            preferred_username: Some("bob".to_owned()),
-            groups: vec!["staff".to_owned(), "eng,admins".to_owned()],
-            provider: "mock".to_owned(),
-        },
-        id_token: None,
-        access_token: None,
         issued_at: now - 60,
         expires_at: now + 3600,
         checked_at: now,
+        ..Session::new(
+            Identity {
+                user: "bob-sub".to_owned(),
+                email: Some("bob@example.com".to_owned()),
+                preferred_username: Some("bob".to_owned()),
+                groups: vec!["staff".to_owned(), "eng,admins".to_owned()],
+                provider: "mock".to_owned(),
+            },
+            0,
+            0,
+        )
     };
     let browser = app.browser_with_session(&session);
 

@@ -274,18 +274,20 @@ fn assert_no_header_starting(arrived: &EchoedRequest, prefix: &str) {
 fn browser_signed_in_as(app: &TestApp, email: &str) -> Browser {
     let now = unix_now();
     let session = Session {
-        identity: Identity {
-            user: format!("sub-{email}"),
-            email: Some(email.to_owned()),
-            preferred_username: None,
-            groups: vec![],
-            provider: app.config.provider_id.clone(),
-        },
-        id_token: None,
-        access_token: None,
         issued_at: now,
         expires_at: now + 3600,
         checked_at: now,
+        ..Session::new(
+            Identity {
+                user: format!("sub-{email}"),
+                email: Some(email.to_owned()),
+                preferred_username: None,
+                groups: vec![],
+                provider: app.config.provider_id.clone(),
+            },
+            0,
+            0,
+        )
     };
     app.browser_with_session(&session)
 }

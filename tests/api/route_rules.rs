@@ -143,12 +143,10 @@ async fn a_denied_browser_gets_the_403_page_and_the_upstream_sees_nothing() {
 fn browser_with_session(app: &TestApp, identity: Identity) -> Browser {
     let now = unix_now();
     let session = Session {
-        identity,
-        id_token: None,
-        access_token: None,
         issued_at: now - 60,
         expires_at: now + 3600,
         checked_at: now,
+        ..Session::new(identity, 0, 0)
     };
     app.browser_with_session(&session)
 }

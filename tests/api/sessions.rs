@@ -179,12 +179,10 @@ async fn a_session_sealed_with_the_right_secret_and_within_its_lifetime_is_accep
     let app = spawn_app().await;
     let now = unix_now();
     let session = Session {
-        identity: alice(),
-        id_token: None,
-        access_token: None,
         issued_at: now - 60,
         expires_at: now + 3600,
         checked_at: now,
+        ..Session::new(alice(), 0, 0)
     };
     let browser = app.browser_with_session(&session);
 
@@ -201,12 +199,10 @@ async fn an_expired_session_is_signed_out() {
     let app = spawn_app().await;
     let now = unix_now();
     let session = Session {
-        identity: alice(),
-        id_token: None,
-        access_token: None,
         issued_at: now - 7200,
         expires_at: now - 1,
         checked_at: now,
+        ..Session::new(alice(), 0, 0)
     };
     let browser = app.browser_with_session(&session);
 
@@ -221,12 +217,10 @@ async fn a_session_older_than_the_configured_lifetime_is_signed_out() {
     let app = spawn_app_with(|c| c.lifetime = Some("1h".into())).await;
     let now = unix_now();
     let session = Session {
-        identity: alice(),
-        id_token: None,
-        access_token: None,
         issued_at: now - 7200,
         expires_at: now + 3600,
         checked_at: now,
+        ..Session::new(alice(), 0, 0)
     };
     let browser = app.browser_with_session(&session);
 
@@ -240,12 +234,10 @@ async fn a_session_issued_in_the_future_is_signed_out() {
     let app = spawn_app().await;
     let now = unix_now();
     let session = Session {
-        identity: alice(),
-        id_token: None,
-        access_token: None,
         issued_at: now + 3600,
         expires_at: now + 7200,
         checked_at: now,
+        ..Session::new(alice(), 0, 0)
     };
     let browser = app.browser_with_session(&session);
 

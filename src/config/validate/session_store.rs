@@ -123,8 +123,9 @@ impl Checker<'_, '_> {
 /// The URL forms the Redis client understands, with a host; a cluster's nodes are plain
 /// `redis://` or `rediss://` URLs.
 fn check_redis_url(value: &str, cluster: bool) -> Result<(), String> {
+    // The URL may carry a password: no message quotes it.
     let url = url::Url::parse(value).map_err(|err| {
-        format!("`{value}` is not a URL ({err}), like \"redis://127.0.0.1:6379/0\"")
+        format!("the value is not a URL ({err}); write one like \"redis://127.0.0.1:6379/0\"")
     })?;
     let schemes: &[&str] = if cluster {
         &["redis", "rediss"]

@@ -25,10 +25,6 @@ const LIFETIME_WITHOUT_EXP: Duration = Duration::from_secs(600);
 
 /// What a valid logout token asks: end the sessions of `sid`, or of `sub` at this provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "read by the back-channel logout endpoint, written on its own branch"
-)]
 pub(crate) struct LogoutClaims {
     pub(crate) sub: Option<String>,
     pub(crate) sid: Option<String>,

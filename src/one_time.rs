@@ -1,18 +1,61 @@
-//! Flows already used at a callback, so that one flow cookie signs in once: a flow cookie
-//! replayed with another code the provider issued for the same request (same state, nonce
-//! and PKCE challenge) is refused instead of issuing a second session (RFC 9700 §2.1.2:
-//! the nonce, like the code, is single-use).
+//! Values that count once: the state of a flow already used at a callback, so that one flow
+//! cookie signs in once (a flow cookie replayed with another code the provider issued for
+//! the same request is refused instead of issuing a second session; RFC 9700 §2.1.2: the
+//! nonce, like the code, is single-use), and the `jti` of a back-channel logout token
+//! (OpenID Connect Back-Channel Logout 1.0 §2.6).
 //!
-//! Kept in memory, per process, each entry until its flow would have expired anyway
-//! (`session.login_timeout`). With several replicas a replay could still be taken by
-//! another replica; a shared store comes with the Redis session store. The table is
-//! bounded ([`CAPACITY`] entries); when a flood fills it, the entry closest to expiry makes
-//! room and every flow created up to then is refused: the table fails closed, never open.
+//! Kept in Redis when `session.redis_url` is set, so that no replica accepts what another
+//! one saw; else in memory, per process, each entry until it would have expired anyway. The
+//! memory table is bounded ([`CAPACITY`] entries); when a flood fills it, the entry closest
+//! to expiry makes room and every value expiring up to then is refused: the table fails
+//! closed, never open. Only hashes are kept, never the values.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
+
+use crate::redis::{Redis, RedisError};
+
+/// The one-time records of the gateway: in Redis when there is one, else in memory.
+pub(crate) struct OneTime {
+    memory: ConsumedStates,
+    redis: Option<Redis>,
+}
+
+impl OneTime {
+    pub(crate) fn new(redis: Option<Redis>) -> OneTime {
+        OneTime {
+            memory: ConsumedStates::new(),
+            redis,
+        }
+    }
+
+    /// Records `value` of `kind` as used at `now`, remembered until `expires_at`; `false`
+    /// when it was used before. `Err` only when Redis could not answer.
+    pub(crate) async fn first_use(
+        &self,
+        kind: &str,
+        value: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, RedisError> {
+        let named = format!("{kind}\0{value}");
+        match &self.redis {
+            None => Ok(self.memory.consume(&named, expires_at, now)),
+            Some(redis) => {
+                let digest = Sha256::digest(named.as_bytes());
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                let ttl = Duration::from_secs(expires_at.saturating_sub(now).max(1));
+                redis
+                    .set_new(&redis.key(&format!("used:{kind}:{hex}")), b"1", ttl)
+                    .await
+            }
+        }
+    }
+}
 
 /// Most states remembered at once (about 64 bytes each).
 const CAPACITY: usize = 65_536;
