@@ -95,6 +95,12 @@ impl Revocations {
 
     /// What the entries say about `session` at `now`.
     pub(crate) async fn verdict(&self, session: &Session, now: u64) -> Result<Verdict, StoreError> {
+        if let Revocations::Memory(table) = self {
+            // The common case of a process nobody signed out of: no key to hash.
+            if lock(table).entries.is_empty() {
+                return Ok(Verdict::Live);
+            }
+        }
         let provider = session.identity.provider.as_str();
         let mut keys = vec![
             key("ended", &[&session.id]),
