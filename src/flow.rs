@@ -129,6 +129,9 @@ pub(crate) async fn callback(
         .get("state")
         .map(|s| flow_cookie_name(&state.cookies.name, s));
     let outcome = complete(&state, &provider_id, &params, &jar, flow_cookie.as_deref()).await;
+    if outcome.is_ok() {
+        replace_previous_session(&state, &jar).await;
+    }
     let mut response = match outcome {
         Ok((session, rd)) => match state.sessions.save(&session, &jar, unix_now()).await {
             Ok(cookies) => {
@@ -176,6 +179,18 @@ pub(crate) async fn callback(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// A new sign-in replaces the browser's previous session, if it still had one: it ends in the
+/// store too, so no copy of its cookie outlives it. A store that cannot answer here only
+/// leaves the old session to its expiry.
+async fn replace_previous_session(state: &AppState, jar: &CookieJar<'_>) {
+    let now = unix_now();
+    if let Ok(Some(previous)) = state.sessions.load(jar, now).await {
+        if let Err(err) = state.sessions.forget(&previous.session, now).await {
+            tracing::warn!(error = %crate::error_chain::error_chain(&err), "the previous session could not be ended at sign-in");
+        }
+    }
 }
 
 /// Logs a failed login and answers its error page, whose "Try again" link leads back to where
