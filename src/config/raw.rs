@@ -52,21 +52,15 @@ pub(super) struct RawSession {
     pub(super) login_timeout: Option<Text>,
     pub(super) cookie_domain: Option<Text>,
     pub(super) store: Option<Text>,
-    pub(super) redis_url: Option<RawRedisUrls>,
+    /// One URL, or (with `cluster = true`) a list of seed nodes; read as a TOML value because
+    /// an untagged enum would lose the spans.
+    pub(super) redis_url: Option<Spanned<toml::Value>>,
     pub(super) cluster: Option<bool>,
     pub(super) key_prefix: Option<Text>,
     pub(super) redis_timeout: Option<Text>,
     pub(super) idle_timeout: Option<Text>,
     pub(super) refresh: Option<bool>,
     pub(super) refresh_before: Option<Text>,
-}
-
-/// `redis_url`: one URL, or (with `cluster = true`) a list of seed nodes.
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub(super) enum RawRedisUrls {
-    One(Text),
-    Several(Vec<Text>),
 }
 
 #[derive(Deserialize)]

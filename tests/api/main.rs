@@ -34,6 +34,7 @@ mod nginx;
 mod presets;
 mod redirect_safety;
 mod redis_server;
+mod redis_topologies;
 mod route_rules;
 mod sessions;
 mod sign_out_confirmation;
