@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fred::prelude::{ClientLike as _, KeysInterface as _};
+use fred::prelude::ClientLike as _;
 use reqwest::StatusCode;
 
 use crate::helpers::{echoed, spawn_app_with, TestApp};
