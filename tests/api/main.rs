@@ -10,6 +10,7 @@
 )]
 
 mod adversarial;
+mod backchannel;
 mod bearer;
 mod bypass;
 mod client_bodies;
@@ -35,6 +36,7 @@ mod presets;
 mod redirect_safety;
 mod redis_server;
 mod redis_topologies;
+mod replicas;
 mod route_rules;
 mod sessions;
 mod sign_out_confirmation;
