@@ -34,6 +34,7 @@ mod mock_provider;
 mod nginx;
 mod presets;
 mod redirect_safety;
+mod redis_faults;
 mod redis_server;
 mod redis_topologies;
 mod replicas;
