@@ -9,6 +9,7 @@
 //! chromedriver are kept under `target/e2e/<test>/`, screenshots under `target/screenshots/`.
 
 mod back_button;
+mod backchannel;
 mod browser_login;
 mod browserless;
 mod concurrent_logins;
