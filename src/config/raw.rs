@@ -61,9 +61,8 @@ pub(super) struct RawSession {
     pub(super) refresh_before: Option<Text>,
 }
 
-/// `redis_url`: one URL, or (with `cluster = true`) a list of seed nodes.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// `redis_url`: one URL, or (with `cluster = true`) a list of seed nodes (read by
+/// `raw/redis_urls.rs`).
 pub(super) enum RawRedisUrls {
     One(Text),
     Several(Vec<Text>),
@@ -173,6 +172,8 @@ pub(super) fn parse(diagnostics: &mut Diagnostics<'_>) -> Option<RawDocument> {
         spans::deserialize_reporting_all(diagnostics, &TABLES, &ARRAYS_OF_TABLES)?;
     Some(RawDocument { config, places })
 }
+
+mod redis_urls;
 
 #[cfg(test)]
 mod tests;

@@ -718,3 +718,30 @@ fn skip_auth_patterns_cannot_be_unanchored_by_alternation() {
         assert!(!alternation.path.is_match(path), "{path}");
     }
 }
+
+#[test]
+fn redis_url_is_one_url_or_with_cluster_a_list() {
+    const SECRET: &str =
+        r#"secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f""#;
+    let one = parse(&edit(&[(
+        SECRET,
+        "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:6379/0\"\nkey_prefix = \"gw1:\"",
+    )]))
+    .unwrap();
+    let redis = one.session.redis.expect("redis settings");
+    assert_eq!(redis.urls, vec!["redis://127.0.0.1:6379/0"]);
+    assert!(!redis.cluster);
+    assert_eq!(redis.key_prefix, "gw1:");
+
+    let nodes = parse(&edit(&[(
+        SECRET,
+        "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\ncluster = true\nredis_url = [\"redis://10.0.0.1:6379\", \"redis://10.0.0.2:6379\"]",
+    )]))
+    .unwrap();
+    let redis = nodes.session.redis.expect("redis settings");
+    assert_eq!(
+        redis.urls,
+        vec!["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
+    );
+    assert!(redis.cluster);
+}
