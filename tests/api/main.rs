@@ -35,6 +35,8 @@ mod presets;
 mod redirect_safety;
 mod redis_server;
 mod route_rules;
+mod session_store;
+mod session_store_lifecycle;
 mod sessions;
 mod sign_out_confirmation;
 mod tunnels;
