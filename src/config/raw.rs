@@ -52,15 +52,20 @@ pub(super) struct RawSession {
     pub(super) login_timeout: Option<Text>,
     pub(super) cookie_domain: Option<Text>,
     pub(super) store: Option<Text>,
-    /// One URL, or (with `cluster = true`) a list of seed nodes; read as a TOML value because
-    /// an untagged enum would lose the spans.
-    pub(super) redis_url: Option<Spanned<toml::Value>>,
+    pub(super) redis_url: Option<RawRedisUrls>,
     pub(super) cluster: Option<bool>,
     pub(super) key_prefix: Option<Text>,
     pub(super) redis_timeout: Option<Text>,
     pub(super) idle_timeout: Option<Text>,
     pub(super) refresh: Option<bool>,
     pub(super) refresh_before: Option<Text>,
+}
+
+/// `redis_url`: one URL, or (with `cluster = true`) a list of seed nodes (read by
+/// `raw/redis_urls.rs`).
+pub(super) enum RawRedisUrls {
+    One(Text),
+    Several(Vec<Text>),
 }
 
 #[derive(Deserialize)]
@@ -167,6 +172,8 @@ pub(super) fn parse(diagnostics: &mut Diagnostics<'_>) -> Option<RawDocument> {
         spans::deserialize_reporting_all(diagnostics, &TABLES, &ARRAYS_OF_TABLES)?;
     Some(RawDocument { config, places })
 }
+
+mod redis_urls;
 
 #[cfg(test)]
 mod tests;

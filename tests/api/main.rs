@@ -39,6 +39,8 @@ mod redis_server;
 mod redis_topologies;
 mod replicas;
 mod route_rules;
+mod session_store;
+mod session_store_lifecycle;
 mod sessions;
 mod sign_out_confirmation;
 mod tunnels;

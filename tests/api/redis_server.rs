@@ -166,6 +166,35 @@ pub async fn cleanup(prefix: &str) {
     client.quit().await.unwrap();
 }
 
+/// Every key of the shared Redis that starts with `prefix` (SCAN), sorted.
+pub async fn keys(prefix: &str) -> Vec<String> {
+    let client = connect(&format!("redis://{SHARED_REDIS}")).await;
+    let pattern = format!("{}*", glob_escape(prefix));
+    let mut cursor = "0".to_owned();
+    let mut all = Vec::new();
+    loop {
+        let page: Value = client
+            .scan_page(cursor.clone(), pattern.clone(), Some(500), None)
+            .await
+            .unwrap();
+        let (next, keys) = scan_reply(page);
+        all.extend(keys);
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    client.quit().await.unwrap();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// A client of the shared Redis (127.0.0.1:6379), for assertions on a test's keys.
+pub async fn connect_shared() -> fred::clients::Client {
+    connect(&format!("redis://{SHARED_REDIS}")).await
+}
+
 /// A connected `fred` client of `url` (for fixtures and assertions, not the code under test).
 pub async fn connect(url: &str) -> fred::clients::Client {
     let client = Builder::from_config(Config::from_url(url).unwrap())

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use super::Checker;
-use toml::Spanned;
-
-use crate::config::raw::{RawSession, Text};
+use crate::config::raw::{RawRedisUrls, RawSession};
 use crate::config::{RedisConfig, SessionStoreKind};
 
 const DEFAULT_KEY_PREFIX: &str = "portcullis:";
@@ -84,34 +82,10 @@ impl Checker<'_, '_> {
 
     /// One URL (`redis://`, `rediss://`, `redis+sentinel://host:26379/service`), or with
     /// `cluster` one or more `redis://` / `rediss://` nodes.
-    fn redis_urls(&mut self, raw: &Spanned<toml::Value>, cluster: bool) -> Option<Vec<String>> {
-        let span = raw.span();
-        let text = |value: &str| Text::new(span.clone(), value.to_owned());
-        let (texts, listed): (Vec<Text>, bool) = match raw.get_ref() {
-            toml::Value::String(url) => (vec![text(url)], false),
-            toml::Value::Array(items) => {
-                let urls: Option<Vec<Text>> =
-                    items.iter().map(|item| item.as_str().map(text)).collect();
-                match urls {
-                    Some(urls) => (urls, true),
-                    None => {
-                        self.error(
-                            span.start,
-                            "session.redis_url",
-                            "every node must be a URL string",
-                        );
-                        return None;
-                    }
-                }
-            }
-            _ => {
-                self.error(
-                    span.start,
-                    "session.redis_url",
-                    "write a URL string, like \"redis://127.0.0.1:6379/0\", or a list of them with cluster = true",
-                );
-                return None;
-            }
+    fn redis_urls(&mut self, raw: &RawRedisUrls, cluster: bool) -> Option<Vec<String>> {
+        let (texts, listed): (Vec<_>, bool) = match raw {
+            RawRedisUrls::One(text) => (vec![text], false),
+            RawRedisUrls::Several(texts) => (texts.iter().collect(), true),
         };
         if texts.is_empty() || (texts.len() > 1 && !cluster) {
             let offset = texts.first().map_or(0, |t| t.span().start);
@@ -124,7 +98,7 @@ impl Checker<'_, '_> {
         }
         let mut urls = Vec::new();
         let mut complete = true;
-        for (index, raw) in texts.iter().enumerate() {
+        for (index, raw) in texts.into_iter().enumerate() {
             let key = if listed {
                 format!("session.redis_url[{index}]")
             } else {

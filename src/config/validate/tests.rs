@@ -107,6 +107,13 @@ fn bad_configs_are_reported_with_key_line_and_column() {
         Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\ncookie_name = \"my cookie\"")], key: "session.cookie_name", at: (7, 15), fragment: "not a valid cookie name" },
         Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nlifetime = \"forever\"")], key: "session.lifetime", at: (7, 12), fragment: "not a duration" },
         Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nlifetime = \"0s\"")], key: "session.lifetime", at: (7, 12), fragment: "longer than zero" },
+        // [session] store (DESIGN §6)
+        Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"")], key: "session.redis_url", at: (5, 1), fragment: "store = \"redis\" needs redis_url" },
+        Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"memcached\"")], key: "session.store", at: (7, 9), fragment: "`memcached` is not a session store" },
+        Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\nredis_url = \"http://127.0.0.1:6379\"")], key: "session.redis_url", at: (8, 13), fragment: "`http` is not a Redis URL scheme" },
+        Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\nredis_url = [\"redis://10.0.0.1:6379\", \"redis://10.0.0.2:6379\"]")], key: "session.redis_url", at: (8, 14), fragment: "set cluster = true" },
+        Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\nredis_url = \"redis+sentinel://127.0.0.1:26379\"")], key: "session.redis_url", at: (8, 13), fragment: "a Sentinel URL names the service" },
+        Case { edits: &[(SECRET, "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\nredis_url = \"redis+sentinel://127.0.0.1:26379/\"")], key: "session.redis_url", at: (8, 13), fragment: "a Sentinel URL names the service" },
         // [[provider]]
         Case { edits: &[(ID, "id = \"Corp!\"")], key: "provider[0].id", at: (9, 6), fragment: "must match [a-z0-9_-]{1,64}" },
         Case { edits: &[("[authorize]", "[[provider]]\nid = \"corp\"\nkind = \"dev\"\n\n[authorize]")], key: "provider[1].id", at: (16, 6), fragment: "duplicate provider id `corp`: it is already used on line 9" },
@@ -717,4 +724,66 @@ fn skip_auth_patterns_cannot_be_unanchored_by_alternation() {
     for path in ["/a/admin", "/admin/b", "/x/b", "/ab"] {
         assert!(!alternation.path.is_match(path), "{path}");
     }
+}
+
+#[test]
+fn no_redis_url_error_quotes_the_password() {
+    const PASSWORD: &str = "hunter2-redis-pass";
+    let bad_urls = [
+        format!("redis_url = \"http://:{PASSWORD}@127.0.0.1:6379\""),
+        format!("redis_url = \"redis+sentinel://:{PASSWORD}@127.0.0.1:26379\""),
+        format!("redis_url = \"redis://:{PASSWORD}@\""),
+        format!("redis_url = \"redis://:{PASSWORD}@[::1\""),
+        format!("redis_url = \"redis://:{PASSWORD}@127.0.0.1:notaport\""),
+        format!("redis_url = [\"redis://:{PASSWORD}@a:6379\", \"redis://:{PASSWORD}@b:6379\"]"),
+        format!("cluster = true\nredis_url = [\"redis+sentinel://:{PASSWORD}@a:26379/m\"]"),
+    ];
+    for line in &bad_urls {
+        let source = edit(&[(
+            r#"secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f""#,
+            &format!("secret = \"${{PORTCULLIS_SECRET}}\"\nstore = \"redis\"\n{line}"),
+        )]);
+        let Err(errors) = parse(&source) else {
+            panic!("accepted: {line}");
+        };
+        assert!(
+            errors
+                .0
+                .iter()
+                .any(|e| e.key.starts_with("session.redis_url")),
+            "{line}: no session.redis_url error in {errors}"
+        );
+        let shown = format!("{errors}\n{errors:?}");
+        assert!(
+            !shown.contains(PASSWORD),
+            "{line}: the password is quoted:\n{shown}"
+        );
+    }
+}
+
+#[test]
+fn redis_url_is_one_url_or_with_cluster_a_list() {
+    const SECRET: &str =
+        r#"secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f""#;
+    let one = parse(&edit(&[(
+        SECRET,
+        "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:6379/0\"\nkey_prefix = \"gw1:\"",
+    )]))
+    .unwrap();
+    let redis = one.session.redis.expect("redis settings");
+    assert_eq!(redis.urls, vec!["redis://127.0.0.1:6379/0"]);
+    assert!(!redis.cluster);
+    assert_eq!(redis.key_prefix, "gw1:");
+
+    let nodes = parse(&edit(&[(
+        SECRET,
+        "secret = \"${PORTCULLIS_SECRET}\"\nstore = \"redis\"\ncluster = true\nredis_url = [\"redis://10.0.0.1:6379\", \"redis://10.0.0.2:6379\"]",
+    )]))
+    .unwrap();
+    let redis = nodes.session.redis.expect("redis settings");
+    assert_eq!(
+        redis.urls,
+        vec!["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
+    );
+    assert!(redis.cluster);
 }
