@@ -147,6 +147,18 @@ fn store_failed(jar: &CookieJar<'_>, err: &crate::session::StoreError) -> Respon
     response
 }
 
+/// The longest ID token sent as `id_token_hint`: the end-session request is a redirect, and
+/// servers commonly refuse request lines over 8 KB (nginx's default buffer). Beyond it the
+/// request names the client by `client_id` alone, as RP-Initiated Logout 1.0 §2 allows.
+const MAX_ID_TOKEN_HINT: usize = 4096;
+
+fn id_token_hint(session: &Session) -> Option<&str> {
+    session
+        .id_token
+        .as_deref()
+        .filter(|token| token.len() <= MAX_ID_TOKEN_HINT)
+}
+
 /// Where sign-out sends the browser: the provider's end-session endpoint when it has one
 /// (RP-Initiated Logout 1.0), else `rd`, else the signed-out page.
 fn sign_out_target(state: &AppState, session: Option<&Session>, rd: Option<&str>) -> String {
@@ -155,7 +167,7 @@ fn sign_out_target(state: &AppState, session: Option<&Session>, rd: Option<&str>
         state
             .providers
             .get(&s.identity.provider)
-            .and_then(|p| p.end_session_url(s.id_token.as_deref(), &signed_out_url))
+            .and_then(|p| p.end_session_url(id_token_hint(s), &signed_out_url))
     });
     match (end_session, rd) {
         (Some(url), _) => url.to_string(),

@@ -172,9 +172,8 @@ async fn a_login_with_300_groups_works_and_sign_out_then_sends_client_id() {
         }
         let params = sign_out_at_provider(&app).await;
         assert_eq!(param(&params, "client_id"), Some("portcullis-test"));
-        if !store.is_redis() {
-            assert_eq!(param(&params, "id_token_hint"), None, "{params:?}");
-        }
+        // Either store: an ID token this big is never put in the end-session URL.
+        assert_eq!(param(&params, "id_token_hint"), None, "{params:?}");
     })
     .await;
 }
@@ -205,9 +204,8 @@ async fn a_login_with_a_20_kb_id_token_works_and_sign_out_then_sends_client_id()
         }
         let params = sign_out_at_provider(&app).await;
         assert_eq!(param(&params, "client_id"), Some("portcullis-test"));
-        if !store.is_redis() {
-            assert_eq!(param(&params, "id_token_hint"), None, "{params:?}");
-        }
+        // Either store: an ID token this big is never put in the end-session URL.
+        assert_eq!(param(&params, "id_token_hint"), None, "{params:?}");
     })
     .await;
 }
