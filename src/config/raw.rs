@@ -62,57 +62,11 @@ pub(super) struct RawSession {
 }
 
 /// `redis_url`: one URL, or (with `cluster = true`) a list of seed nodes.
+#[derive(Deserialize)]
+#[serde(untagged)]
 pub(super) enum RawRedisUrls {
     One(Text),
     Several(Vec<Text>),
-}
-
-/// Read by hand: `#[serde(untagged)]` buffers the value first, which loses the spans a
-/// [`Text`] is made of, so neither form ever matched.
-impl<'de> Deserialize<'de> for RawRedisUrls {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<RedisUrlsValue>::deserialize(deserializer)?;
-        let span = spanned.span();
-        Ok(match spanned.into_inner() {
-            RedisUrlsValue::One(url) => RawRedisUrls::One(Spanned::new(span, url)),
-            RedisUrlsValue::Several(urls) => RawRedisUrls::Several(urls),
-        })
-    }
-}
-
-/// `redis_url`'s value inside its span: a string, or a list of spanned strings.
-enum RedisUrlsValue {
-    One(String),
-    Several(Vec<Text>),
-}
-
-impl<'de> Deserialize<'de> for RedisUrlsValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RedisUrlsValue;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a Redis URL, or a list of them")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, url: &str) -> Result<RedisUrlsValue, E> {
-                Ok(RedisUrlsValue::One(url.to_owned()))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<RedisUrlsValue, A::Error> {
-                let mut urls = Vec::new();
-                while let Some(url) = seq.next_element::<Text>()? {
-                    urls.push(url);
-                }
-                Ok(RedisUrlsValue::Several(urls))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
 }
 
 #[derive(Deserialize)]

@@ -561,45 +561,6 @@ fn session_secrets_are_checked_in_the_file() {
 }
 
 #[test]
-fn redis_urls_are_read_as_one_string_or_a_cluster_list() {
-    let session = r#"secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f""#;
-    let with = |lines: &str| parse(&edit(&[(session, &format!("{session}\n{lines}"))]));
-    let config = with("store = \"redis\"\nredis_url = \"redis://127.0.0.1:6379/0\"")
-        .unwrap_or_else(|errors| panic!("{errors}"));
-    let redis = config.session.redis.expect("redis settings");
-    assert_eq!(redis.urls, ["redis://127.0.0.1:6379/0"]);
-    assert!(!redis.cluster);
-    let config = with(
-        "store = \"redis\"\ncluster = true\nredis_url = [\"redis://10.0.0.1:6379\", \"rediss://10.0.0.2:6379\"]",
-    )
-    .unwrap_or_else(|errors| panic!("{errors}"));
-    let redis = config.session.redis.expect("redis settings");
-    assert_eq!(
-        redis.urls,
-        ["redis://10.0.0.1:6379", "rediss://10.0.0.2:6379"]
-    );
-    assert!(redis.cluster);
-    // Positions still point at the value, and at the element of a list.
-    let errors = with("redis_url = \"http://127.0.0.1:6379\"").expect_err("not a Redis URL");
-    let [error] = errors.0.as_slice() else {
-        panic!("{errors}")
-    };
-    assert_eq!(
-        (error.key.as_str(), error.line, error.column),
-        ("session.redis_url", 7, 13)
-    );
-    let errors = with("cluster = true\nredis_url = [\"redis://a:6379\", \"ftp://b\"]")
-        .expect_err("not a Redis URL");
-    let [error] = errors.0.as_slice() else {
-        panic!("{errors}")
-    };
-    assert_eq!(
-        (error.key.as_str(), error.line, error.column),
-        ("session.redis_url[1]", 8, 32)
-    );
-}
-
-#[test]
 fn shipped_providers_toml_is_valid() {
     let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/providers.toml"));
     let config = Config::parse(source, "providers.toml", &|_| None).unwrap();
