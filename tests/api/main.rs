@@ -35,6 +35,7 @@ mod presets;
 mod redirect_safety;
 mod redis_server;
 mod redis_topologies;
+mod refresh;
 mod route_rules;
 mod sessions;
 mod sign_out_confirmation;

@@ -166,6 +166,28 @@ pub async fn cleanup(prefix: &str) {
     client.quit().await.unwrap();
 }
 
+/// The keys of the shared Redis that start with `prefix` (SCAN), for assertions.
+pub async fn keys(prefix: &str) -> Vec<String> {
+    let client = connect(&format!("redis://{SHARED_REDIS}")).await;
+    let pattern = format!("{}*", glob_escape(prefix));
+    let mut cursor = "0".to_owned();
+    let mut found = Vec::new();
+    loop {
+        let page: Value = client
+            .scan_page(cursor.clone(), pattern.clone(), Some(500), None)
+            .await
+            .unwrap();
+        let (next, keys) = scan_reply(page);
+        found.extend(keys);
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    client.quit().await.unwrap();
+    found
+}
+
 /// A connected `fred` client of `url` (for fixtures and assertions, not the code under test).
 pub async fn connect(url: &str) -> fred::clients::Client {
     let client = Builder::from_config(Config::from_url(url).unwrap())
