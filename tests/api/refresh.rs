@@ -3,7 +3,7 @@
 //! grace period, in both stores. What a refresh may come to (signed out, provider down, rules
 //! re-applied, refresh off, the window's cap) is in `refresh/outcomes.rs`.
 //!
-//! The mock's access tokens live 4 s and `refresh_before` is 2 s, so a session is due two
+//! The mock's access tokens live 6 s and `refresh_before` is 3 s, so a session is due three
 //! seconds after it was signed in or renewed; the tests wait for that moment on the clock.
 
 mod outcomes;
@@ -18,10 +18,10 @@ use crate::helpers::{echoed, set_cookies, spawn_app_with, Browser, TestApp, Test
 use crate::redis_server::{cleanup, shared_redis_prefix};
 
 /// Seconds every mock access token lives.
-const LIFETIME: u64 = 4;
+const LIFETIME: u64 = 6;
 /// The configured `refresh_before`: a session is due `LIFETIME - WINDOW` seconds after its
 /// tokens were issued.
-const WINDOW: u64 = 2;
+const WINDOW: u64 = 3;
 
 /// The mock issues rotating refresh tokens with short-lived access tokens, the upstream gets
 /// the access token, and `extra` goes under `[session]`.
