@@ -27,7 +27,8 @@ pub(crate) enum Outcome {
 type Flight = Arc<OnceCell<(Outcome, Instant)>>;
 
 /// The flights of this process, by session id and generation; each is kept [`GRACE`] after
-/// it lands, for the requests that still carry the cookie it renewed.
+/// it lands, for the requests that still carry the cookie it renewed (one that found the
+/// provider unreachable is dropped by the next request).
 #[derive(Default)]
 pub(crate) struct Flights {
     flights: Mutex<HashMap<(String, u32), Flight>>,
@@ -40,13 +41,15 @@ impl Flights {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The flight for `session`'s generation: an existing one, or a new one.
+    /// The flight for `session`'s generation: an existing one, or a new one. A flight that
+    /// found the provider unreachable is shared only by the requests that awaited it: the
+    /// next request tries again, so a session recovers as soon as the provider is back.
     pub(crate) fn flight(&self, session: &Session) -> Flight {
         let mut flights = self.lock();
-        flights.retain(|_, flight| {
-            flight
-                .get()
-                .is_none_or(|(_, landed)| landed.elapsed() < GRACE)
+        flights.retain(|_, flight| match flight.get() {
+            None => true,
+            Some((Outcome::Unavailable, _)) => false,
+            Some((_, landed)) => landed.elapsed() < GRACE,
         });
         Arc::clone(
             flights
@@ -64,5 +67,40 @@ impl Flights {
             .get()
             .filter(|(_, landed)| landed.elapsed() < GRACE)
             .map(|(outcome, _)| outcome.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+
+    fn session() -> Session {
+        let identity = Identity {
+            user: "sub".into(),
+            email: None,
+            preferred_username: None,
+            groups: Vec::new(),
+            provider: "mock".into(),
+        };
+        Session::new(identity, 0, 3600)
+    }
+
+    #[tokio::test]
+    async fn a_landed_renewal_is_shared_but_an_unreachable_provider_is_tried_again() {
+        let flights = Flights::default();
+        let renewed = session();
+        let first = flights.flight(&renewed);
+        first
+            .get_or_init(|| async { (Outcome::Renewed(Box::new(renewed.clone())), Instant::now()) })
+            .await;
+        assert!(Arc::ptr_eq(&first, &flights.flight(&renewed)));
+
+        let down = session();
+        let first = flights.flight(&down);
+        first
+            .get_or_init(|| async { (Outcome::Unavailable, Instant::now()) })
+            .await;
+        assert!(!Arc::ptr_eq(&first, &flights.flight(&down)));
     }
 }

@@ -18,5 +18,6 @@ mod cross_site_sign_out;
 mod journey;
 mod login_timeout;
 mod op_stats;
+mod refresh;
 mod screenshots;
 mod support;

@@ -37,6 +37,7 @@ mod redirect_safety;
 mod redis_faults;
 mod redis_server;
 mod redis_topologies;
+mod refresh;
 mod replicas;
 mod route_rules;
 mod session_store;

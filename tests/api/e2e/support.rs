@@ -48,6 +48,10 @@ pub struct Settings {
     pub app_upstream: Option<String>,
     /// The provider's token lifetime and back-channel logout receiver.
     pub op: OpSettings,
+    /// More lines under `[session]` (e.g. `refresh_before`, `store = "redis"`).
+    pub session_extra: String,
+    /// The echo upstream at `/` gets the access token (`pass_access_token = true`).
+    pub pass_access_token: bool,
 }
 
 /// The provider and a gateway (in front of the built-in echo upstream) that trusts it.
@@ -299,6 +303,12 @@ fn gateway_toml(gateway: &str, issuer: &str, settings: &Settings) -> String {
         .as_deref()
         .map(|url| format!("\n[[upstream]]\npath = \"/app\"\nurl = {}\n", toml_str(url)))
         .unwrap_or_default();
+    let session_extra = &settings.session_extra;
+    let pass_access_token = if settings.pass_access_token {
+        "pass_access_token = true\n"
+    } else {
+        ""
+    };
     format!(
         r#"[server]
 listen = {listen}
@@ -306,7 +316,7 @@ public_url = {gateway}
 
 [session]
 secret = {secret}
-{login_timeout}
+{login_timeout}{session_extra}
 [[provider]]
 id = {id}
 kind = "oidc"
@@ -322,7 +332,7 @@ email_domains = ["example.com"]
 [[upstream]]
 path = "/"
 url = "builtin:echo"
-{app_upstream}"#,
+{pass_access_token}{app_upstream}"#,
         listen = toml_str(listen),
         gateway = toml_str(gateway),
         secret = toml_str(TEST_SESSION_SECRET),
