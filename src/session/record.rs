@@ -16,7 +16,9 @@ pub(crate) const SESSION_PURPOSE: &[u8] = b"portcullis session v1";
 /// Bytes of randomness in a session id: 256 bits (DESIGN §6).
 const ID_BYTES: usize = 32;
 
-/// One signed-in session, whichever store keeps it.
+/// One signed-in session, whichever store keeps it. The fields that came with renewal and
+/// the idle timeout have short names, and zeros and absences are left out: the cookie store
+/// opens every byte of it on every request.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// 256 random bits, base64url: the Redis store's cookie value, and the name under which
@@ -34,17 +36,17 @@ pub struct Session {
     /// Kept when an upstream receives it or the provider's memberships are read with it.
     pub access_token: Option<String>,
     /// Kept when refresh is on (RFC 6749 §6).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rt", default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// Unix seconds when the access token expires, when the provider said (`expires_in`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ax", default, skip_serializing_if = "Option::is_none")]
     pub access_expires_at: Option<u64>,
     /// Unix seconds from which the next request renews the tokens; `None`: never.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ra", default, skip_serializing_if = "Option::is_none")]
     pub refresh_at: Option<u64>,
     /// The claims the configured `claims` rules read, copied from the verified ID token at
     /// the paths the rules name (so the rules need no raw ID token).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cl", default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Value>,
     /// Unix seconds.
     pub issued_at: u64,
@@ -55,12 +57,13 @@ pub struct Session {
     /// due for a check.
     #[serde(default)]
     pub checked_at: u64,
-    /// Unix seconds of the last recorded use (`idle_timeout`); 0: the sign-in.
-    #[serde(default)]
+    /// Unix seconds of the last recorded use, kept only when `idle_timeout` is set; 0: the
+    /// sign-in.
+    #[serde(rename = "sa", default, skip_serializing_if = "is_zero")]
     pub seen_at: u64,
     /// How many times the tokens were renewed; a cookie of an older generation is the
     /// pre-refresh cookie (DESIGN §6, "Refresh").
-    #[serde(default)]
+    #[serde(rename = "g", default, skip_serializing_if = "is_zero")]
     pub generation: u32,
 }
 
@@ -102,7 +105,7 @@ impl Session {
             issued_at: now,
             expires_at: now.saturating_add(lifetime),
             checked_at: now,
-            seen_at: now,
+            seen_at: 0,
             generation: 0,
         }
     }
@@ -140,6 +143,11 @@ impl Session {
     pub(crate) fn has_valid_id(&self) -> bool {
         is_session_id(&self.id)
     }
+}
+
+/// Numbers at zero are left out of the sealed JSON: every byte is opened on every request.
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// A fresh session id: 256 random bits, base64url without padding (43 characters).

@@ -149,7 +149,9 @@ impl SessionStore {
         now: u64,
     ) -> Result<Vec<HeaderValue>, SaveError> {
         let mut session = session.clone();
-        session.seen_at = now;
+        if self.idle_timeout.is_some() {
+            session.seen_at = now;
+        }
         self.persist(&session, now).await?;
         self.cookies(&session, jar)
     }
