@@ -67,14 +67,15 @@ pub(crate) enum TokenEndpointError {
 
 impl TokenEndpointError {
     /// Whether the provider said the grant or the client is no longer accepted (RFC 6749
-    /// §5.2 `invalid_grant`, `invalid_client`, `unauthorized_client`): asking again cannot
-    /// succeed. Every other failure (unreachable, a 5xx, an answer that is not the documented
+    /// §5.2 `invalid_grant`, `invalid_client`, `unauthorized_client`; GitHub Apps answer an
+    /// expired or revoked refresh token with `bad_refresh_token`, under 200): asking again
+    /// cannot succeed. Every other failure (unreachable, a 5xx, an answer that is not the documented
     /// JSON, `temporarily_unavailable`, …) may pass.
     pub(crate) fn grant_is_gone(&self) -> bool {
         matches!(
             self,
             TokenEndpointError::Refused { error, .. }
-                if matches!(error.as_str(), "invalid_grant" | "invalid_client" | "unauthorized_client")
+                if matches!(error.as_str(), "invalid_grant" | "invalid_client" | "unauthorized_client" | "bad_refresh_token")
         )
     }
 }

@@ -125,6 +125,7 @@ fn only_invalid_grant_and_client_errors_say_the_grant_is_gone() {
             true,
         ),
         (StatusCode::OK, br#"{"error":"invalid_grant"}"#, true),
+        (StatusCode::OK, br#"{"error":"bad_refresh_token"}"#, true),
         (
             StatusCode::SERVICE_UNAVAILABLE,
             br#"{"error":"temporarily_unavailable"}"#,
