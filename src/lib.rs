@@ -8,6 +8,14 @@ mod authz;
 mod backchannel;
 mod bearer;
 mod caller;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "for the local accounts' sign-in limits (DESIGN §10, §11)"
+    )
+)]
+mod client_address;
 pub mod config;
 mod error;
 mod error_chain;
@@ -27,6 +35,14 @@ mod providers;
 mod proxy;
 mod public;
 mod query;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "for the local accounts' sign-in limits (DESIGN §10)"
+    )
+)]
+mod rate_limit;
 mod redirect;
 mod redis;
 mod renewal;
