@@ -19,6 +19,7 @@ mod gate;
 pub mod identity;
 mod jwt;
 mod links;
+pub(crate) mod local;
 mod membership;
 mod one_time;
 mod pages;
