@@ -18,6 +18,7 @@ mod network;
 mod provider;
 mod raw;
 mod spans;
+mod users;
 mod validate;
 
 pub use errors::{ConfigError, ConfigErrors};
@@ -27,6 +28,7 @@ pub use provider::{
     OAuth2Api, OAuth2Client, OAuth2Config, OidcClient, ProviderConfig, ProviderKind,
     ProviderPreset, ProviderProtocol, TokenEndpointAuth,
 };
+pub use users::{hash_password, load_users, parse_users, HashError, LocalUser, UsersFile};
 
 /// The whole, validated `providers.toml`.
 #[derive(Debug, Clone)]
