@@ -18,6 +18,7 @@ use super::{Config, ConfigErrors};
 mod authorize;
 mod claims;
 mod clients;
+mod local;
 #[cfg(test)]
 mod preset_tests;
 mod presets;
