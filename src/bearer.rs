@@ -1,5 +1,7 @@
 //! Bearer tokens for API clients: `Authorization: Bearer <JWT>` signed by a provider that
-//! has `bearer = { audiences = [...] }` (RFC 6750, JWT profile RFC 9068).
+//! has `bearer = { audiences = [...] }` (RFC 6750, JWT profile RFC 9068), or by the gateway
+//! itself for a local provider with `password_grant` (`crate::local`; its `iss` is the
+//! public URL, checked without clock leeway, and its user must still be active).
 //!
 //! The token is validated as strictly as an ID token (see `OidcProvider::verify_bearer`)
 //! and then goes through the same rules and identity headers as a cookie session. A bearer
@@ -32,11 +34,34 @@ pub(crate) async fn authenticate(
         .iter()
         .filter_map(|p| p.bearer().map(|bearer| (p.id.as_str(), bearer)))
         .collect();
-    if accepting.is_empty() {
+    let local = state.local.granting().next().is_some();
+    if accepting.is_empty() && !local {
         return None;
     }
     let token = bearer_token(headers)?;
+    if local && issuer(token).is_some_and(|iss| state.local.issued(&iss)) {
+        return Some(
+            state
+                .local
+                .authenticate(token, crate::session::unix_now())
+                .map(|identity| BearerIdentity {
+                    identity,
+                    token: token.to_owned(),
+                })
+                .map_err(|err| AppError::InvalidBearer(err.to_string())),
+        );
+    }
     Some(validate(state, &accepting, token).await)
+}
+
+/// The unverified `iss` of a JWT, to route it to the keys that must have signed it.
+fn issuer(token: &str) -> Option<String> {
+    jwt::payload(token).and_then(|payload| {
+        payload
+            .get("iss")
+            .and_then(|iss| iss.as_str())
+            .map(str::to_owned)
+    })
 }
 
 async fn validate(
@@ -45,14 +70,7 @@ async fn validate(
     token: &str,
 ) -> Result<BearerIdentity, AppError> {
     let invalid = |reason: String| AppError::InvalidBearer(reason);
-    let issuer = jwt::payload(token)
-        .and_then(|payload| {
-            payload
-                .get("iss")
-                .and_then(|iss| iss.as_str())
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| invalid("not a JWT with an iss claim".into()))?;
+    let issuer = issuer(token).ok_or_else(|| invalid("not a JWT with an iss claim".into()))?;
     // Several providers may share an issuer (one IdP, several clients or audiences): each is
     // tried in configuration order, and the first whose keys and audiences accept the token
     // names it, so the identity carries the provider that actually vouched for it.

@@ -24,9 +24,9 @@ mod validate;
 pub use errors::{ConfigError, ConfigErrors};
 pub use network::IpNetwork;
 pub use provider::{
-    is_tenant_id, BearerConfig, ClaimMapping, ClientCredentials, DevClient, GithubConfig,
-    OAuth2Api, OAuth2Client, OAuth2Config, OidcClient, ProviderConfig, ProviderKind,
-    ProviderPreset, ProviderProtocol, TokenEndpointAuth,
+    is_tenant_id, BearerConfig, ClaimMapping, ClientCredentials, DevClient, FailedLoginLimits,
+    GithubConfig, LocalAccounts, OAuth2Api, OAuth2Client, OAuth2Config, OidcClient, ProviderConfig,
+    ProviderKind, ProviderPreset, ProviderProtocol, TokenClient, TokenEndpointAuth,
 };
 pub use users::{hash_password, load_users, parse_users, HashError, LocalUser, UsersFile};
 
@@ -47,8 +47,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Scheme, host, optional port; no path, query or fragment (a trailing `/` is removed).
     pub public_url: Url,
-    /// `auto_redirect = true`: with exactly one provider, unauthenticated browsers skip the
-    /// sign-in page and go straight to the provider.
+    /// `auto_redirect = true`: with exactly one provider (and no local provider, whose form is
+    /// on the sign-in page), unauthenticated browsers skip the sign-in page and go straight
+    /// to the provider.
     pub auto_redirect: bool,
     /// `trusted_proxies`: the peers (TCP source addresses) whose `X-Forwarded-Method/Host/Uri`
     /// and `X-Original-URL/Method` headers `/oauth2/auth` believes. Empty by default: nobody.

@@ -9,59 +9,53 @@
 //! (state), RFC 7636 (PKCE), OpenID Connect Core §3.1.2.1 (nonce), RFC 9207 (`iss`),
 //! RFC 9700 §2.1.
 
+mod establish;
 mod flow_cookie;
+mod sign_in_page;
 mod sign_out;
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use openidconnect::{PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
 use crate::authz;
+use crate::caller::Caller;
 use crate::error::{AppError, LoginError};
-use crate::links::{redirect, sign_in_url, start_url};
-use crate::pages::{Pages, ProviderButton, SignInPage, SignedOutPage};
+use crate::links::redirect;
+use crate::pages::{Pages, SignedOutPage};
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
-use crate::session::{unix_now, CookieJar, Issued, SaveError, Session};
+use crate::session::{unix_now, CookieJar, Issued, Session};
 use crate::state::AppState;
 use crate::telemetry::RequestId;
 
+pub(crate) use establish::{establish, login_failed, Failure};
 use flow_cookie::flow_cookie_name;
 /// For the fuzz targets (`crate::fuzzing`).
 pub(crate) use flow_cookie::FlowState;
+pub(crate) use sign_in_page::{sign_in_page, FormNotice};
 pub(crate) use sign_out::sign_out;
 
-/// `GET /oauth2/sign_in?rd=`: one button per provider, in configuration order.
+/// `GET /oauth2/sign_in?rd=`: one button per provider, in configuration order, and a form
+/// per local provider.
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
     let params = QueryParams::from_uri(&uri);
     let rd = RedirectTarget::parse(
         params.get("rd"),
         &state.config.server.allowed_redirect_hosts,
     );
-    let providers = state
-        .providers
-        .iter()
-        .map(|p| ProviderButton {
-            id: p.id().to_owned(),
-            name: p.name().to_owned(),
-            start_url: start_url(p.id(), &rd),
-            logo: p.logo().to_owned(),
-        })
-        .collect();
-    let page = SignInPage {
-        providers,
-        request_id: request_id.to_string(),
-    };
-    Html(state.pages.sign_in(&page)).into_response()
+    let jar = CookieJar::from_headers(&state.cookies, &headers);
+    sign_in_page(&state, &jar, &rd, &request_id, None, StatusCode::OK)
 }
 
 /// `GET /oauth2/start?provider=ID&rd=PATH`: 302 to the provider's authorization endpoint.
@@ -129,44 +123,8 @@ pub(crate) async fn callback(
         .get("state")
         .map(|s| flow_cookie_name(&state.cookies.name, s));
     let outcome = complete(&state, &provider_id, &params, &jar, flow_cookie.as_deref()).await;
-    if outcome.is_ok() {
-        replace_previous_session(&state, &jar).await;
-    }
     let mut response = match outcome {
-        Ok((session, rd)) => match state.sessions.save(&session, &jar, unix_now()).await {
-            Ok(cookies) => {
-                tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
-                let mut response = redirect(rd.as_str());
-                for cookie in cookies {
-                    response.headers_mut().append(header::SET_COOKIE, cookie);
-                }
-                response
-            }
-            // Cookies that are not read back would sign the browser out at once and send
-            // it round to the provider again, and again.
-            Err(SaveError::TooLarge(too_large)) => login_failed(
-                &provider_id,
-                Failure {
-                    error: LoginError::SessionTooLarge(too_large.to_string()),
-                    user: Some(session.identity.user),
-                    rd: Some(rd),
-                },
-            ),
-            Err(SaveError::Store(err)) => {
-                tracing::error!(provider = %provider_id, error = %crate::error_chain::error_chain(&err), "the session could not be stored");
-                login_failed(
-                    &provider_id,
-                    Failure {
-                        error: LoginError::StoreUnavailable,
-                        user: Some(session.identity.user),
-                        rd: Some(rd),
-                    },
-                )
-            }
-            Err(err @ SaveError::Serialise(_)) => {
-                AppError::Internal(err.to_string()).into_response()
-            }
-        },
+        Ok((session, rd)) => establish(&state, &jar, &session, &rd, redirect).await,
         Err(failure) => login_failed(&provider_id, failure),
     };
     let cookies = flow_cookie::callback_cookies(
@@ -179,47 +137,6 @@ pub(crate) async fn callback(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
-}
-
-/// A new sign-in replaces the browser's previous session, if it still had one: it ends in the
-/// store too, so no copy of its cookie outlives it. A store that cannot answer here only
-/// leaves the old session to its expiry.
-async fn replace_previous_session(state: &AppState, jar: &CookieJar<'_>) {
-    let now = unix_now();
-    if let Ok(Some(previous)) = state.sessions.load(jar, now).await {
-        if let Err(err) = state.sessions.forget(&previous.session, now).await {
-            tracing::warn!(error = %crate::error_chain::error_chain(&err), "the previous session could not be ended at sign-in");
-        }
-    }
-}
-
-/// Logs a failed login and answers its error page, whose "Try again" link leads back to where
-/// the person was going, when that is known.
-fn login_failed(provider_id: &str, Failure { error, user, rd }: Failure) -> Response {
-    tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
-    let retry = match rd {
-        Some(rd) if rd.as_str() != "/" => sign_in_url(&rd),
-        _ => "/oauth2/sign_in".to_owned(),
-    };
-    AppError::Login(error).into_response_retrying_at(retry)
-}
-
-/// A failed login, with the user when the failure came after validation and the login's
-/// destination once the flow cookie has been read.
-struct Failure {
-    error: LoginError,
-    user: Option<String>,
-    rd: Option<RedirectTarget>,
-}
-
-impl From<LoginError> for Failure {
-    fn from(error: LoginError) -> Failure {
-        Failure {
-            error,
-            user: None,
-            rd: None,
-        }
-    }
 }
 
 async fn complete(
@@ -334,14 +251,14 @@ pub(crate) async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> 
 }
 
 /// `GET /oauth2/userinfo`: who is signed in, as JSON (memberships read again when due,
-/// see `crate::membership`); 401 when nobody is.
+/// see `crate::membership`), or whom a valid bearer token names (the "users/me" of API
+/// clients, `crate::caller`); 401 when nobody is.
 pub(crate) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let jar = CookieJar::from_headers(&state.cookies, &headers);
-    let checked = match crate::signed_in::checked_session(&state, &jar).await {
-        Ok(checked) => checked,
+    let caller = match Caller::identify(&state, &headers).await {
+        Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
-    let response = match &checked.session {
+    let response = match caller.session() {
         Some(session) => {
             let identity = &session.identity;
             axum::Json(serde_json::json!({
@@ -355,5 +272,5 @@ pub(crate) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) 
         }
         None => AppError::Unauthenticated.into_response(),
     };
-    checked.record_on(response)
+    caller.record_on(response)
 }

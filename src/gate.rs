@@ -135,9 +135,11 @@ fn unauthenticated(state: &AppState, request: &Request) -> Result<Response, AppE
         Some(path_and_query),
         &state.config.server.allowed_redirect_hosts,
     );
+    // A local provider's form is only on the sign-in page, so it is never skipped.
     let mut only = state.providers.iter();
+    let no_form = state.local.iter().next().is_none();
     let location = match (state.config.server.auto_redirect, only.next(), only.next()) {
-        (true, Some(provider), None) => start_url(provider.id(), &rd),
+        (true, Some(provider), None) if no_form => start_url(provider.id(), &rd),
         _ => sign_in_url(&rd),
     };
     Ok(redirect(&location))

@@ -8,13 +8,6 @@ mod authz;
 mod backchannel;
 mod bearer;
 mod caller;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "for the local accounts' sign-in limits (DESIGN §10, §11)"
-    )
-)]
 mod client_address;
 pub mod config;
 mod error;
@@ -27,7 +20,7 @@ mod gate;
 pub mod identity;
 mod jwt;
 mod links;
-pub(crate) mod local;
+mod local;
 mod membership;
 mod one_time;
 mod pages;
@@ -36,13 +29,6 @@ mod providers;
 mod proxy;
 mod public;
 mod query;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "for the local accounts' sign-in limits (DESIGN §10)"
-    )
-)]
 mod rate_limit;
 mod redirect;
 mod redis;

@@ -27,7 +27,17 @@ pub(crate) fn sign_in_url(rd: &RedirectTarget) -> String {
 /// A 302 to `location` (already validated or built by the gateway); to `/` when `location`
 /// is not a valid field value.
 pub(crate) fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
+    redirect_with(StatusCode::FOUND, location)
+}
+
+/// A 303 to `location`, as [`redirect`]: the answer to a form POST, which the browser
+/// follows with a GET (RFC 9110 §15.4.4), so a password is never sent twice.
+pub(crate) fn see_other(location: &str) -> Response {
+    redirect_with(StatusCode::SEE_OTHER, location)
+}
+
+fn redirect_with(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     } else {

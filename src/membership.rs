@@ -12,6 +12,10 @@
 //!   one. A provider outage must not sign everyone out; the price is that someone removed
 //!   during the outage keeps the groups of the last successful check until it ends.
 //!
+//! A local provider's users file (`crate::local`) is read on every request instead, since it
+//! is in memory: a user disabled or removed from it is signed out at their next request, and
+//! changed groups or email take effect at once.
+//!
 //! `crate::signed_in` asks here for every signed-in request.
 
 use crate::providers::MembershipCheck;
@@ -32,6 +36,29 @@ pub(crate) enum Membership {
 /// Reads the session's memberships again when they are due at `now` (see the module
 /// documentation).
 pub(crate) async fn check(state: &AppState, session: &mut Session, now: u64) -> Membership {
+    if let Some(local) = state.local.get(&session.identity.provider) {
+        return match local.accounts.active(&session.identity.user) {
+            None => {
+                tracing::info!(
+                    provider = %local.id,
+                    user = %session.identity.user,
+                    reason = "the user is disabled or no longer in the users file",
+                    "session ended by the membership check"
+                );
+                Membership::Ended
+            }
+            Some(user) => {
+                let current = local.identity(&user);
+                if current == session.identity {
+                    Membership::Unchanged
+                } else {
+                    session.identity = current;
+                    session.checked_at = now;
+                    Membership::Checked
+                }
+            }
+        };
+    }
     let check = state
         .providers
         .get(&session.identity.provider)

@@ -56,11 +56,29 @@ pub(crate) struct ProviderButton {
     pub(crate) logo: String,
 }
 
-/// `/oauth2/sign_in`: one button per configured provider.
+/// `/oauth2/sign_in`: one button per configured provider, one username/password form per
+/// local provider.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct SignInPage {
     pub(crate) providers: Vec<ProviderButton>,
+    pub(crate) local_forms: Vec<LocalForm>,
     pub(crate) request_id: String,
+}
+
+/// A local provider's sign-in form: it POSTs `username`, `password`, the hidden `csrf_token`
+/// and `rd` to `action` (`/oauth2/local/{id}`).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct LocalForm {
+    pub(crate) id: String,
+    /// The form's heading.
+    pub(crate) name: String,
+    pub(crate) action: String,
+    pub(crate) csrf_token: String,
+    pub(crate) rd: String,
+    /// The username typed before, when the page answers a failed attempt.
+    pub(crate) username: String,
+    /// Why the previous attempt failed ("Incorrect username or password").
+    pub(crate) error: Option<String>,
 }
 
 /// Any error shown to a person: status, a short title, an explanation and the request id
@@ -153,10 +171,29 @@ impl Pages {
                     )
                 })
                 .collect();
+            let forms: String = page
+                .local_forms
+                .iter()
+                .map(|f| {
+                    format!(
+                        "<form method=\"post\" action=\"{}\"><p>{}</p>\
+                         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"rd\" value=\"{}\">\
+                         <input name=\"username\" value=\"{}\" required>\
+                         <input name=\"password\" type=\"password\" required>\
+                         <button type=\"submit\">Sign in</button></form>",
+                        escape_html(&f.action),
+                        escape_html(f.error.as_deref().unwrap_or(&f.name)),
+                        escape_html(&f.csrf_token),
+                        escape_html(&f.rd),
+                        escape_html(&f.username),
+                    )
+                })
+                .collect();
             fallback_html(
                 "Sign in",
                 &format!(
-                    "<ul>{buttons}</ul><p>Request ID: {}</p>",
+                    "<ul>{buttons}</ul>{forms}<p>Request ID: {}</p>",
                     escape_html(&page.request_id)
                 ),
             )

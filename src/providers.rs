@@ -236,6 +236,7 @@ pub(crate) fn logo_for(kind: ProviderKind) -> &'static str {
         ProviderKind::Keycloak => "keycloak.svg",
         ProviderKind::OAuth2 | ProviderKind::Oidc => "key.svg",
         ProviderKind::Dev => "logo.svg",
+        ProviderKind::Local => "key.svg",
     }
 }
 
@@ -273,6 +274,8 @@ pub(crate) fn build(
         let redirect_uri = format!("{public_url}/oauth2/callback/{}", config.id);
         let logo = logo_for(config.kind);
         let provider = match &config.protocol {
+            // Local accounts sign in at the gateway itself (`crate::local`).
+            ProviderProtocol::Local(_) => continue,
             ProviderProtocol::OAuth2(client) => Provider::OAuth2(OAuth2Provider::new(
                 oauth2::OAuth2Settings {
                     id: config.id.clone(),

@@ -28,6 +28,18 @@ impl QueryParams {
             _ => None,
         }
     }
+
+    /// The first parameter name that appears more than once (RFC 6749 §3.1 and §3.2: request
+    /// parameters must not be included more than once).
+    pub(crate) fn repeated(&self) -> Option<&str> {
+        self.0.iter().enumerate().find_map(|(index, (name, _))| {
+            self.0
+                .iter()
+                .skip(index + 1)
+                .any(|(other, _)| other == name)
+                .then_some(name.as_str())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -42,5 +54,7 @@ mod tests {
         assert_eq!(params.get("b"), None);
         assert_eq!(params.get("c"), Some("/p q"));
         assert_eq!(params.get("d"), None);
+        assert_eq!(params.repeated(), Some("b"));
+        assert_eq!(QueryParams::from_form(b"a=1&c=2").repeated(), None);
     }
 }

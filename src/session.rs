@@ -29,6 +29,7 @@ pub(crate) use compact::{Issued, SessionNeeds};
 pub(crate) use cookies::{CookieJar, CookieSettings};
 pub(crate) use errors::{SaveError, StoreError};
 pub(crate) use flights::{Flights, Outcome, GRACE};
+pub(crate) use keys::cookie_binding;
 pub use record::Session;
 pub(crate) use record::{new_id, Ending, SESSION_PURPOSE};
 pub(crate) use store::{Loaded, SessionStore};

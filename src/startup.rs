@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::server::ConnectionLimits;
 use crate::state::AppState;
-use crate::{backchannel, flow, forward_auth, gate};
+use crate::{backchannel, flow, forward_auth, gate, local};
 
 /// Every route of the gateway. Middleware, from the outside in: the request log (request id,
 /// one line per request), then error rendering (HTML or JSON with the request id); the
@@ -30,6 +30,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/oauth2/sign_out", get(flow::sign_out).post(flow::sign_out))
         .route("/oauth2/signed_out", get(flow::signed_out))
         .route("/oauth2/userinfo", get(flow::userinfo))
+        .route("/oauth2/local/{provider}", post(local::submit))
+        .route("/oauth2/token", post(local::token))
+        .route("/oauth2/jwks.json", get(jwks))
         .route("/oauth2/auth", any(forward_auth::auth))
         .route(
             "/oauth2/backchannel_logout/{provider}",
@@ -82,6 +85,15 @@ async fn security_headers(mut response: Response) -> Response {
 async fn static_asset(Path(path): Path<String>) -> Result<Response, AppError> {
     let (content_type, body) = crate::pages::static_asset(&path).ok_or(AppError::NoRoute)?;
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// `GET /oauth2/jwks.json`: the public keys of the access tokens local providers issue
+/// (DESIGN §10), current first; 404 when no provider issues any.
+async fn jwks(State(state): State<AppState>) -> Response {
+    if state.local.granting().next().is_none() {
+        return AppError::NoRoute.into_response();
+    }
+    axum::Json(state.local.keys().jwks().clone()).into_response()
 }
 
 async fn not_found() -> AppError {
@@ -165,6 +177,7 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.state.providers.spawn_discovery();
+        self.state.local.spawn_watch();
         let server = &self.state.config.server;
         let settings = server.connections;
         let trusted_proxies = server.trusted_proxies.clone();

@@ -10,6 +10,7 @@ use axum::extract::FromRef;
 use rand::RngCore;
 
 use crate::config::Config;
+use crate::local::LocalProviders;
 use crate::one_time::OneTime;
 use crate::pages::Pages;
 use crate::providers::dev::DevProvider;
@@ -38,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) routes: RouteTable,
     pub(crate) upstream: UpstreamClient,
     pub(crate) dev: Option<Arc<DevProvider>>,
+    /// The `kind = "local"` providers and the keys of the tokens they issue (DESIGN §10).
+    pub(crate) local: LocalProviders,
     /// Flow states used at a callback and back-channel logout `jti`s: each counts once.
     pub(crate) one_time: OneTime,
 }
@@ -63,7 +66,16 @@ impl AppState {
             crate::providers::build(&config.providers, &public_url, &pages)
                 .context("building the providers")?;
 
-        let codec = session_codec(&config);
+        let secret = session_secret(&config);
+        let previous: Vec<&[u8]> = config
+            .session
+            .previous_secrets
+            .iter()
+            .map(|s| s.0.as_slice())
+            .collect();
+        let codec = SessionCodec::new(&secret, &previous);
+        let local = LocalProviders::new(&config.providers, &public_url, &secret, &previous)
+            .context("setting up the local providers")?;
         let cookies = CookieSettings {
             name: config.session.cookie_name.clone(),
             secure: config.server.public_url.scheme() == "https",
@@ -86,25 +98,21 @@ impl AppState {
             cookies,
             pages,
             dev,
+            local,
             config,
         })))
     }
 }
 
-fn session_codec(config: &Config) -> SessionCodec {
-    let previous: Vec<&[u8]> = config
-        .session
-        .previous_secrets
-        .iter()
-        .map(|s| s.0.as_slice())
-        .collect();
+/// The configured session secret, or (only allowed with the dev provider) an ephemeral one.
+fn session_secret(config: &Config) -> Vec<u8> {
     match &config.session.secret {
-        Some(secret) => SessionCodec::new(&secret.0, &previous),
+        Some(secret) => secret.0.clone(),
         None => {
             tracing::warn!("session.secret is not set: using an ephemeral secret (only allowed with the dev provider); sessions end when the gateway restarts");
             let mut ephemeral = [0u8; 32];
             rand::thread_rng().fill_bytes(&mut ephemeral);
-            SessionCodec::new(&ephemeral, &previous)
+            ephemeral.to_vec()
         }
     }
 }

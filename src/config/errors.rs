@@ -83,6 +83,11 @@ impl<'a> Diagnostics<'a> {
         self.source
     }
 
+    /// The file the source was read from, as named in messages.
+    pub(super) fn file(&self) -> &'a str {
+        self.file
+    }
+
     /// Records a problem at byte `offset` of the source, for the TOML path `key`.
     pub(super) fn error(&mut self, offset: usize, key: &str, message: impl Into<String>) {
         let (line, column) = line_column(self.source, offset);
@@ -95,13 +100,27 @@ impl<'a> Diagnostics<'a> {
         });
     }
 
+    /// Records the problems of another file this one names (a users file), after this
+    /// file's own.
+    pub(super) fn extend(&mut self, errors: ConfigErrors) {
+        self.errors.extend(errors.0);
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
 
     /// Every problem, in file order.
     pub(super) fn finish(mut self) -> ConfigErrors {
-        self.errors.sort_by_key(|error| (error.line, error.column));
+        let own = self.file;
+        self.errors.sort_by(|a, b| {
+            (a.file != own, &a.file, a.line, a.column).cmp(&(
+                b.file != own,
+                &b.file,
+                b.line,
+                b.column,
+            ))
+        });
         ConfigErrors(self.errors)
     }
 }

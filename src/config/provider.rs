@@ -1,7 +1,9 @@
 //! A `[[provider]]` once validated: its kind, the protocol it signs in with (OpenID Connect,
-//! plain OAuth 2.0 or the embedded development provider), each carrying exactly the settings
-//! it needs, and the client credentials for the token endpoint (RFC 6749 §2.3.1).
+//! plain OAuth 2.0, the embedded development provider, or local accounts), each carrying
+//! exactly the settings it needs, and the client credentials for the token endpoint
+//! (RFC 6749 §2.3.1).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -25,12 +27,17 @@ pub enum ProviderKind {
     Keycloak,
     /// Any plain OAuth 2.0 provider: endpoints and a claim mapping, no ID token.
     OAuth2,
+    /// Accounts the gateway keeps itself, in a users file (DESIGN §10).
+    Local,
 }
 
 impl ProviderKind {
     /// Whether the gateway signs in through OpenID Connect (discovery, ID token, nonce).
     pub fn is_oidc(self) -> bool {
-        !matches!(self, ProviderKind::Github | ProviderKind::OAuth2)
+        !matches!(
+            self,
+            ProviderKind::Github | ProviderKind::OAuth2 | ProviderKind::Local
+        )
     }
 
     /// The kind as written in `providers.toml`.
@@ -44,6 +51,7 @@ impl ProviderKind {
             ProviderKind::Microsoft => "microsoft",
             ProviderKind::Keycloak => "keycloak",
             ProviderKind::OAuth2 => "oauth2",
+            ProviderKind::Local => "local",
         }
     }
 }
@@ -158,6 +166,54 @@ pub enum ProviderProtocol {
     /// The embedded development provider: its issuer (`{public_url}/oauth2/dev`) and client
     /// secret are made at start-up.
     Dev(DevClient),
+    /// Local accounts: a users file, the sign-in form and, when enabled, the password grant.
+    Local(LocalAccounts),
+}
+
+/// `kind = "local"` (DESIGN §10).
+#[derive(Debug, Clone)]
+pub struct LocalAccounts {
+    /// `users_file`, relative to the configuration file's directory when written relative.
+    pub users_file: PathBuf,
+    /// `password_grant` (default false): `POST /oauth2/token` with `grant_type=password`
+    /// (RFC 6749 §4.3) and the refresh grant of the tokens it issues.
+    pub password_grant: bool,
+    /// `token_lifetime` (default 15m): the access tokens the gateway signs.
+    pub token_lifetime: Duration,
+    /// `refresh_lifetime` (default 7d): their refresh tokens, counted from each rotation.
+    pub refresh_lifetime: Duration,
+    /// `clients = [{ id, secret }]`: when not empty, the token endpoint requires one of them
+    /// (RFC 6749 §2.3.1); empty by default (public clients).
+    pub clients: Vec<TokenClient>,
+    /// `failed_logins`: how many wrong passwords are tolerated.
+    pub failed_logins: FailedLoginLimits,
+}
+
+/// A client of the token endpoint.
+#[derive(Debug, Clone)]
+pub struct TokenClient {
+    pub id: String,
+    pub secret: SecretString,
+}
+
+/// `failed_logins = { per_username = 10, per_client = 100, window = "10m" }`: at most that
+/// many failed attempts in `window` for one username and for one client address, refilled
+/// evenly over the window; then 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLoginLimits {
+    pub per_username: u32,
+    pub per_client: u32,
+    pub window: Duration,
+}
+
+impl Default for FailedLoginLimits {
+    fn default() -> Self {
+        FailedLoginLimits {
+            per_username: 10,
+            per_client: 100,
+            window: Duration::from_secs(600),
+        }
+    }
 }
 
 /// An OpenID Connect relying party's settings.
@@ -204,7 +260,9 @@ impl ProviderConfig {
     pub fn issuer(&self) -> Option<&str> {
         match &self.protocol {
             ProviderProtocol::Oidc(oidc) => Some(&oidc.issuer),
-            ProviderProtocol::OAuth2(_) | ProviderProtocol::Dev(_) => None,
+            ProviderProtocol::OAuth2(_) | ProviderProtocol::Dev(_) | ProviderProtocol::Local(_) => {
+                None
+            }
         }
     }
 
@@ -213,7 +271,7 @@ impl ProviderConfig {
         match &self.protocol {
             ProviderProtocol::Oidc(oidc) => Some(&oidc.credentials),
             ProviderProtocol::OAuth2(oauth2) => Some(&oauth2.credentials),
-            ProviderProtocol::Dev(_) => None,
+            ProviderProtocol::Dev(_) | ProviderProtocol::Local(_) => None,
         }
     }
 
@@ -221,7 +279,9 @@ impl ProviderConfig {
     pub fn preset(&self) -> Option<&ProviderPreset> {
         match &self.protocol {
             ProviderProtocol::Oidc(oidc) => Some(&oidc.preset),
-            ProviderProtocol::OAuth2(_) | ProviderProtocol::Dev(_) => None,
+            ProviderProtocol::OAuth2(_) | ProviderProtocol::Dev(_) | ProviderProtocol::Local(_) => {
+                None
+            }
         }
     }
 
@@ -229,7 +289,17 @@ impl ProviderConfig {
     pub fn oauth2_api(&self) -> Option<&OAuth2Api> {
         match &self.protocol {
             ProviderProtocol::OAuth2(oauth2) => Some(&oauth2.api),
-            ProviderProtocol::Oidc(_) | ProviderProtocol::Dev(_) => None,
+            ProviderProtocol::Oidc(_) | ProviderProtocol::Dev(_) | ProviderProtocol::Local(_) => {
+                None
+            }
+        }
+    }
+
+    /// The local accounts' settings; `None` for every other kind.
+    pub fn local(&self) -> Option<&LocalAccounts> {
+        match &self.protocol {
+            ProviderProtocol::Local(local) => Some(local),
+            _ => None,
         }
     }
 
@@ -238,7 +308,7 @@ impl ProviderConfig {
         match &self.protocol {
             ProviderProtocol::Oidc(oidc) => oidc.bearer.as_ref(),
             ProviderProtocol::Dev(dev) => dev.bearer.as_ref(),
-            ProviderProtocol::OAuth2(_) => None,
+            ProviderProtocol::OAuth2(_) | ProviderProtocol::Local(_) => None,
         }
     }
 }

@@ -98,6 +98,30 @@ pub(super) struct RawProvider {
     pub(super) token_url: Option<Text>,
     pub(super) userinfo_url: Option<Text>,
     pub(super) claims: Option<RawClaimMapping>,
+    /// `local`.
+    pub(super) users_file: Option<Text>,
+    pub(super) password_grant: Option<bool>,
+    pub(super) token_lifetime: Option<Text>,
+    pub(super) refresh_lifetime: Option<Text>,
+    pub(super) clients: Option<Vec<RawTokenClient>>,
+    pub(super) failed_logins: Option<RawFailedLogins>,
+}
+
+/// One of a `local` provider's `clients = [{ id = "ci", secret = "${CI_SECRET}" }]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTokenClient {
+    pub(super) id: Option<Text>,
+    pub(super) secret: Option<Text>,
+}
+
+/// A `local` provider's `failed_logins = { per_username, per_client, window }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFailedLogins {
+    pub(super) per_username: Option<Spanned<i64>>,
+    pub(super) per_client: Option<Spanned<i64>>,
+    pub(super) window: Option<Text>,
 }
 
 /// An `oauth2` provider's `claims = { id = "/id", ... }`: JSON pointers into userinfo.

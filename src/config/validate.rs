@@ -18,6 +18,9 @@ use super::{Config, ConfigErrors};
 mod authorize;
 mod claims;
 mod clients;
+mod local;
+#[cfg(test)]
+mod local_tests;
 #[cfg(test)]
 mod preset_tests;
 mod presets;

@@ -24,10 +24,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
@@ -35,7 +32,7 @@ use crate::links::redirect;
 use crate::pages::{SignOutPage, SigningOutPage};
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
-use crate::session::{unix_now, CookieJar, Session, SessionCodec};
+use crate::session::{cookie_binding, unix_now, CookieJar, Session, SessionCodec};
 use crate::state::AppState;
 
 /// Associated data for sign-out tokens.
@@ -46,7 +43,7 @@ const TOKEN_LIFETIME_SECS: u64 = 600;
 /// What a sign-out token seals.
 #[derive(Serialize, Deserialize)]
 struct SignOutToken {
-    /// [`binding`] of the session cookie the page was shown with.
+    /// [`cookie_binding`] of the session cookie the page was shown with.
     #[serde(rename = "b")]
     binding: String,
     #[serde(rename = "t")]
@@ -56,7 +53,7 @@ struct SignOutToken {
 impl SignOutToken {
     fn seal(codec: &SessionCodec, session_cookie: &str, now: u64) -> String {
         let token = SignOutToken {
-            binding: binding(session_cookie),
+            binding: cookie_binding(session_cookie),
             issued_at: now,
         };
         serde_json::to_vec(&token)
@@ -79,16 +76,9 @@ impl SignOutToken {
                 token
                     .binding
                     .as_bytes()
-                    .ct_eq(binding(session_cookie).as_bytes()),
+                    .ct_eq(cookie_binding(session_cookie).as_bytes()),
             )
     }
-}
-
-/// What ties a token to one browser's session: its sealed cookie value, hashed (each seal
-/// has a fresh random nonce, so no two sessions share it).
-fn binding(session_cookie: &str) -> String {
-    let digest = Sha256::digest(session_cookie.as_bytes());
-    URL_SAFE_NO_PAD.encode(digest.first_chunk::<16>().copied().unwrap_or_default())
 }
 
 /// `GET|POST /oauth2/sign_out?rd=`: clears the session; then RP-initiated logout at the

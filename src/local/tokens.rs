@@ -3,7 +3,6 @@
 //! secret, and checked strictly, without clock leeway, when they come back as bearer tokens.
 
 // The token endpoint and the bearer check that use these keys are wired in separately.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod claims;
 mod errors;

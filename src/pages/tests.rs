@@ -27,6 +27,7 @@ fn assert_common_layout(html: &str) {
 #[test]
 fn sign_in_page_has_one_button_per_provider() {
     let html = pages().sign_in(&SignInPage {
+        local_forms: Vec::new(),
         providers: vec![
             ProviderButton {
                 id: "google".into(),
@@ -59,6 +60,7 @@ fn sign_in_page_has_one_button_per_provider() {
 #[test]
 fn sign_in_page_without_providers_says_so() {
     let html = pages().sign_in(&SignInPage {
+        local_forms: Vec::new(),
         providers: vec![],
         request_id: "req-1".into(),
     });
@@ -179,6 +181,7 @@ fn values_are_html_escaped() {
         headers: vec![(attack.into(), attack.into())],
     });
     let sign_in = pages.sign_in(&SignInPage {
+        local_forms: Vec::new(),
         providers: vec![ProviderButton {
             id: attack.into(),
             name: attack.into(),
@@ -216,6 +219,7 @@ fn a_missing_template_falls_back_for_every_page() {
     let empty = Pages::from_templates(&[]).unwrap();
 
     let sign_in = empty.sign_in(&SignInPage {
+        local_forms: Vec::new(),
         providers: vec![ProviderButton {
             id: "dev".into(),
             logo: "key.svg".into(),

@@ -17,6 +17,7 @@ use crate::identity::Identity;
 pub(crate) struct Issued {
     pub(crate) identity: Identity,
     pub(crate) id_token: Option<String>,
+    /// Empty for a local sign-in, which has none.
     pub(crate) access_token: String,
     pub(crate) refresh_token: Option<String>,
     /// RFC 6749 §5.1 `expires_in`, seconds.
@@ -109,8 +110,10 @@ impl SessionNeeds {
             }
             _ => None,
         };
-        session.access_token =
-            (self.pass_access_token || issued.reads_memberships).then_some(issued.access_token);
+        // A local sign-in has no access token (an empty one), so it passes none upstream.
+        session.access_token = (self.pass_access_token || issued.reads_memberships)
+            .then_some(issued.access_token)
+            .filter(|token| !token.is_empty());
         session.id_token = issued.id_token;
     }
 

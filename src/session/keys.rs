@@ -14,6 +14,15 @@ pub(crate) fn digest(parts: &[&[u8]]) -> String {
     hex(&hasher.finalize())
 }
 
+/// What ties a sealed token to one browser: a cookie value of that browser, hashed (128 bits
+/// of SHA-256, base64url), so the token names the cookie without carrying it.
+pub(crate) fn cookie_binding(cookie: &str) -> String {
+    use base64::Engine as _;
+    let digest = Sha256::digest(cookie.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(digest.first_chunk::<16>().copied().unwrap_or_default())
+}
+
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use super::{is_loopback, Checker, Str};
 use crate::config::raw::RawProvider;
-use crate::config::{OAuth2Api, ProviderPreset};
+use crate::config::{LocalAccounts, OAuth2Api, ProviderPreset};
 
 const DEV_CLIENT_ID: &str = "portcullis-dev";
 
@@ -25,6 +25,7 @@ pub(super) enum Protocol {
         api: OAuth2Api,
     },
     Dev,
+    Local(LocalAccounts),
 }
 
 impl Checker<'_, '_> {

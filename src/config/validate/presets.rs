@@ -80,7 +80,7 @@ impl Checker<'_, '_> {
             ProviderKind::Microsoft => self.microsoft(raw, table),
             ProviderKind::Github => self.github(raw, table),
             ProviderKind::OAuth2 => self.oauth2(raw, table),
-            ProviderKind::Oidc | ProviderKind::Dev => None,
+            ProviderKind::Oidc | ProviderKind::Dev | ProviderKind::Local => None,
         };
         let (client_id, secret) = client_id.zip(client_secret)?;
         let secret = SecretString::from(secret);

@@ -88,6 +88,8 @@ impl Checker<'_, '_> {
         );
         let bearer = match &raw.bearer {
             None => Some(None),
+            // `local_client` explains why it has none.
+            Some(_) if kind == Some(ProviderKind::Local) => Some(None),
             Some(bearer) => self.bearer(bearer, &table, kind).map(Some),
         };
         let foreign_keys_ok = kind.is_none_or(|kind| self.keys_of_kind(kind, raw, &table));
@@ -96,7 +98,10 @@ impl Checker<'_, '_> {
             (Some(ProviderKind::Dev), Some(kind_text)) => {
                 self.dev_client(raw, &table, listen, kind_text)
             }
-            (Some(kind), _) if kind != ProviderKind::Dev => self.preset_client(kind, raw, &table),
+            (Some(ProviderKind::Local), _) => self.local_client(raw, &table),
+            (Some(kind), _) if kind != ProviderKind::Dev && kind != ProviderKind::Local => {
+                self.preset_client(kind, raw, &table)
+            }
             _ => {
                 // Still look for missing variables in what could not be checked.
                 for (field, value) in [
@@ -143,6 +148,7 @@ impl Checker<'_, '_> {
                         token_endpoint_auth: auth,
                         bearer,
                     }),
+                    Protocol::Local(local) => ProviderProtocol::Local(local),
                 };
                 Some(ProviderConfig {
                     id,
@@ -243,6 +249,7 @@ impl Checker<'_, '_> {
             "microsoft" => Some(ProviderKind::Microsoft),
             "keycloak" => Some(ProviderKind::Keycloak),
             "oauth2" => Some(ProviderKind::OAuth2),
+            "local" => Some(ProviderKind::Local),
             other => {
                 self.error(
                     text.offset,
@@ -251,7 +258,8 @@ impl Checker<'_, '_> {
                         "unknown provider kind `{other}`: use \"oidc\" for any OpenID Connect \
                          provider (with issuer, client_id and client_secret), a preset (\"google\", \
                          \"github\", \"gitlab\", \"microsoft\", \"keycloak\"), \"oauth2\" for a \
-                         plain OAuth 2.0 provider, or \"dev\" for the embedded development provider"
+                         plain OAuth 2.0 provider, \"local\" for accounts in a users file, or \
+                         \"dev\" for the embedded development provider"
                     ),
                 );
                 None
@@ -271,7 +279,7 @@ impl Checker<'_, '_> {
         let Some(raw) = raw else {
             let defaults: &[&str] = match kind {
                 Some(ProviderKind::Github) => &GITHUB_SCOPES,
-                Some(ProviderKind::OAuth2) => &[],
+                Some(ProviderKind::OAuth2 | ProviderKind::Local) => &[],
                 _ => &DEFAULT_SCOPES,
             };
             return Some(defaults.iter().map(|s| (*s).to_owned()).collect());
@@ -335,6 +343,7 @@ fn default_name(kind: ProviderKind) -> &'static str {
         ProviderKind::Microsoft => "Microsoft",
         ProviderKind::Keycloak => "Keycloak",
         ProviderKind::OAuth2 => "OAuth 2.0",
+        ProviderKind::Local => "Local account",
     }
 }
 

@@ -16,10 +16,11 @@ impl Checker<'_, '_> {
         raw: &RawProvider,
         table: &str,
     ) -> bool {
-        use ProviderKind::{Github, Gitlab, Google, Keycloak, Microsoft, OAuth2, Oidc};
+        use ProviderKind::{Github, Gitlab, Google, Keycloak, Local, Microsoft, OAuth2, Oidc};
         let first =
             |list: &Option<Vec<Text>>| list.as_ref().map(|l| l.first().map(|t| t.span().start));
-        let keys: [KindKey<'_>; 12] = [
+        let at = |text: &Option<Text>| text.as_ref().map(|t| Some(t.span().start));
+        let keys: [KindKey<'_>; 18] = [
             (
                 "issuer",
                 raw.issuer.as_ref().map(|t| Some(t.span().start)),
@@ -69,6 +70,16 @@ impl Checker<'_, '_> {
                 "userinfo_url",
                 raw.userinfo_url.as_ref().map(|t| Some(t.span().start)),
                 &[OAuth2],
+            ),
+            ("users_file", at(&raw.users_file), &[Local]),
+            ("password_grant", raw.password_grant.map(|_| None), &[Local]),
+            ("token_lifetime", at(&raw.token_lifetime), &[Local]),
+            ("refresh_lifetime", at(&raw.refresh_lifetime), &[Local]),
+            ("clients", raw.clients.as_ref().map(|_| None), &[Local]),
+            (
+                "failed_logins",
+                raw.failed_logins.as_ref().map(|_| None),
+                &[Local],
             ),
         ];
         let mut ok = true;
