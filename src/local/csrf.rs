@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
@@ -126,18 +126,37 @@ pub(crate) fn check(
 }
 
 /// `Sec-Fetch-Site` (Fetch Metadata), when sent, must be `same-origin`: a sibling subdomain
-/// (`same-site`) is another site here. Without it, an `Origin` must be the gateway's.
-/// Without either (older browsers, programs), the token and cookie decide alone.
+/// (`same-site`) is another site here. Without it, an `Origin` must be the gateway's public
+/// origin or the host the request was sent to (the sign-in page of a routed host posts back
+/// to that host). Without either (older browsers, programs), the token and cookie decide.
 fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes().eq_ignore_ascii_case(b"same-origin");
     }
-    match headers.get(axum::http::header::ORIGIN) {
-        Some(sent) => sent
-            .to_str()
-            .is_ok_and(|sent| sent.eq_ignore_ascii_case(origin)),
-        None => true,
+    let Some(sent) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(sent) = sent.to_str() else {
+        return false;
+    };
+    if sent.eq_ignore_ascii_case(origin) {
+        return true;
     }
+    let authority = url::Url::parse(sent)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .and_then(|url| {
+            let host = url.host_str()?.to_ascii_lowercase();
+            Some(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        });
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    authority.is_some() && authority == host
 }
 
 /// 43 base64url characters: what [`form_token`] sets, nothing else.

@@ -154,3 +154,22 @@ fn the_browser_saying_another_site_sent_it_is_refused() {
     headers.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
     assert_eq!(checked(&headers, Some(&token), 1001), Ok(()));
 }
+
+#[test]
+fn an_origin_naming_the_host_the_form_was_sent_to_is_accepted() {
+    let (token, mut headers) = first_visit(1000);
+    headers.insert(header::HOST, HeaderValue::from_static("app.example.com"));
+    headers.insert(
+        header::ORIGIN,
+        HeaderValue::from_static("https://app.example.com"),
+    );
+    assert_eq!(checked(&headers, Some(&token), 1001), Ok(()));
+    headers.insert(
+        header::ORIGIN,
+        HeaderValue::from_static("https://other.example.com"),
+    );
+    assert_eq!(
+        checked(&headers, Some(&token), 1001),
+        Err(FormRefused::CrossSite)
+    );
+}
