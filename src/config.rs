@@ -28,7 +28,7 @@ pub use provider::{
     GithubConfig, LocalAccounts, OAuth2Api, OAuth2Client, OAuth2Config, OidcClient, ProviderConfig,
     ProviderKind, ProviderPreset, ProviderProtocol, TokenClient, TokenEndpointAuth,
 };
-pub use users::{load_users, parse_users, LocalUser, UsersFile};
+pub use users::{hash_password, load_users, parse_users, HashError, LocalUser, UsersFile};
 
 /// The whole, validated `providers.toml`.
 #[derive(Debug, Clone)]

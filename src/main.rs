@@ -1,5 +1,7 @@
-//! The `portcullis` command: run the gateway, check a configuration, or make a secret.
+//! The `portcullis` command: run the gateway, check a configuration, make a secret or hash a
+//! password for a users file.
 
+use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,7 +43,27 @@ enum Command {
     Check,
     /// Print a fresh random secret for `session.secret`.
     Secret,
+    /// Print the argon2id hash of a password for a users file's `password_hash`.
+    ///
+    /// From a terminal, the password is asked twice, without echo. From a pipe or a file,
+    /// stdin must hold exactly one line, the password (its line ending is not part of it).
+    /// Prints one line, the PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`). A password given
+    /// as an argument is refused: it would stay in the shell history and show in `ps`.
+    #[command(verbatim_doc_comment)]
+    HashPassword {
+        /// Refused (exit status 2): pass the password on stdin instead.
+        #[arg(
+            value_name = "PASSWORD",
+            hide = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        refused: Vec<String>,
+    },
 }
+
+/// Exit status of a command line used the wrong way, as clap's own usage errors.
+const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,6 +77,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Some(Command::HashPassword { refused }) => hash_password_command(&refused),
         Some(Command::Check) => match Config::load(&cli.config) {
             Ok(_) => {
                 println!("{}: OK", cli.config.display());
@@ -86,6 +109,79 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `portcullis hash-password`: reads the password (see [`Command::HashPassword`]) and prints
+/// its hash.
+fn hash_password_command(refused: &[String]) -> ExitCode {
+    if !refused.is_empty() {
+        eprintln!(
+            "portcullis hash-password takes no argument: a password on the command line stays \
+             in the shell history and is visible to other users in `ps`. Type it when asked, \
+             or pipe it in: `portcullis hash-password < password.txt`"
+        );
+        return ExitCode::from(USAGE);
+    }
+    let password = if std::io::stdin().is_terminal() {
+        password_from_terminal()
+    } else {
+        password_from_stdin()
+    };
+    let password = match password {
+        Ok(password) if password.is_empty() => {
+            eprintln!("portcullis hash-password: the password is empty; nothing was hashed");
+            return ExitCode::FAILURE;
+        }
+        Ok(password) => password,
+        Err(message) => {
+            eprintln!("portcullis hash-password: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match portcullis::config::hash_password(&password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("portcullis hash-password: {:#}", anyhow::Error::new(err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Asks twice without echo, the prompts on stderr so that stdout holds only the hash.
+fn password_from_terminal() -> Result<String, String> {
+    let ask = |prompt: &str| {
+        let config = rpassword::ConfigBuilder::new()
+            .output_writer(std::io::stderr())
+            .build();
+        rpassword::prompt_password_with_config(prompt, config)
+            .map_err(|err| format!("cannot read the password from the terminal: {err}"))
+    };
+    let password = ask("Password: ")?;
+    if ask("Repeat password: ")? != password {
+        return Err("the passwords do not match; nothing was hashed".to_owned());
+    }
+    Ok(password)
+}
+
+/// Exactly one line: the password, without its `\n` or `\r\n`.
+fn password_from_stdin() -> Result<String, String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|err| format!("cannot read the password from stdin: {err}"))?;
+    let line = input
+        .strip_suffix("\r\n")
+        .or_else(|| input.strip_suffix('\n'))
+        .unwrap_or(&input);
+    if line.contains('\n') {
+        return Err(
+            "stdin holds more than one line; give the password alone, on one line".to_owned(),
+        );
+    }
+    Ok(line.to_owned())
 }
 
 /// Every client connection and every upstream connection is a descriptor: take what the

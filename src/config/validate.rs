@@ -20,6 +20,8 @@ mod claims;
 mod clients;
 mod local;
 #[cfg(test)]
+mod local_tests;
+#[cfg(test)]
 mod preset_tests;
 mod presets;
 mod providers;

@@ -13,10 +13,11 @@
 //! people's connections and are held only to the overall bound.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::client_address::ClientNetwork;
 use crate::config::IpNetwork;
 
 /// How often a bound being reached is logged at most, per bound.
@@ -68,30 +69,6 @@ impl ConnectionLimits {
     }
 }
 
-/// Who a connection counts against for `max_connections_per_client`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum ClientKey {
-    V4(std::net::Ipv4Addr),
-    /// The first 64 bits.
-    V6(u64),
-}
-
-impl ClientKey {
-    fn of(address: IpAddr) -> ClientKey {
-        match address {
-            IpAddr::V4(v4) => ClientKey::V4(v4),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientKey::V4(v4),
-                None => ClientKey::V6(prefix_64(v6)),
-            },
-        }
-    }
-}
-
-fn prefix_64(address: Ipv6Addr) -> u64 {
-    u64::try_from(address.to_bits() >> 64).unwrap_or(u64::MAX)
-}
-
 /// Counts open client connections and admits or refuses new ones.
 pub(crate) struct Admission {
     limits: ConnectionLimits,
@@ -102,7 +79,7 @@ pub(crate) struct Admission {
 #[derive(Default)]
 struct Counts {
     open: usize,
-    by_client: HashMap<ClientKey, usize>,
+    by_client: HashMap<ClientNetwork, usize>,
     overall_warning: Warning,
     client_warning: Warning,
 }
@@ -134,7 +111,8 @@ impl Warning {
 /// socket, also when that socket becomes a WebSocket tunnel.
 pub(crate) struct ConnectionSlot {
     admission: Arc<Admission>,
-    client: Option<ClientKey>,
+    /// Who the connection counts against for `max_connections_per_client`.
+    client: Option<ClientNetwork>,
 }
 
 impl Admission {
@@ -151,7 +129,7 @@ impl Admission {
     pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr) -> Option<ConnectionSlot> {
         let limits = self.limits;
         let trusted = self.trusted_proxies.iter().any(|net| net.contains(peer));
-        let client = (!trusted).then(|| ClientKey::of(peer));
+        let client = (!trusted).then(|| ClientNetwork::of(peer));
         let mut counts = self.counts();
         if counts.open >= limits.max_connections {
             if let Some(refused) = counts.overall_warning.refused() {
@@ -253,15 +231,6 @@ mod tests {
             (480, 7)
         );
         assert_eq!(limits.descriptors_needed(), 480 * 2 + 64);
-    }
-
-    #[test]
-    fn clients_are_ipv4_addresses_and_ipv6_networks_of_64() {
-        let key = |text: &str| ClientKey::of(text.parse().unwrap());
-        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
-        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
     }
 
     fn admission(max: usize, per_client: usize, trusted: &[&str]) -> Arc<Admission> {

@@ -24,6 +24,7 @@ mod forward_auth;
 mod forward_auth_original;
 mod happy_path;
 mod harness;
+mod hash_password;
 mod header_stripping;
 mod helpers;
 mod host_routing;
