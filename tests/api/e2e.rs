@@ -16,6 +16,7 @@ mod concurrent_logins;
 mod cookies;
 mod cross_site_sign_out;
 mod journey;
+mod local_login;
 mod login_timeout;
 mod op_stats;
 mod refresh;

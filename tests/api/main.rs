@@ -30,6 +30,7 @@ mod helpers;
 mod host_routing;
 mod http2;
 mod identity_values;
+mod local_accounts;
 mod login_rejections;
 mod mock_provider;
 mod nginx;

@@ -52,6 +52,8 @@ pub struct Settings {
     pub session_extra: String,
     /// The echo upstream at `/` gets the access token (`pass_access_token = true`).
     pub pass_access_token: bool,
+    /// Appended to `providers.toml` (e.g. a `kind = "local"` `[[provider]]`).
+    pub extra_toml: String,
 }
 
 /// The provider and a gateway (in front of the built-in echo upstream) that trusts it.
@@ -332,7 +334,9 @@ email_domains = ["example.com"]
 [[upstream]]
 path = "/"
 url = "builtin:echo"
-{pass_access_token}{app_upstream}"#,
+{pass_access_token}{app_upstream}
+{extra_toml}"#,
+        extra_toml = settings.extra_toml,
         listen = toml_str(listen),
         gateway = toml_str(gateway),
         secret = toml_str(TEST_SESSION_SECRET),
