@@ -326,30 +326,40 @@ impl Nginx {
     /// Writes the configuration (the example inside a minimal `http` block) under
     /// `target/nginx/<test>/` and starts nginx in the foreground; returns once it accepts
     /// connections.
+    ///
+    /// The port is free when picked but nginx binds it a moment later, and another socket of
+    /// the parallel tests may take it in between: then nginx exits with "Address already in
+    /// use" and is started again on another port.
     async fn start(binary: &Path, app: &TestApp) -> Nginx {
-        let port = free_port();
-        let dir = work_dir();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, configuration(&dir, port, app)).unwrap();
-        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(&conf)
-            .args(["-g", "daemon off;"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|err| panic!("start {}: {err}", binary.display()));
-        let mut nginx = Nginx {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
-        nginx.wait_until_listening(port).await;
-        nginx
+        for _ in 0..5 {
+            let port = free_port();
+            let dir = work_dir();
+            let conf = dir.join("nginx.conf");
+            std::fs::write(&conf, configuration(&dir, port, app)).unwrap();
+            let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
+            let child = Command::new(binary)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-c")
+                .arg(&conf)
+                .args(["-g", "daemon off;"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|err| panic!("start {}: {err}", binary.display()));
+            let mut nginx = Nginx {
+                child,
+                base: format!("http://127.0.0.1:{port}"),
+                dir,
+            };
+            match nginx.wait_until_listening(port).await {
+                Ok(()) => return nginx,
+                Err(logs) if logs.contains("Address already in use") => continue,
+                Err(logs) => panic!("nginx exited:\n{logs}"),
+            }
+        }
+        panic!("nginx found no free port in five tries");
     }
 
     fn url(&self, path: &str) -> String {
@@ -387,14 +397,15 @@ impl Nginx {
         (status, head)
     }
 
-    async fn wait_until_listening(&mut self, port: u16) {
+    /// `Err` with the logs when nginx exited before it listened.
+    async fn wait_until_listening(&mut self, port: u16) -> Result<(), String> {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         for _ in 0..400 {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("nginx exited ({status}):\n{}", self.logs());
+                return Err(format!("({status})\n{}", self.logs()));
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                return;
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
