@@ -574,6 +574,61 @@ fn shipped_providers_toml_is_valid() {
     assert!(config.providers.iter().any(|p| p.kind == ProviderKind::Dev));
 }
 
+/// The shipped file's commented `kind = "local"` block, every key uncommented, with a
+/// session secret: it must pass the checks, and `users.example.toml`, which it names, too.
+#[test]
+fn shipped_local_block_and_users_example_are_valid() {
+    let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/providers.toml"));
+    let start = source
+        .find("# [[provider]]\n# id = \"local\"")
+        .expect("providers.toml has a commented local provider block");
+    let end = source[start..]
+        .find("\n\n")
+        .map_or(source.len(), |len| start + len);
+    let is_key = |line: &str| {
+        line.strip_prefix("# ").is_some_and(|rest| {
+            rest == "[[provider]]"
+                || rest
+                    .split_once(" = ")
+                    .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        })
+    };
+    let block: Vec<&str> = source[start..end]
+        .lines()
+        .map(|line| if is_key(line) { &line[2..] } else { line })
+        .collect();
+    let edited = format!("{}{}{}", &source[..start], block.join("\n"), &source[end..]).replacen(
+        "# secret = \"${PORTCULLIS_SECRET}\"",
+        "secret = \"${PORTCULLIS_SECRET}\"",
+        1,
+    );
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/providers.toml");
+    let env = |name: &str| match name {
+        "DEPLOY_CLI_SECRET" => Some("deploy-cli-secret-value".to_owned()),
+        other => env(other),
+    };
+    let config = Config::parse(&edited, file, &env).unwrap();
+
+    let local = config
+        .providers
+        .iter()
+        .find(|p| p.kind == ProviderKind::Local)
+        .and_then(|p| p.local())
+        .expect("the uncommented block is a local provider");
+    assert!(local.users_file.ends_with("users.example.toml"));
+    assert!(!local.password_grant);
+    assert_eq!(local.token_lifetime, Duration::from_secs(15 * 60));
+    assert_eq!(local.refresh_lifetime, Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(local.clients.len(), 1);
+    assert_eq!(
+        local.failed_logins,
+        crate::config::FailedLoginLimits::default()
+    );
+    let users = crate::config::load_users(&local.users_file).unwrap();
+    let names: Vec<&str> = users.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "deploy-bot"]);
+}
+
 #[test]
 fn no_input_panics() {
     let mut inputs: Vec<String> = [
