@@ -30,7 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
@@ -68,13 +68,19 @@ pub(crate) async fn serve(
     builder.http2().enable_connect_protocol();
     let mut connection = pin!(builder.serve_connection_with_upgrades(io, service));
 
+    // The clock looks at the connection at least every `interval` and exactly at its
+    // deadline when that comes sooner. No phase change needs to wake it: every deadline is
+    // at least `interval` after its phase began, so the look that follows a change comes
+    // before the new deadline. (Waking it on each request would cost a task wake-up and a
+    // new timer per request.)
+    let interval = settings.header_timeout.min(settings.keepalive_timeout);
     let mut stopping = false;
     let mut closing_until: Option<Instant> = None;
+    let mut clock = pin!(tokio::time::sleep_until(next_look(
+        activity.deadline(&settings).map(|(at, _)| at),
+        interval
+    )));
     loop {
-        let due = closing_until.or_else(|| activity.deadline(&settings).map(|(at, _)| at));
-        // While requests are answered nothing is due; look again later.
-        let wake =
-            due.unwrap_or_else(|| later(settings.header_timeout.min(settings.keepalive_timeout)));
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -82,26 +88,35 @@ pub(crate) async fn serve(
                 }
                 return;
             }
-            () = activity.changed.notified() => {}
             _ = stop.wait_for(|stop| *stop), if !stopping => {
                 stopping = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = tokio::time::sleep_until(wake) => {
+            () = clock.as_mut() => {
                 let now = Instant::now();
                 if closing_until.is_some_and(|until| now >= until) {
                     return;
                 }
-                if let Some((at, timeout)) = activity.deadline(&settings) {
+                let deadline = activity.deadline(&settings);
+                if let Some((at, timeout)) = deadline {
                     if closing_until.is_none() && now >= at {
                         tracing::debug!(%peer, timeout, "closing a client connection that waited too long");
                         connection.as_mut().graceful_shutdown();
                         closing_until = Some(now + CLOSING_GRACE);
                     }
                 }
+                let due = closing_until.or_else(|| deadline.map(|(at, _)| at));
+                clock.as_mut().reset(next_look(due, interval));
             }
         }
     }
+}
+
+/// When the clock looks next: at `due` (a deadline, or the end of the closing grace), or
+/// after `interval` if that is sooner or nothing is due.
+fn next_look(due: Option<Instant>, interval: Duration) -> Instant {
+    let soon = later(interval);
+    due.map_or(soon, |due| due.min(soon))
 }
 
 /// Hands `request` to the router with the peer's address (for `ConnectInfo`), and holds the
@@ -166,8 +181,6 @@ struct Activity {
     /// HTTP/2 sends frames of its own between requests (SETTINGS, PING, WINDOW_UPDATE), so
     /// bytes read there do not start a request head.
     http2: AtomicBool,
-    /// Wakes the clock when the phase changes (a permit is kept if it is not waiting).
-    changed: Notify,
 }
 
 impl Activity {
@@ -177,7 +190,6 @@ impl Activity {
                 since: Instant::now(),
             }),
             http2: AtomicBool::new(false),
-            changed: Notify::new(),
         }
     }
 
@@ -194,7 +206,6 @@ impl Activity {
             *phase = Phase::ReadingHead {
                 since: Instant::now(),
             };
-            self.changed.notify_one();
         }
     }
 
@@ -213,7 +224,6 @@ impl Activity {
         *phase = Phase::Answering {
             requests: others.saturating_add(1),
         };
-        self.changed.notify_one();
         (Answering(Arc::clone(self)), others)
     }
 

@@ -9,10 +9,13 @@ use axum::http::HeaderValue;
 use super::codec::SessionCodec;
 use super::cookies::{CookieJar, ONE_COOKIE, SESSION_CAPACITY};
 use super::errors::SaveError;
+use super::opened::OpenedSessions;
 use super::record::Session;
 
 pub(crate) struct CookieStore {
     codec: SessionCodec,
+    /// The values opened so far, so a browser's cookie is opened once, not on every request.
+    pub(super) opened: OpenedSessions,
     /// Longest sealed session that may still carry the raw ID token.
     id_token_budget: usize,
 }
@@ -21,6 +24,7 @@ impl CookieStore {
     pub(crate) fn new(codec: SessionCodec, wants_id_token: bool) -> CookieStore {
         CookieStore {
             codec,
+            opened: OpenedSessions::default(),
             id_token_budget: if wants_id_token {
                 SESSION_CAPACITY
             } else {
@@ -31,7 +35,12 @@ impl CookieStore {
 
     /// The session sealed in `value`, and whether a previous secret sealed it.
     pub(crate) fn open(&self, value: &str, now: u64) -> Option<(Session, bool)> {
-        Session::open_keyed(&self.codec, value, now)
+        if let Some(remembered) = self.opened.get(value, now) {
+            return Some(remembered);
+        }
+        let (session, stale_key) = Session::open_keyed(&self.codec, value, now)?;
+        self.opened.insert(value, &session, stale_key, now);
+        Some((session, stale_key))
     }
 
     pub(crate) fn save(

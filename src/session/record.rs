@@ -135,7 +135,7 @@ impl Session {
 
     /// Within its validity: not expired, not issued (beyond a minute of clock skew) in the
     /// future.
-    fn is_live(&self, now: u64) -> bool {
+    pub(super) fn is_live(&self, now: u64) -> bool {
         now < self.expires_at && self.issued_at <= now.saturating_add(60)
     }
 
