@@ -153,7 +153,12 @@ impl RequestId {
     pub(crate) fn new() -> RequestId {
         let mut bytes = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut bytes);
-        RequestId(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        let mut id = String::with_capacity(16);
+        for b in bytes {
+            // Writing to a String cannot fail.
+            let _ = write!(id, "{b:02x}");
+        }
+        RequestId(id)
     }
 }
 

@@ -10,13 +10,12 @@ use axum::body::{Body, Bytes};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body as _, Frame, SizeHint};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::error::ProxyError;
 use super::hop_by_hop::remove_hop_by_hop;
+use super::pool::Pool;
 use super::upgrade::{self, TunnelIdleTimeout};
 use crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT;
 
@@ -31,7 +30,7 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// from `webpki-roots`); connect timeout 5 s; idle connections kept 90 s.
 #[derive(Clone)]
 pub(crate) struct UpstreamClient {
-    inner: Client<HttpsConnector<HttpConnector>, Body>,
+    pool: Arc<Pool>,
 }
 
 impl std::fmt::Debug for UpstreamClient {
@@ -59,11 +58,9 @@ impl UpstreamClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let inner = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(https);
-        UpstreamClient { inner }
+        UpstreamClient {
+            pool: Arc::new(Pool::new(https, POOL_IDLE_TIMEOUT)),
+        }
     }
 
     /// Sends a request prepared by [`super::prepare_request`] and returns the upstream's
@@ -106,7 +103,7 @@ impl UpstreamClient {
             }),
         };
 
-        let response = tokio::time::timeout(timeout, self.inner.request(req))
+        let response = tokio::time::timeout(timeout, self.pool.send(req))
             .await
             .map_err(|_| ProxyError::Timeout)?
             .map_err(|err| match body_failure.as_ref().and_then(|failure| failure.get()) {
@@ -128,7 +125,7 @@ impl UpstreamClient {
             parts.headers.remove(CONTENT_LENGTH);
         }
         remove_hop_by_hop(&mut parts.headers, false);
-        Ok(Response::from_parts(parts, Body::new(body)))
+        Ok(Response::from_parts(parts, body))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Why an upstream exchange failed, read from the upstream client's error and its sources.
 
+use super::pool::SendError;
 use crate::error_chain::error_chain;
 
 /// Why an upstream exchange failed. The messages name no token or header value.
@@ -31,14 +32,12 @@ impl ProxyError {
         matches!(self, ProxyError::ClientBody(_) | ProxyError::BadUpgrade(_))
     }
 
-    pub(super) fn from_client(err: &hyper_util::client::legacy::Error) -> ProxyError {
+    pub(super) fn from_client(err: &SendError) -> ProxyError {
         let chain = error_chain(err);
-        if !err.is_connect() {
-            ProxyError::Protocol(chain)
-        } else if timed_out(err) {
-            ProxyError::Timeout
-        } else {
-            ProxyError::Unreachable(chain)
+        match err {
+            SendError::Connect(_) if timed_out(err) => ProxyError::Timeout,
+            SendError::Connect(_) => ProxyError::Unreachable(chain),
+            SendError::Exchange(_) | SendError::NoOrigin => ProxyError::Protocol(chain),
         }
     }
 }

@@ -23,7 +23,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
 use http::{HeaderMap, HeaderValue, Response};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use sha1::{Digest as _, Sha1};
@@ -106,7 +105,7 @@ fn websocket_accept(key: &[u8]) -> String {
 /// client's key. Anything else is a protocol error (502), and the upstream's connection is
 /// dropped without a byte of it reaching the client.
 pub(crate) fn switch(
-    mut response: Response<Incoming>,
+    mut response: Response<Body>,
     offered: Option<Offer>,
     client: Option<OnUpgrade>,
     idle: Duration,

@@ -1,0 +1,169 @@
+//! The pool against a raw upstream that numbers its connections: keep-alive reuse, a body
+//! left unread, `Connection: close`, and an idle connection the upstream closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::Request;
+use http_body_util::BodyExt;
+use hyper_rustls::HttpsConnectorBuilder;
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::{Pool, SendError};
+
+fn pool() -> Arc<Pool> {
+    let https = HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(HttpConnector::new());
+    Arc::new(Pool::new(https, Duration::from_secs(90)))
+}
+
+/// What the upstream does after answering a request on a connection.
+#[derive(Clone, Copy)]
+enum After {
+    KeepAlive,
+    /// Answers with `Connection: close` and closes.
+    Close,
+    /// Keeps the connection for one answer, then closes it without a word once idle.
+    CloseWhenIdle,
+}
+
+/// An upstream answering `GET /n` with a body naming the connection (`conn 0`, `conn 1`, …),
+/// padded to `len` bytes; every accepted connection is reported on the channel.
+async fn numbered_upstream(
+    after: After,
+    len: usize,
+) -> (SocketAddr, mpsc::UnboundedReceiver<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for number in 0.. {
+            let (stream, _) = listener.accept().await.unwrap();
+            let _ = accepted_tx.send(number);
+            tokio::spawn(serve(stream, number, after, len));
+        }
+    });
+    (addr, accepted_rx)
+}
+
+async fn serve(mut stream: TcpStream, number: usize, after: After, len: usize) {
+    let mut buffer = Vec::new();
+    loop {
+        while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let mut chunk = [0u8; 1024];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let end = buffer.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        buffer.drain(..end);
+        let mut body = format!("conn {number}");
+        let padding = len.saturating_sub(body.len());
+        body.extend(std::iter::repeat_n(' ', padding));
+        let close = matches!(after, After::Close);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n{}\r\n",
+            body.len(),
+            if close { "connection: close\r\n" } else { "" }
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body.as_bytes()).await.unwrap();
+        if !matches!(after, After::KeepAlive) {
+            return;
+        }
+    }
+}
+
+fn get(addr: SocketAddr) -> Request<Body> {
+    Request::builder()
+        .uri(format!("http://{addr}/n"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn text(pool: &Arc<Pool>, addr: SocketAddr) -> String {
+    let response = pool.send(get(addr)).await.expect("an answer");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec())
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_connection_read_to_the_end_carries_the_next_request() {
+    let (addr, mut accepted) = numbered_upstream(After::KeepAlive, 16).await;
+    let pool = pool();
+    for _ in 0..5 {
+        assert_eq!(text(&pool, addr).await, "conn 0");
+    }
+    assert_eq!(accepted.recv().await, Some(0));
+    assert!(accepted.try_recv().is_err(), "one connection for all five");
+    assert_eq!(pool.idle_count(), 1);
+}
+
+#[tokio::test]
+async fn requests_at_once_get_connections_of_their_own() {
+    let (addr, _accepted) = numbered_upstream(After::KeepAlive, 16).await;
+    let pool = pool();
+    let (a, b) = tokio::join!(pool.send(get(addr)), pool.send(get(addr)));
+    let (a, b) = (a.expect("a"), b.expect("b"));
+    let a = a.into_body().collect().await.unwrap().to_bytes();
+    let b = b.into_body().collect().await.unwrap().to_bytes();
+    assert_ne!(a, b, "two connections");
+    assert_eq!(pool.idle_count(), 2);
+}
+
+#[tokio::test]
+async fn a_body_dropped_before_its_end_takes_its_connection_along() {
+    let (addr, _accepted) = numbered_upstream(After::KeepAlive, 1 << 20).await;
+    let pool = pool();
+    let response = pool.send(get(addr)).await.expect("an answer");
+    let mut body = response.into_body();
+    let first = body.frame().await.expect("a frame").expect("data");
+    assert!(first.is_data());
+    drop(body);
+    assert_eq!(pool.idle_count(), 0);
+    // The next request is answered whole, on a new connection.
+    assert_eq!(text(&pool, addr).await.trim_end(), "conn 1");
+}
+
+#[tokio::test]
+async fn a_connection_the_upstream_closes_is_not_used_again() {
+    let (addr, mut accepted) = numbered_upstream(After::Close, 16).await;
+    let pool = pool();
+    assert_eq!(text(&pool, addr).await, "conn 0");
+    assert_eq!(text(&pool, addr).await, "conn 1");
+    assert_eq!(accepted.recv().await, Some(0));
+    assert_eq!(accepted.recv().await, Some(1));
+}
+
+#[tokio::test]
+async fn a_request_on_an_idle_connection_the_upstream_closed_goes_out_on_a_new_one() {
+    let (addr, mut accepted) = numbered_upstream(After::CloseWhenIdle, 16).await;
+    let pool = pool();
+    assert_eq!(text(&pool, addr).await, "conn 0");
+    // The upstream has closed connection 0; the pool may not have noticed yet.
+    for _ in 0..3 {
+        let answer = text(&pool, addr).await;
+        assert!(answer.starts_with("conn "), "{answer}");
+    }
+    assert_eq!(accepted.recv().await, Some(0));
+    assert_eq!(accepted.recv().await, Some(1));
+}
+
+#[tokio::test]
+async fn a_target_without_an_origin_is_refused() {
+    let request = Request::builder().uri("/n").body(Body::empty()).unwrap();
+    let refused = pool().send(request).await;
+    assert!(matches!(refused, Err(SendError::NoOrigin)), "{refused:?}");
+}
