@@ -14,6 +14,7 @@ pub(crate) mod client;
 mod error;
 pub(crate) mod headers;
 mod hop_by_hop;
+mod pool;
 pub(crate) mod route;
 mod upgrade;
 

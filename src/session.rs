@@ -17,6 +17,7 @@ mod cookies;
 mod errors;
 mod flights;
 mod keys;
+mod opened;
 #[cfg(test)]
 mod properties;
 mod record;
