@@ -38,6 +38,8 @@ const FIELDS: [(&str, &str); 17] = [
 pub struct HeaderRewrite {
     upstream: UpstreamConfig,
     cookie_name: String,
+    /// The public URL's scheme, sent as `X-Forwarded-Proto`.
+    proto: String,
     identity: Identity,
     access_token: String,
     id_token: String,
@@ -69,6 +71,7 @@ impl HeaderRewrite {
         Ok(HeaderRewrite {
             upstream,
             cookie_name: state.cookies.name.clone(),
+            proto: state.config.server.public_url.scheme().to_owned(),
             identity: alice(),
             access_token: "SlAV32hkKG2MAZdXnUqv0Iq4TWPcRzcXwjGgFIlyrcY".to_owned(),
             id_token: gateway.sign("JWT", &serde_json::json!({ "sub": alice().user }))?,
@@ -93,7 +96,7 @@ impl HeaderRewrite {
     pub fn rewrite(&self, request: Request<Body>) -> Request<Body> {
         let ctx = ForwardContext {
             peer: gateway::client_address(),
-            proto: "https",
+            proto: &self.proto,
             gateway_cookie_name: &self.cookie_name,
             identity: Some(IdentityHeaders {
                 identity: &self.identity,

@@ -1,5 +1,5 @@
 //! Session open: a signed-in browser's request headers, its cookie-store session (about
-//! 1.5 KB sealed, what a sign-in with an ID token, an access and a refresh token leaves), and
+//! 1.6 KB sealed, what a sign-in with an ID token, an access and a refresh token leaves), and
 //! the same cookie with one character changed.
 
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -98,10 +98,9 @@ fn signed_in_session(gateway: &Gateway, now: u64) -> anyhow::Result<Session> {
         "JWT",
         &json!({
             "iss": gateway.issuer, "aud": CLIENT_ID, "sub": identity.user,
-            "iat": signed_in, "exp": signed_in + 3600, "auth_time": signed_in,
+            "iat": signed_in, "exp": signed_in + 3600,
             "nonce": "n-0S6_WzA2Mj", "sid": "08a5019c-17e1-4977-8f42-65a12843ea02",
             "email": identity.email, "email_verified": true,
-            "preferred_username": identity.preferred_username, "groups": identity.groups,
         }),
     )?;
     Ok(Session {

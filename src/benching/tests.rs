@@ -69,6 +69,7 @@ fn the_rewrite_sets_the_identity_and_strips_the_forged_headers_and_the_session_c
     assert_eq!(all("x-forwarded-email"), ["alice.johnson@example.com"]);
     assert_eq!(all("x-forwarded-groups"), ["staff,engineering,oncall"]);
     assert_eq!(all("x-forwarded-for"), ["203.0.113.7"]);
+    assert_eq!(all("x-forwarded-proto"), ["https"]);
     assert!(all("x_auth_request_email").is_empty());
     assert!(all("connection").is_empty());
     assert_eq!(
