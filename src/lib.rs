@@ -7,6 +7,8 @@
 mod authz;
 mod backchannel;
 mod bearer;
+#[doc(hidden)]
+pub mod benching;
 mod caller;
 mod client_address;
 pub mod config;
