@@ -1,57 +1,118 @@
 #!/usr/bin/env bash
-# Throughput, latency and memory of the gateway's hot path (session → rules → proxy) next to
-# nginx as a plain reverse proxy, on this machine, in the same run (DESIGN §7).
+# Throughput, latency and memory of the gateway next to nginx as a plain reverse proxy, on
+# this machine, in the same run (DESIGN §7, issue 13).
 #
-#   bash bench/run.sh                  # 10 s per run, 64 connections, the cookie store
-#   DURATION=30s CONNECTIONS=128 bash bench/run.sh
-#   PIN=1 bash bench/run.sh            # servers on CPU 0, wrk on CPU 1 (DESIGN §7's method)
+#   PIN=1 bash bench/run.sh            # servers on CPU 0, the load on CPU 1 (DESIGN §7's method)
+#   bash bench/run.sh                  # unpinned: every process may use every core
+#   RUNS=5 DURATION=10s bash bench/run.sh     # runs per case (default 3), length of each (5s)
+#   CONNECTIONS=128 THREADS=2 bash bench/run.sh  # wrk's -c (default 64) and -t (default 2)
 #   STORES="cookie redis" bash bench/run.sh   # also the Redis session store
+#   CASES="get auth" bash bench/run.sh        # only some cases (default: get auth public stream ws)
 #   COMPARE_BIN=../old/target/release/portcullis bash bench/run.sh
-#                                      # also another build (cookie store), in the same run
-#   PERF=1 bash bench/run.sh           # also a CPU profile of each gateway (Debian: linux-perf)
+#                                      # also another build's signed-in GET (cookie store)
+#   MEMORY=1 bash bench/run.sh         # also the memory phases (below), after the cases
+#   PERF=1 bash bench/run.sh           # a CPU profile of each gateway case's first run
+#                                      # (target/bench-perf-CASE.data; Debian: linux-perf)
+#   BIN=target/debug/portcullis bash bench/run.sh   # that binary, not a fresh release build
+#   SMOKE=1 bash bench/run.sh          # CI: every case once for 1 s, tiny memory phases,
+#                                      # a debug build; fails on any wrong answer, no threshold
 #
-# Needs wrk and nginx (Debian: `apt-get install wrk nginx`) and curl; the Redis case needs a
-# Redis at REDIS_URL (default redis://127.0.0.1:6379) and redis-cli. The Redis case writes
-# only under a key prefix of its own (portcullis-bench-…:) and deletes those keys on exit.
-# Everything listens on loopback ports picked here; every process is stopped on exit. Not
-# part of `cargo test` or CI: numbers on a shared 2-core machine are only comparable within
-# one run. With PIN=1 the Redis server, which this script does not start, is not pinned.
+# Processes, all on loopback ports picked here, all stopped on exit:
+# - U, the upstream app: nginx (one worker) answering a 96-byte body on every path, and a
+#   1 MiB static file at /big/1mib.bin; and `ws_bench serve` (bench/ws_bench.rs), a WebSocket
+#   echo upstream.
+# - the baseline: a second nginx as a plain reverse proxy to U (keep-alive upstream, access
+#   log off, one worker when pinned), WebSocket at /ws with Upgrade and Connection forwarded.
+# - one gateway per session store (and one for COMPARE_BIN), routes `/` to U, `/public` to U
+#   with `public = true`, `/ws` to the echo upstream. The script signs in through the embedded
+#   dev provider with curl, exactly as a browser would, and sends that session cookie.
+# With PIN=1, U, the nginx proxy, the echo upstream and every gateway share CPU 0 (nginx then
+# has one worker, the gateway one runtime thread: it sizes itself by the CPUs it may use), and
+# the load generators run on CPU 1, so that the load does not take CPU time from what it
+# measures. The Redis server, which this script does not start, is not pinned.
 #
-# Layout: one nginx serves a small fixed answer as the upstream app (U). The baseline is a
-# second nginx proxying to U with keep-alive. Each gateway case (a store, or COMPARE_BIN)
-# is a gateway of its own proxying to U for a signed-in session: the script signs in through
-# the embedded dev provider with curl, exactly as a browser would, and wrk sends that session
-# cookie with every request.
+# Cases, each measured RUNS times through the gateway and through nginx, alternately (nginx
+# first in odd runs, the gateway first in even ones), so that drift on a shared machine hits
+# both; `wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency`:
+#   get-cookie   signed-in GET / (cookie store)            nginx: GET /
+#   get-redis    signed-in GET / (Redis store, STORES)     nginx: GET /
+#   get-compare  signed-in GET / on COMPARE_BIN            nginx: GET /
+#   auth         GET /oauth2/auth with the session cookie: the gateway answers 202 itself,
+#                no upstream; its ratio is to the nginx proxy's GET /   nginx: GET /
+#   public       GET /public/ without a cookie (a `public = true` route)  nginx: GET /public/
+#   stream-1mib  signed-in GET /big/1mib.bin, streamed from U   nginx: the same path, with
+#                proxy_buffering off (streamed too, not spooled to a temp file)
+#   ws           WebSocket echo round-trips: `ws_bench load` with CONNECTIONS connections, one
+#                32-byte text message at a time on each, every echo checked   nginx: /ws
+# Printed per case: the MEDIAN over the runs of req/s (round-trips/s for ws), p50 and p99 of
+# each side, the ratios of the medians gateway ÷ nginx, the spread (min-max) of the per-run
+# ratios, and the gateway's largest resident memory (VmRSS) after a run of the case.
+# Any answer other than the expected one (wrk's non-2xx/3xx or socket errors, a ws echo that
+# differs) stops the script with an error, so that the smoke in CI cannot rot.
+#
+# Memory (MEMORY=1, issue 13 point 3), for each store's gateway: VmRSS from /proc/PID/status,
+# sampled every second during, in turn, MEMORY_SIGNED_IN (default 10^6) signed-in GETs (each
+# answered 200), MEMORY_INVALID (10^5) GETs whose `_portcullis` cookie is random base64url
+# of a real session's length (it decodes, but does not open: 401), and MEMORY_ANONYMOUS
+# (10^4) browser navigations without a cookie (`Accept: text/html`: 302 to sign in). wrk
+# counts the answers with bench/count.lua and stops each thread at its share, in rounds of
+# MEMORY_ROUND (10s; wrk always waits out its -d); the count printed is of answers received. Printed: the samples (MB), first, last and max.
+#
+# Needs wrk, nginx, curl, python3 (free ports) and cargo; the Redis case needs a Redis at
+# REDIS_URL (default redis://127.0.0.1:6379) and redis-cli. The Redis gateway writes only
+# under a key prefix of its own (portcullis-bench-…:), deleted on exit. Numbers on a shared
+# 2-core machine are only comparable within one run; the README quotes ranges.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION="${DURATION:-10s}"
+if [ -n "${SMOKE:-}" ]; then
+  RUNS="${RUNS:-1}" DURATION="${DURATION:-1s}" WARMUP="${WARMUP:-1s}" MEMORY="${MEMORY:-1}"
+  MEMORY_SIGNED_IN="${MEMORY_SIGNED_IN:-2000}" MEMORY_INVALID="${MEMORY_INVALID:-1000}"
+  MEMORY_ANONYMOUS="${MEMORY_ANONYMOUS:-500}" MEMORY_ROUND="${MEMORY_ROUND:-1s}"
+  PROFILE="${PROFILE:-debug}"
+fi
+RUNS="${RUNS:-3}"
+DURATION="${DURATION:-5s}"
+WARMUP="${WARMUP:-$DURATION}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 STORES="${STORES:-cookie}"
+CASES="${CASES:-get auth public stream ws}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 COMPARE_BIN="${COMPARE_BIN:-}"
+MEMORY="${MEMORY:-}"
+MEMORY_SIGNED_IN="${MEMORY_SIGNED_IN:-1000000}"
+MEMORY_INVALID="${MEMORY_INVALID:-100000}"
+MEMORY_ANONYMOUS="${MEMORY_ANONYMOUS:-10000}"
+MEMORY_ROUND="${MEMORY_ROUND:-10s}" # whole seconds
+PROFILE="${PROFILE:-release}"
 
+fail() { echo "bench: $*" >&2; exit 1; }
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-for tool in wrk curl "$NGINX"; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "missing: $tool (apt-get install wrk nginx curl)" >&2; exit 1; }
+for tool in wrk curl python3 cargo "$NGINX"; do
+  command -v "$tool" >/dev/null 2>&1 || fail "missing: $tool (apt-get install wrk nginx curl python3)"
 done
 for store in $STORES; do
   case "$store" in
     cookie) ;;
-    redis) command -v redis-cli >/dev/null 2>&1 || { echo "missing: redis-cli (apt-get install redis-tools)" >&2; exit 1; } ;;
-    *) echo "STORES: \`$store\` is not a session store (cookie, redis)" >&2; exit 1 ;;
+    redis) command -v redis-cli >/dev/null 2>&1 || fail "missing: redis-cli (apt-get install redis-tools)" ;;
+    *) fail "STORES: \`$store\` is not a session store (cookie, redis)" ;;
   esac
 done
-if [ -n "$COMPARE_BIN" ] && [ ! -x "$COMPARE_BIN" ]; then
-  echo "COMPARE_BIN: $COMPARE_BIN is not an executable" >&2; exit 1
+for case in $CASES; do
+  case "$case" in
+    get | auth | public | stream | ws) ;;
+    *) fail "CASES: \`$case\` is not a case (get auth public stream ws)" ;;
+  esac
+done
+if [[ " $STORES " != *" cookie "* ]] && [[ " $CASES " =~ \ (auth|public|stream|ws)\  ]]; then
+  fail "the auth, public, stream and ws cases run on the cookie store's gateway: add cookie to STORES"
 fi
+[ -z "$COMPARE_BIN" ] || [ -x "$COMPARE_BIN" ] || fail "COMPARE_BIN: $COMPARE_BIN is not an executable"
+[ "$RUNS" -ge 1 ] 2>/dev/null || fail "RUNS: a count of runs, at least 1"
 
-# PIN=1: the servers (both nginx, every gateway) share CPU 0 and wrk runs on CPU 1, so that
-# the load generator does not take CPU time from what it measures. nginx then has one worker
-# and the gateway one runtime thread (it sizes itself by the CPUs it may use).
 if [ -n "${PIN:-}" ]; then
-  command -v taskset >/dev/null 2>&1 || { echo "missing: taskset (util-linux)" >&2; exit 1; }
+  command -v taskset >/dev/null 2>&1 || fail "missing: taskset (util-linux)"
   SERVER_CPU=(taskset -c 0)
   LOAD_CPU=(taskset -c 1)
   NGINX_WORKERS=1
@@ -63,8 +124,7 @@ fi
 
 WORK="$(mktemp -d)"
 PIDS=()
-# The Redis case's keys, all under this prefix, deleted on exit.
-KEY_PREFIX="portcullis-bench-$$-$RANDOM:"
+KEY_PREFIX="portcullis-bench-$$-$RANDOM:" # the Redis gateway's keys, deleted on exit
 redis_keys() { redis-cli -u "$REDIS_URL" --scan --pattern "$KEY_PREFIX*"; }
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -79,12 +139,24 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 APP_PORT="$(free_port)"
 NGINX_PORT="$(free_port)"
+ECHO_PORT="$(free_port)"
 
-echo "== building the gateway (release)"
-cargo build --release --quiet
-BIN="target/release/portcullis"
+if [ "$PROFILE" = release ]; then CARGO_PROFILE=(--release); else CARGO_PROFILE=(); fi
+# Two builds: with the example in the same command, cargo would build the gateway with the
+# features its dev-dependencies turn on, not the binary that is deployed.
+if [ -z "${BIN:-}" ]; then
+  echo "== building the gateway ($PROFILE)"
+  cargo build "${CARGO_PROFILE[@]}" --quiet --bin portcullis
+  BIN="target/$PROFILE/portcullis"
+fi
+echo "== building bench/ws_bench.rs ($PROFILE); the gateway: $BIN"
+cargo build "${CARGO_PROFILE[@]}" --quiet --example ws_bench
+[ -x "$BIN" ] || fail "BIN: $BIN is not an executable"
+WS_BENCH="target/$PROFILE/examples/ws_bench"
 
-echo "== starting nginx: the app on :$APP_PORT, the baseline proxy on :$NGINX_PORT"
+# --- the upstream app (U), the echo upstream and the baseline proxy ---
+
+echo "== starting U on :$APP_PORT, the echo upstream on :$ECHO_PORT, the nginx proxy on :$NGINX_PORT"
 # Two nginx instances, so that the baseline proxy, like the gateway, is a process of its own
 # in front of the app (one instance serving both would skip a process hop the gateway pays).
 nginx_instance() { # name worker_processes server-block
@@ -106,30 +178,55 @@ http {
 CONF
   "${SERVER_CPU[@]}" "$NGINX" -c "$WORK/$1.conf" -e "$WORK/$1/error.log"
 }
+BODY="$(printf 'hello from the app: %075d\n' 0)" # 96 bytes, as issue 13 measured
+[ "${#BODY}" = 95 ] || fail "the app's body is ${#BODY} + 1 bytes, not 96"
+mkdir -p "$WORK/static/big"
+head -c 1048576 /dev/urandom > "$WORK/static/big/1mib.bin"
+# Readable by nginx's workers, which run as another user when nginx is started as root.
+chmod a+rx "$WORK" "$WORK/static" "$WORK/static/big"
+chmod a+r "$WORK/static/big/1mib.bin"
 nginx_instance app 1 "server {
         listen 127.0.0.1:$APP_PORT;
-        location / { default_type text/plain; return 200 'hello from the app\n'; }
+        location / { default_type text/plain; return 200 '$BODY
+'; }
+        location /big/ { root $WORK/static; }
     }"
+PROXY_LINES="proxy_http_version 1.1;
+            proxy_set_header Connection '';
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$remote_addr;"
 nginx_instance proxy "$NGINX_WORKERS" "upstream app { server 127.0.0.1:$APP_PORT; keepalive 128; }
     server {
         listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            proxy_pass http://app;
+        location / { proxy_pass http://app; $PROXY_LINES }
+        location /big/ { proxy_pass http://app; $PROXY_LINES proxy_buffering off; }
+        location /ws {
+            proxy_pass http://127.0.0.1:$ECHO_PORT;
             proxy_http_version 1.1;
-            proxy_set_header Connection '';
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \"upgrade\";
         }
     }"
+"${SERVER_CPU[@]}" "$WS_BENCH" serve "127.0.0.1:$ECHO_PORT" >"$WORK/echo.log" 2>&1 &
+PIDS+=("$!")
+wait_for() { # what status url: polls until url answers status (or 10 s pass)
+  for _ in $(seq 1 100); do
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' "$3" 2>/dev/null)" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "$1 did not answer $2 at $3"
+}
+wait_for "the echo upstream" 426 "http://127.0.0.1:$ECHO_PORT/"
 
-# One gateway per case: `gateway-cookie`, `gateway-redis` (this checkout's build) and
-# `compare-cookie` (COMPARE_BIN). Each records its base URL, pid and session cookie.
-CASES=()
-start_gateway() { # case binary store
-  local name="$1" bin="$2" store="$3" port base jar
+# --- the gateways, each signed in ---
+
+# One gateway per store (`gateway-cookie`, `gateway-redis`) and `compare-cookie`
+# (COMPARE_BIN). Each records its base URL, pid and session cookie in NAME_BASE, … .
+GATEWAYS=()
+start_gateway() { # name binary store
+  local name="$1" bin="$2" store="$3" port base jar store_lines=""
   port="$(free_port)"
   base="http://127.0.0.1:$port"
-  local store_lines=""
   if [ "$store" = redis ]; then
     store_lines="store = \"redis\"
 redis_url = \"$REDIS_URL\"
@@ -155,24 +252,27 @@ email_domains = ["example.com"]
 [[upstream]]
 path = "/"
 url = "http://127.0.0.1:$APP_PORT"
+
+[[upstream]]
+path = "/public"
+url = "http://127.0.0.1:$APP_PORT"
+public = true
+
+[[upstream]]
+path = "/ws"
+url = "http://127.0.0.1:$ECHO_PORT"
 CONF
   RUST_LOG=warn "${SERVER_CPU[@]}" "$bin" --config "$WORK/$name.toml" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  local ready=""
-  for _ in $(seq 1 100); do
-    curl -fsS "$base/ready" >/dev/null 2>&1 && { ready=1; break; }
-    sleep 0.1
-  done
-  [ -n "$ready" ] || { echo "$name did not get ready:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
+  wait_for "$name" 200 "$base/ready"
 
   # Sign in through the dev provider, as a browser would.
   jar="$WORK/$name.jar"
   location() { curl -sS -o /dev/null -w '%{redirect_url}' -b "$jar" -c "$jar" "$@"; }
-  local authorize form callback cookie status
+  local authorize form callback cookie args=()
   authorize="$(location "$base/oauth2/start?provider=dev&rd=%2F")"
   form="$(curl -sS -b "$jar" -c "$jar" "$authorize")"
-  local args=()
   while IFS= read -r pair; do
     args+=(--data-urlencode "$pair")
   done < <(printf '%s' "$form" | grep -o '<input type="hidden" name="[^"]*" value="[^"]*"' \
@@ -180,60 +280,202 @@ CONF
   callback="$(location -X POST "$base/oauth2/dev/authorize" "${args[@]}" --data-urlencode email=bench@example.com)"
   location "$callback" >/dev/null
   cookie="$(awk '$6 ~ /^_portcullis/ { printf "%s%s=%s", sep, $6, $7; sep="; " }' "$jar")"
-  [ -n "$cookie" ] || { echo "$name: sign-in failed: no session cookie" >&2; exit 1; }
-  status="$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base/bench")"
-  [ "$status" = 200 ] || { echo "$name: a signed-in request answered $status" >&2; exit 1; }
+  [ -n "$cookie" ] || fail "$name: sign-in failed: no session cookie"
   if [ "$store" = redis ] && [ -z "$(redis_keys)" ]; then
-    echo "$name: signed in, but no session entry under $KEY_PREFIX in Redis" >&2; exit 1
+    fail "$name: signed in, but no session entry under $KEY_PREFIX in Redis"
   fi
   printf '   session cookie: %d bytes\n' "${#cookie}"
   local var="${name//-/_}"
   eval "${var}_BASE=\$base; ${var}_PID=\$pid; ${var}_COOKIE=\$cookie"
-  CASES+=("$name")
+  GATEWAYS+=("$name")
 }
 for store in $STORES; do start_gateway "gateway-$store" "$BIN" "$store"; done
 [ -z "$COMPARE_BIN" ] || start_gateway compare-cookie "$COMPARE_BIN" cookie
+get() { local var="${1//-/_}_$2"; printf '%s' "${!var}"; } # gateway field
 
-run() { # name url [header]
-  local name="$1" url="$2"; shift 2
-  "${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url" >"$WORK/$name.txt"
-  local rps p99
-  rps="$(awk '/^Requests\/sec/ { print $2 }' "$WORK/$name.txt")"
-  p99="$(awk '$1 == "99%" { print $2 }' "$WORK/$name.txt")"
-  printf '%-28s %12s req/s   p99 %s\n' "$name" "$rps" "$p99"
-  local var="${name//-/_}"
-  eval "${var}_RPS=\$rps; ${var}_P99=\$p99"
-}
+# --- the cases: name gateway tool path nginx-path cookie? expected-status target ---
+
+ROWS=()
+row() { ROWS+=("$*"); }
+for case in $CASES; do
+  case "$case" in
+    get)
+      for store in $STORES; do
+        target=">=1.0x,p99<=1.0x"
+        [ "$store" = cookie ] || target=">=0.8x"
+        row "get-$store gateway-$store wrk / / cookie 200 $target"
+      done
+      [ -z "$COMPARE_BIN" ] || row "get-compare compare-cookie wrk / / cookie 200 -" ;;
+    auth) row "auth gateway-cookie wrk /oauth2/auth / cookie 202 >=2.0x" ;;
+    public) row "public gateway-cookie wrk /public/ /public/ - 200 -" ;;
+    stream) row "stream-1mib gateway-cookie wrk /big/1mib.bin /big/1mib.bin cookie 200 -" ;;
+    ws) row "ws gateway-cookie ws /ws /ws cookie 101 -" ;;
+  esac
+done
+
+# Each case answers as expected, once, through both sides, before any load.
+for r in "${ROWS[@]}"; do
+  read -r name gw tool path nginx_path cookie status _ <<<"$r"
+  session="" headers=()
+  [ "$cookie" = - ] || { session="$(get "$gw" COOKIE)"; headers=(-H "Cookie: $session"); }
+  # nginx answers every case from U: 200.
+  for side in "$status $(get "$gw" BASE)$path" "200 http://127.0.0.1:$NGINX_PORT$nginx_path"; do
+    read -r want url <<<"$side"
+    if [ "$tool" = ws ]; then
+      "$WS_BENCH" load "$url" ${session:+--cookie "$session"} --connections 1 \
+        --duration 100ms >/dev/null || fail "$name: no WebSocket echo through $url"
+      continue
+    fi
+    got="$(curl -sS -o "$WORK/probe" -w '%{http_code}' "${headers[@]}" "$url")"
+    [ "$got" = "$want" ] || fail "$name: $url answered $got, not $want"
+    if [ "$want" = 200 ]; then
+      size="$(wc -c <"$WORK/probe")"
+      want=96
+      [ "$name" != stream-1mib ] || want=1048576
+      [ "$size" = "$want" ] || fail "$name: $url answered $size bytes, not $want"
+    fi
+  done
+done
 
 to_ms() { # wrk latency like 1.23ms / 456.00us / 1.02s → milliseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; print n }'
 }
-
-echo "== load: $DURATION, $CONNECTIONS connections, $THREADS wrk threads${PIN:+, pinned (servers CPU 0, wrk CPU 1)}"
-for name in "${CASES[@]}"; do
-  var="${name//-/_}"; base_var="${var}_BASE"; cookie_var="${var}_COOKIE"
-  run "warmup-$name" "${!base_var}/" -H "Cookie: ${!cookie_var}" >/dev/null
-done
-run nginx "http://127.0.0.1:$NGINX_PORT/"
-for name in "${CASES[@]}"; do
-  var="${name//-/_}"; base_var="${var}_BASE"; cookie_var="${var}_COOKIE"; pid_var="${var}_PID"
-  if [ -n "${PERF:-}" ]; then
-    # PERF=1: a CPU profile of the gateway under load, for `perf report -i target/bench-perf-….data`.
-    perf record -F 999 -g -o "target/bench-perf-$name.data" -p "${!pid_var}" >/dev/null 2>&1 &
-    PERF_PID=$!
+# One load run; appends "req/s p50-ms p99-ms" to $WORK/results/NAME.SIDE.
+measure() { # name side url cookie-or-"-" tool duration
+  local name="$1" side="$2" url="$3" cookie="$4" tool="$5" duration="$6" out="$WORK/out.txt"
+  if [ "$tool" = ws ]; then
+    "${LOAD_CPU[@]}" "$WS_BENCH" load "$url" ${cookie:+--cookie "$cookie"} --connections "$CONNECTIONS" \
+      --duration "$duration" --threads "$THREADS" >"$out" || fail "$name ($side): the WebSocket load failed"
+    awk '$1 == "round_trips_per_s" { r = $2 } $1 == "p50_ms" { a = $2 } $1 == "p99_ms" { b = $2 }
+      END { print r, a, b }' "$out" >>"$WORK/results/$name.$side"
+    return
   fi
-  run "$name" "${!base_var}/" -H "Cookie: ${!cookie_var}"
-  if [ -n "${PERF:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
-  eval "${var}_RSS=$(awk '/^VmRSS/ { print $2 }' "/proc/${!pid_var}/status")"
-  eval "${var}_HWM=$(awk '/^VmHWM/ { print $2 }' "/proc/${!pid_var}/status")"
-done
+  local headers=()
+  [ -z "$cookie" ] || headers=(-H "Cookie: $cookie")
+  "${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${headers[@]}" "$url" >"$out"
+  if grep -Eq 'Non-2xx or 3xx responses|Socket errors' "$out"; then
+    cat "$out" >&2
+    fail "$name ($side): wrong answers or socket errors under load"
+  fi
+  local rps p50 p99
+  rps="$(awk '/^Requests\/sec/ { print $2 }' "$out")"
+  p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
+  p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
+  [ -n "$rps" ] || { cat "$out" >&2; fail "$name ($side): no result from wrk"; }
+  echo "$rps $p50 $p99" >>"$WORK/results/$name.$side"
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-echo "== result (ratios to nginx; targets: signed-in GET >= 1.0x req/s and <= 1.0x p99, Redis store >= 0.8x, memory < 30 MB)"
-for name in "${CASES[@]}"; do
-  var="${name//-/_}"; rps_var="${var}_RPS"; p99_var="${var}_P99"; rss_var="${var}_RSS"; hwm_var="${var}_HWM"
-  awk -v name="$name" -v g="${!rps_var}" -v n="$nginx_RPS" -v gp="$(to_ms "${!p99_var}")" \
-      -v np="$(to_ms "$nginx_P99")" -v rss="${!rss_var}" -v hwm="${!hwm_var}" 'BEGIN {
-    printf "%-16s throughput %.2fx   p99 %.2fx   resident %.1f MB now, %.1f MB peak\n",
-      name, g / n, gp / np, rss / 1024, hwm / 1024
-  }'
-done
+if [ ${#ROWS[@]} -gt 0 ]; then
+  mkdir -p "$WORK/results"
+  echo "== warm-up: $WARMUP per gateway and nginx"
+  for gw in "${GATEWAYS[@]}"; do
+    measure "warmup" "$gw" "$(get "$gw" BASE)/" "$(get "$gw" COOKIE)" wrk "$WARMUP"
+  done
+  measure "warmup" nginx "http://127.0.0.1:$NGINX_PORT/" "" wrk "$WARMUP"
+  echo "== load: $RUNS runs of $DURATION per case and side, $CONNECTIONS connections, $THREADS threads${PIN:+, pinned (servers CPU 0, load CPU 1)}"
+  for run in $(seq 1 "$RUNS"); do
+    for r in "${ROWS[@]}"; do
+      read -r name gw tool path nginx_path cookie _ <<<"$r"
+      session=""
+      [ "$cookie" = - ] || session="$(get "$gw" COOKIE)"
+      sides=(nginx gateway)
+      [ $((run % 2)) = 1 ] || sides=(gateway nginx)
+      for side in "${sides[@]}"; do
+        if [ "$side" = nginx ]; then
+          measure "$name" nginx "http://127.0.0.1:$NGINX_PORT$nginx_path" "$session" "$tool" "$DURATION"
+          continue
+        fi
+        pid="$(get "$gw" PID)"
+        if [ -n "${PERF:-}" ] && [ "$run" = 1 ]; then
+          perf record -F 999 -g -o "target/bench-perf-$name.data" -p "$pid" >/dev/null 2>&1 &
+          perf_pid=$!
+        fi
+        measure "$name" gateway "$(get "$gw" BASE)$path" "$session" "$tool" "$DURATION"
+        if [ -n "${PERF:-}" ] && [ "$run" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+        rss_kb "$pid" >>"$WORK/results/$name.rss"
+      done
+      printf '   run %d %-12s nginx %s | gateway %s  (req/s p50 p99 ms)\n' "$run" "$name" \
+        "$(tail -1 "$WORK/results/$name.nginx")" "$(tail -1 "$WORK/results/$name.gateway")"
+    done
+  done
+
+  echo "== result: medians over $RUNS runs; ratios gateway / nginx (req/s: higher is better, p99: lower)"
+  echo "   targets (DESIGN §7): get-cookie >= 1.0x req/s and p99 <= 1.0x, get-redis >= 0.8x, auth >= 2.0x, memory < 30 MB"
+  printf '%-12s %10s %10s %6s %11s %9s %7s | %8s %8s %8s %8s %6s %6s  %s\n' case "nginx/s" "gateway/s" ratio \
+    "ratio-range" "p99-ratio" "range" "n-p50" "g-p50" "n-p99" "g-p99" "RSS-MB" runs target
+  for r in "${ROWS[@]}"; do
+    read -r name _ _ _ _ _ _ target <<<"$r"
+    paste -d' ' "$WORK/results/$name.nginx" "$WORK/results/$name.gateway" \
+      | awk -v name="$name" -v target="$target" -v rss="$(sort -n "$WORK/results/$name.rss" | tail -1)" '
+      function median(a, n,   i, j, t) {
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+      }
+      { n++; nr[n] = $1; n50[n] = $2; n99[n] = $3; gr[n] = $4; g50[n] = $5; g99[n] = $6
+        q = $4 / $1; p = $6 / $3
+        if (n == 1 || q < qmin) qmin = q; if (n == 1 || q > qmax) qmax = q
+        if (n == 1 || p < pmin) pmin = p; if (n == 1 || p > pmax) pmax = p }
+      END {
+        mnr = median(nr, n); mgr = median(gr, n); mn99 = median(n99, n); mg99 = median(g99, n)
+        printf "%-12s %10.0f %10.0f %5.2fx %5.2f-%-5.2f %8.2fx %3.1f-%-3.1f | %8.3f %8.3f %8.3f %8.3f %6.1f %6d  %s\n",
+          name, mnr, mgr, mgr / mnr, qmin, qmax, mg99 / mn99, pmin, pmax,
+          median(n50, n), median(g50, n), mn99, mg99, rss / 1024, n, target
+      }'
+  done
+  for gw in "${GATEWAYS[@]}"; do
+    awk -v gw="$gw" '/^VmHWM/ { printf "   %s: peak resident memory %.1f MB\n", gw, $2 / 1024 }' "/proc/$(get "$gw" PID)/status"
+  done
+fi
+
+# --- memory: RSS over a count of requests ---
+
+# One phase: COUNT requests, every answer STATUS, RSS sampled every second meanwhile. wrk's
+# main thread always waits out its -d, so the count is sent in rounds of MEMORY_ROUND, each
+# asking bench/count.lua's threads to stop at their share of what is still to send.
+memory_phase() { # gateway label count status url [header]
+  local gw="$1" label="$2" count="$3" status="$4" url="$5"; shift 5
+  local pid samples="$WORK/rss.samples" out="$WORK/memory.txt" answered=0 seconds=0
+  pid="$(get "$gw" PID)"
+  rss_kb "$pid" >"$samples"
+  (while sleep 1; do rss_kb "$pid" >>"$samples" || exit 0; done) &
+  local sampler=$!
+  while [ "$answered" -lt "$count" ]; do
+    local share=$(((count - answered + THREADS - 1) / THREADS)) got unexpected
+    "${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$MEMORY_ROUND" -s bench/count.lua "$@" "$url" \
+      -- "$share" "$status" >"$out"
+    got="$(awk '$1 == "answered" { print $2 }' "$out")"
+    unexpected="$(awk '$1 == "unexpected" { print $2 }' "$out")"
+    [ -n "$got" ] && [ "$got" -gt 0 ] || { cat "$out" >&2; fail "$gw memory ($label): no answers"; }
+    ! grep -q 'Socket errors' "$out" || { cat "$out" >&2; fail "$gw memory ($label): socket errors"; }
+    [ "$unexpected" = 0 ] || fail "$gw memory ($label): $unexpected of $got answers were not $status"
+    answered=$((answered + got))
+    seconds=$((seconds + ${MEMORY_ROUND%s}))
+  done
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  rss_kb "$pid" >>"$samples"
+  printf '   %-34s %9d answered %s (in rounds of %s, %d s)\n' "$label" "$answered" "$status" "$MEMORY_ROUND" "$seconds"
+  awk '{ mb = $1 / 1024; s = s sprintf(" %.1f", mb); if (NR == 1) first = mb; last = mb; if (mb > max) max = mb }
+    END { printf "     RSS MB, every second:%s\n     first %.1f, last %.1f, max %.1f MB\n", s, first, last, max }' "$samples"
+}
+if [ -n "$MEMORY" ]; then
+  for store in $STORES; do
+    gw="gateway-$store"
+    base="$(get "$gw" BASE)"
+    cookie="$(get "$gw" COOKIE)"
+    value="${cookie#*=}"
+    # Random bytes in base64url, as long as a real sealed value: decodes, fails to open.
+    garbage="$(head -c $((${#value} * 3 / 4)) /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+    for probe in "401 -H Cookie:_portcullis=$garbage" "302 -H Accept:text/html"; do
+      read -r want flag header <<<"$probe"
+      got="$(curl -sS -o /dev/null -w '%{http_code}' "$flag" "$header" "$base/")"
+      [ "$got" = "$want" ] || fail "$gw memory: $header answered $got, not $want"
+    done
+    echo "== memory: $gw, $CONNECTIONS connections"
+    memory_phase "$gw" "signed-in GET" "$MEMORY_SIGNED_IN" 200 "$base/" -H "Cookie: $cookie"
+    memory_phase "$gw" "GET, invalid session cookie" "$MEMORY_INVALID" 401 "$base/" -H "Cookie: _portcullis=$garbage"
+    memory_phase "$gw" "navigation without cookie (302)" "$MEMORY_ANONYMOUS" 302 "$base/" -H "Accept: text/html"
+  done
+fi
+echo "== done"
