@@ -206,13 +206,17 @@ fn raise_descriptor_limit() {
 }
 
 fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One event loop per CPU the process may use (its affinity and CPU quota), each on a
+    // thread of its own: this one, which also runs the background work (provider discovery,
+    // key refresh, the Redis client), and one more per further CPU.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let public_url = config.server.public_url.clone();
-        let app = Application::build(config).await?;
-        tracing::info!(listen = %app.local_addr(), public_url = %public_url, "portcullis is listening");
+        let app = Application::build(config).await?.with_threads(threads);
+        tracing::info!(listen = %app.local_addr(), public_url = %public_url, threads, "portcullis is listening");
         app.run_until_stopped().await?;
         Ok(())
     })

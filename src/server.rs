@@ -3,11 +3,12 @@
 //! Also the process's descriptor limit, which the default bound is derived from.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{ConnectionSettings, IpNetwork};
 
@@ -47,61 +48,140 @@ pub fn descriptor_limit() -> Option<u64> {
 
 /// Serves `router` on `listener` until `stop` completes; then stops accepting, lets every
 /// connection finish the requests it has in progress, and returns once all are closed.
+///
+/// `threads` event loops accept on the same listening socket: this task's runtime, and
+/// `threads - 1` threads of their own, each with a single-threaded runtime. A connection is
+/// served for its whole life, upstream exchanges included, by the loop that accepted it, so
+/// no request is handed between threads (the kernel wakes the loops on new connections, and
+/// whichever accepts first serves it).
 pub(crate) async fn serve(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     router: Router,
     settings: ConnectionSettings,
     limits: ConnectionLimits,
     trusted_proxies: Vec<IpNetwork>,
+    threads: usize,
     stop: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let admission = std::sync::Arc::new(admission::Admission::new(limits, trusted_proxies));
     let (stopping, stop_rx) = watch::channel(false);
-    let mut stop = std::pin::pin!(stop);
-    let mut last_accept_error: Option<tokio::time::Instant> = None;
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut stop => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                if !is_connection_error(&error) {
-                    if last_accept_error
-                        .is_none_or(|last| last.elapsed() >= ACCEPT_ERROR_LOG_INTERVAL)
-                    {
-                        last_accept_error = Some(tokio::time::Instant::now());
-                        tracing::error!(%error, "accepting client connections failed (for descriptors, see server.max_connections and the descriptor limit logged at start-up)");
-                    }
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                }
-                continue;
-            }
-        };
-        let Some(slot) = admission.admit(peer.ip()) else {
-            drop(stream);
-            continue;
-        };
-        // Responses are written as soon as they are ready (a proxied body arrives in pieces
-        // after the head): no Nagle delay waiting for the client's acknowledgement.
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(connection::serve(
-            stream,
-            peer,
-            slot,
-            std::sync::Arc::clone(&admission),
-            router.clone(),
-            settings,
-            stop_rx.clone(),
-        ));
+    let acceptor = Acceptor {
+        router,
+        settings,
+        admission: Arc::new(admission::Admission::new(limits, trusted_proxies)),
+        stop: stop_rx,
+    };
+    // Non-blocking for every loop: the clones share the open socket and its flags.
+    listener.set_nonblocking(true)?;
+    let mut workers = Vec::new();
+    for number in 1..threads {
+        workers.push(
+            acceptor
+                .clone()
+                .spawn_thread(number, listener.try_clone()?)?,
+        );
     }
-    drop(listener);
-    drop(stop_rx);
-    let _ = stopping.send(true);
-    // Each connection holds a receiver until it is closed.
-    stopping.closed().await;
+    let listener = TcpListener::from_std(listener)?;
+    let stopper = async {
+        stop.await;
+        let _ = stopping.send(true);
+    };
+    tokio::join!(acceptor.run(listener), stopper);
+    for worker in workers {
+        if worker.await.is_err() {
+            tracing::error!("an event loop thread ended abnormally while stopping");
+        }
+    }
     Ok(())
+}
+
+/// What each event loop needs to accept and serve connections.
+#[derive(Clone)]
+struct Acceptor {
+    router: Router,
+    settings: ConnectionSettings,
+    admission: Arc<admission::Admission>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Acceptor {
+    /// Runs [`Acceptor::run`] on a thread of its own, in a single-threaded runtime; the
+    /// receiver hears when it is done.
+    fn spawn_thread(
+        self,
+        number: usize,
+        listener: std::net::TcpListener,
+    ) -> std::io::Result<oneshot::Receiver<()>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (done, done_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("portcullis-{number}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => self.run(listener).await,
+                        Err(error) => {
+                            tracing::error!(%error, "an event loop could not use the listener");
+                        }
+                    }
+                });
+                let _ = done.send(());
+            })?;
+        Ok(done_rx)
+    }
+
+    /// Accepts until told to stop, then waits for the connections it accepted to close.
+    async fn run(mut self, listener: TcpListener) {
+        let (alive, mut all_closed) = mpsc::channel::<()>(1);
+        let mut last_accept_error: Option<tokio::time::Instant> = None;
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = self.stop.wait_for(|stop| *stop) => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    if !is_connection_error(&error) {
+                        if last_accept_error
+                            .is_none_or(|last| last.elapsed() >= ACCEPT_ERROR_LOG_INTERVAL)
+                        {
+                            last_accept_error = Some(tokio::time::Instant::now());
+                            tracing::error!(%error, "accepting client connections failed (for descriptors, see server.max_connections and the descriptor limit logged at start-up)");
+                        }
+                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    }
+                    continue;
+                }
+            };
+            let Some(slot) = self.admission.admit(peer.ip()) else {
+                drop(stream);
+                continue;
+            };
+            // Responses are written as soon as they are ready (a proxied body arrives in
+            // pieces after the head): no Nagle delay waiting for the client's acknowledgement.
+            let _ = stream.set_nodelay(true);
+            let connection = connection::serve(
+                stream,
+                peer,
+                slot,
+                Arc::clone(&self.admission),
+                self.router.clone(),
+                self.settings,
+                self.stop.clone(),
+            );
+            let alive = alive.clone();
+            tokio::spawn(async move {
+                connection.await;
+                drop(alive);
+            });
+        }
+        drop(listener);
+        drop(alive);
+        // Each connection holds a sender until it is closed.
+        let _ = all_closed.recv().await;
+    }
 }
 
 /// Errors about one connection (it was reset before it was accepted), not the listener.

@@ -129,9 +129,10 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 /// A bound, ready-to-run gateway.
 pub struct Application {
-    listener: tokio::net::TcpListener,
+    listener: std::net::TcpListener,
     state: AppState,
     limits: ConnectionLimits,
+    threads: usize,
 }
 
 impl Application {
@@ -148,15 +149,23 @@ impl Application {
         config: Config,
         listener: std::net::TcpListener,
     ) -> anyhow::Result<Application> {
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
         let limits = connection_limits(&config);
         let state = AppState::new(config)?;
         Ok(Application {
             listener,
             state,
             limits,
+            threads: 1,
         })
+    }
+
+    /// Serves on `threads` event loops: the runtime that runs the gateway and `threads - 1`
+    /// threads with a single-threaded runtime each (see `crate::server::serve`). The default
+    /// is 1: the calling runtime alone.
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Application {
+        self.threads = threads.max(1);
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -188,6 +197,7 @@ impl Application {
             settings,
             self.limits,
             trusted_proxies,
+            self.threads,
             stop,
         )
         .await

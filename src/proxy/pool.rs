@@ -1,18 +1,25 @@
 //! The upstream connections kept open between requests (HTTP/1.1 keep-alive, RFC 9112 §9.3),
-//! one idle list per upstream origin.
+//! one idle list per upstream origin and thread.
 //!
 //! A connection is taken from its list for one exchange and put back when the response's
-//! last byte has been read, by the response body itself: nothing else runs per request (no
-//! task waits for the connection to become free, no connect future is prepared alongside
-//! the checkout). Each connection is driven by one task of its own for its whole life, which
-//! ends when either side closes it. A request that an idle connection could not even start
-//! (the upstream closed it at that moment, which keep-alive allows, RFC 9112 §9.6) is sent
-//! again on a new connection; one that was started is never resent.
+//! last byte has been read, by the response body itself. No task of its own drives a
+//! connection: whoever uses it does, in the task that serves the client's request — the
+//! exchange while it waits for the response head, then the response body while it is read —
+//! so a request is never handed between tasks or threads on its way to the upstream and
+//! back. Idle connections are not driven at all: one the upstream closed meanwhile is found
+//! closed when it is next taken, and dropped. Only a switch of protocols (WebSocket) gives a
+//! connection a task, which joins the tunnel. The lists are per thread, so that a thread
+//! (one runtime per core, see `crate::server`) reuses the connections it opened itself, which
+//! its own event loop watches. A request that an idle connection could not even start (the
+//! upstream closed it at that moment, which keep-alive allows, RFC 9112 §9.6) is sent again
+//! on a new connection; one that was started is never resent.
 
 use std::collections::HashMap;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -28,6 +35,11 @@ use tower::ServiceExt as _;
 
 /// Idle connections kept per upstream origin at most; more are closed when they come back.
 const MAX_IDLE_PER_ORIGIN: usize = 512;
+
+/// How large a connection's read buffer may grow. hyper's default (about 400 KiB) lets each
+/// connection that streams a large body hold that much (64 streams: 25 MiB); a response head
+/// must fit (nginx allows 4 or 8 KiB by default, `proxy_buffer_size`).
+const READ_BUFFER_LIMIT: usize = 64 * 1024;
 
 /// Why an exchange failed before a response head arrived.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +59,7 @@ pub(super) enum SendError {
 pub(super) struct Pool {
     connector: HttpsConnector<HttpConnector>,
     idle_timeout: Duration,
-    idle: Mutex<HashMap<Origin, Vec<Idle>>>,
+    idle: Mutex<HashMap<(ThreadId, Origin), Vec<Idle>>>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -57,8 +69,70 @@ struct Origin {
 }
 
 struct Idle {
-    sender: SendRequest<Body>,
+    upstream: Upstream,
     since: Instant,
+}
+
+/// A connection with upgrades, whose type hyper does not name.
+type Connection = dyn Future<Output = hyper::Result<()>> + Send;
+
+/// One upstream connection: the handle requests are sent on, and the connection itself, which
+/// reads and writes only while it is polled.
+struct Upstream {
+    sender: SendRequest<Body>,
+    connection: Pin<Box<Connection>>,
+    /// The connection has ended (closed by either side, or failed); it cannot be polled again.
+    ended: bool,
+}
+
+impl Upstream {
+    /// Reads and writes what the connection can now, registering `cx` for more.
+    fn drive(&mut self, cx: &mut Context<'_>) {
+        if self.ended {
+            return;
+        }
+        if let Poll::Ready(result) = self.connection.as_mut().poll(cx) {
+            self.ended = true;
+            if let Err(error) = result {
+                tracing::debug!(%error, "upstream connection ended with an error");
+            }
+        }
+    }
+
+    /// Polls `work` (which needs the connection to make progress) with the connection driven
+    /// alongside, until it is ready.
+    async fn driving<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let mut work = std::pin::pin!(work);
+        poll_fn(|cx| {
+            if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                return Poll::Ready(done);
+            }
+            self.drive(cx);
+            work.as_mut().poll(cx)
+        })
+        .await
+    }
+
+    /// Whether the connection can take a request now: it has not ended and has finished the
+    /// previous exchange. One the upstream closed while it was idle ends here.
+    async fn ready(&mut self) -> bool {
+        let Upstream {
+            sender,
+            connection,
+            ended,
+        } = self;
+        poll_fn(|cx| loop {
+            match sender.poll_ready(cx) {
+                Poll::Ready(ready) => return Poll::Ready(ready.is_ok()),
+                Poll::Pending if *ended => return Poll::Ready(false),
+                Poll::Pending => match connection.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(_) => *ended = true,
+                },
+            }
+        })
+        .await
+    }
 }
 
 impl Pool {
@@ -97,15 +171,33 @@ impl Pool {
             .unwrap_or_else(|| PathAndQuery::from_static("/"))
             .into();
         loop {
-            let (mut sender, reused) = match self.checkout(&origin).await {
-                Some(sender) => (sender, true),
+            let (mut upstream, reused) = match self.checkout(&origin).await {
+                Some(upstream) => (upstream, true),
                 None => (self.connect(&uri).await?, false),
             };
-            match sender.try_send_request(req).await {
+            let sent = upstream.sender.try_send_request(req);
+            match upstream.driving(sent).await {
                 Ok(response) => {
-                    // After a switch of protocols the connection is the tunnel's.
-                    let home = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
-                        .then(|| (Arc::clone(self), origin, sender));
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        // The connection is the tunnel's now: it hands its I/O over to the
+                        // upgrade when it is driven to its end, which may have happened here.
+                        let Upstream {
+                            connection, ended, ..
+                        } = upstream;
+                        if !ended {
+                            tokio::spawn(async move {
+                                if let Err(error) = connection.await {
+                                    tracing::debug!(%error, "upstream connection ended with an error");
+                                }
+                            });
+                        }
+                        return Ok(response.map(|body| Body::new(PooledBody { body, home: None })));
+                    }
+                    let home = Some(Home {
+                        pool: Arc::clone(self),
+                        origin,
+                        upstream,
+                    });
                     return Ok(response.map(|body| Body::new(PooledBody { body, home })));
                 }
                 Err(mut failed) => match failed.take_message() {
@@ -118,22 +210,25 @@ impl Pool {
         }
     }
 
-    /// An idle connection to `origin` that can take a request, newest first; those idle too
-    /// long or closed are dropped on the way.
-    async fn checkout(&self, origin: &Origin) -> Option<SendRequest<Body>> {
+    /// An idle connection of this thread to `origin` that can take a request, newest first;
+    /// those idle too long or closed are dropped on the way.
+    async fn checkout(&self, origin: &Origin) -> Option<Upstream> {
+        let key = (std::thread::current().id(), origin.clone());
         loop {
-            let Idle { mut sender, since } = self.lock().get_mut(origin)?.pop()?;
-            if since.elapsed() >= self.idle_timeout || sender.is_closed() {
+            let Idle {
+                mut upstream,
+                since,
+            } = self.lock().get_mut(&key)?.pop()?;
+            if since.elapsed() >= self.idle_timeout || upstream.ended {
                 continue;
             }
-            // Free as soon as its task has seen the previous response to the end.
-            if sender.ready().await.is_ok() {
-                return Some(sender);
+            if upstream.ready().await {
+                return Some(upstream);
             }
         }
     }
 
-    async fn connect(&self, uri: &Uri) -> Result<SendRequest<Body>, SendError> {
+    async fn connect(&self, uri: &Uri) -> Result<Upstream, SendError> {
         let io = self
             .connector
             .clone()
@@ -141,32 +236,41 @@ impl Pool {
             .await
             .map_err(SendError::Connect)?;
         let (sender, connection) = http1::Builder::new()
+            .max_buf_size(READ_BUFFER_LIMIT)
             .handshake(io)
             .await
             .map_err(|err| SendError::Connect(Box::new(err)))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.with_upgrades().await {
-                tracing::debug!(%error, "upstream connection ended with an error");
-            }
-        });
-        Ok(sender)
+        let mut upstream = Upstream {
+            sender,
+            connection: Box::pin(connection.with_upgrades()),
+            ended: false,
+        };
+        if !upstream.ready().await {
+            return Err(SendError::Connect("the connection closed at once".into()));
+        }
+        Ok(upstream)
     }
 
-    /// Keeps `sender` for the next request to `origin`, unless its list is full.
-    fn put_back(&self, origin: Origin, sender: SendRequest<Body>) {
-        if sender.is_closed() {
+    /// Keeps `upstream` for this thread's next request to `origin`, unless its list is full.
+    fn put_back(&self, origin: Origin, upstream: Upstream) {
+        if upstream.ended || upstream.sender.is_closed() {
             return;
         }
         let mut idle = self.lock();
-        let list = idle.entry(origin).or_default();
+        let list = idle
+            .entry((std::thread::current().id(), origin))
+            .or_default();
         let now = Instant::now();
         list.retain(|idle| now.duration_since(idle.since) < self.idle_timeout);
         if list.len() < MAX_IDLE_PER_ORIGIN {
-            list.push(Idle { sender, since: now });
+            list.push(Idle {
+                upstream,
+                since: now,
+            });
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Origin, Vec<Idle>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(ThreadId, Origin), Vec<Idle>>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -179,15 +283,28 @@ impl Pool {
 /// A response body that gives its connection back to the pool once it has been read to the
 /// end. A body dropped before its end takes the connection with it: the rest of the
 /// response is still on the wire, so the connection cannot carry another exchange.
+/// It drives its connection while it is read: the connection reads the body only then.
 struct PooledBody {
     body: Incoming,
-    home: Option<(Arc<Pool>, Origin, SendRequest<Body>)>,
+    home: Option<Home>,
+}
+
+/// Where a response body's connection goes back to.
+struct Home {
+    pool: Arc<Pool>,
+    origin: Origin,
+    upstream: Upstream,
 }
 
 impl PooledBody {
     fn go_home(&mut self) {
-        if let Some((pool, origin, sender)) = self.home.take() {
-            pool.put_back(origin, sender);
+        if let Some(Home {
+            pool,
+            origin,
+            upstream,
+        }) = self.home.take()
+        {
+            pool.put_back(origin, upstream);
         }
     }
 }
@@ -201,7 +318,13 @@ impl hyper::body::Body for PooledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        let mut polled = Pin::new(&mut this.body).poll_frame(cx);
+        if polled.is_pending() {
+            if let Some(home) = &mut this.home {
+                home.upstream.drive(cx);
+                polled = Pin::new(&mut this.body).poll_frame(cx);
+            }
+        }
         match &polled {
             Poll::Ready(None) => this.go_home(),
             Poll::Ready(Some(Err(_))) => this.home = None,

@@ -19,6 +19,7 @@ mod connections;
 mod dev_provider;
 mod e2e;
 mod echo_upstream;
+mod event_loops;
 mod flow_cookies;
 mod forward_auth;
 mod forward_auth_original;
