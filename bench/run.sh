@@ -16,6 +16,7 @@
 #                                      # PERF_RECORD: perf record's options (default -F 999 -g;
 #                                      # with PROFILE=profiling: --call-graph dwarf -F 499)
 #   BIN=target/debug/portcullis bash bench/run.sh   # that binary, not a fresh release build
+#                                      # (WS_BENCH=…/ws_bench: that load tool, not a fresh one)
 #   HOLD=1 bash bench/run.sh           # start and sign in, print the addresses, pids and
 #                                      # cookies, and wait (to measure or profile by hand)
 #   SMOKE=1 bash bench/run.sh          # CI: every case once for 1 s, tiny memory phases,
@@ -155,10 +156,13 @@ if [ -z "${BIN:-}" ]; then
   cargo build "${CARGO_PROFILE[@]}" --quiet --bin portcullis
   BIN="target/$PROFILE/portcullis"
 fi
-echo "== building bench/ws_bench.rs ($PROFILE); the gateway: $BIN"
-cargo build "${CARGO_PROFILE[@]}" --quiet --example ws_bench
+if [ -z "${WS_BENCH:-}" ]; then
+  echo "== building bench/ws_bench.rs ($PROFILE); the gateway: $BIN"
+  cargo build "${CARGO_PROFILE[@]}" --quiet --example ws_bench
+  WS_BENCH="target/$PROFILE/examples/ws_bench"
+fi
 [ -x "$BIN" ] || fail "BIN: $BIN is not an executable"
-WS_BENCH="target/$PROFILE/examples/ws_bench"
+[ -x "$WS_BENCH" ] || fail "WS_BENCH: $WS_BENCH is not an executable"
 
 # --- the upstream app (U), the echo upstream and the baseline proxy ---
 

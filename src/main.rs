@@ -1,6 +1,9 @@
 //! The `portcullis` command: run the gateway, check a configuration, make a secret or hash a
 //! password for a users file.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;

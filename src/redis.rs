@@ -13,6 +13,7 @@ mod settings;
 mod tests;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -227,18 +228,24 @@ impl Redis {
     }
 
     /// Runs one command within the timeout, failing at once while the connection is down.
-    async fn call<T>(
-        &self,
-        command: impl Future<Output = Result<T, FredError>>,
-    ) -> Result<T, RedisError> {
+    ///
+    /// Boxed: the client's command futures are many KiB, and every future that may talk to
+    /// Redis (a request's session lookup among them, on either store) would otherwise carry
+    /// that size and move it around, even on a request that never reaches Redis.
+    fn call<'a, T: 'a>(
+        &'a self,
+        command: impl Future<Output = Result<T, FredError>> + 'a,
+    ) -> Pin<Box<impl Future<Output = Result<T, RedisError>> + 'a>> {
         let timeout = self.inner.timeout;
-        let bounded = async {
-            self.connected().await?;
-            command.await.map_err(|err| self.classify(err))
-        };
-        tokio::time::timeout(timeout, bounded)
-            .await
-            .unwrap_or(Err(RedisError::Timeout(timeout)))
+        Box::pin(async move {
+            let bounded = async {
+                self.connected().await?;
+                command.await.map_err(|err| self.classify(err))
+            };
+            tokio::time::timeout(timeout, bounded)
+                .await
+                .unwrap_or(Err(RedisError::Timeout(timeout)))
+        })
     }
 
     /// Waits for the first connection attempt to finish, then fails while Redis is down (its

@@ -68,7 +68,10 @@ pub(crate) async fn checked_session(
     };
     if superseded.is_some() {
         // The cookie from before a refresh: the renewed session, while it is fresh.
-        match renewal::renewed_elsewhere(state, &session).await {
+        // Boxed, as the refresh below: their futures (a token exchange, waits on another
+        // request's refresh) are many KiB, which every request's future would otherwise
+        // carry and move, though few requests ever need them.
+        match Box::pin(renewal::renewed_elsewhere(state, &session)).await {
             Some(renewed) => {
                 session = renewed;
                 needs_save = true;
@@ -77,7 +80,7 @@ pub(crate) async fn checked_session(
         }
     }
     if renewal::is_due(&session, now) {
-        match renewal::renew(state, &session).await {
+        match Box::pin(renewal::renew(state, &session)).await {
             Outcome::Renewed(renewed) => {
                 session = *renewed;
                 needs_save = true;

@@ -70,6 +70,25 @@ impl RouteTable {
             return None;
         }
         let path = path.split('?').next().unwrap_or_default();
+        if unroutable::is_plain(path) {
+            return self.route_plain(host.as_deref(), path);
+        }
+        self.route_any(host.as_deref(), path)
+    }
+
+    /// [`RouteTable::route`] for a path that every reading leaves as it is
+    /// (`unroutable::is_plain`): only the letter case can place it elsewhere.
+    fn route_plain(&self, host: Option<&str>, path: &str) -> Option<&UpstreamConfig> {
+        let chosen = self.find(host, path.as_bytes(), Case::Sensitive)?;
+        let other = self.find(host, path.as_bytes(), Case::Insensitive);
+        other
+            .is_none_or(|other| std::ptr::eq(other, chosen))
+            .then_some(chosen)
+    }
+
+    /// [`RouteTable::route`] for any path without its query, `host` normalised: every
+    /// reading decoded and compared.
+    fn route_any(&self, host: Option<&str>, path: &str) -> Option<&UpstreamConfig> {
         if unroutable::could_hide_a_dot_segment(path) || unroutable::hides_a_separator(path) {
             return None;
         }
@@ -77,7 +96,7 @@ impl RouteTable {
         if !decoded.starts_with(b"/") {
             return None;
         }
-        let chosen = self.find(host.as_deref(), &decoded, Case::Sensitive)?;
+        let chosen = self.find(host, &decoded, Case::Sensitive)?;
         // A server that reads the path another way (`/admin;x=y` is `/admin` to Tomcat and
         // Jetty, `/admin.` is `/admin` on Windows, `/ADMIN` is `/admin` to case-insensitive
         // routers, `/admin%2Fx` is `/admin/x` to those that decode separators) must not be
@@ -91,8 +110,7 @@ impl RouteTable {
         let ambiguous = std::iter::once(&decoded)
             .chain(&readings)
             .flat_map(|reading| {
-                [Case::Sensitive, Case::Insensitive]
-                    .map(|case| self.find(host.as_deref(), reading, case))
+                [Case::Sensitive, Case::Insensitive].map(|case| self.find(host, reading, case))
             })
             .any(|other| other.is_some_and(|other| !std::ptr::eq(other, chosen)));
         (!ambiguous).then_some(chosen)
@@ -158,3 +176,7 @@ fn prefix_matches(prefix: &[u8], path: &[u8], case: Case) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "route/plain_tests.rs"]
+mod plain_tests;

@@ -18,6 +18,22 @@ use std::borrow::Cow;
 use crate::percent;
 use crate::percent::decode_with_iis as percent_decode_all;
 
+/// Whether every check here and every reading of [`other_readings`] leaves `path` as it is,
+/// so that routing it needs no decoding: a `/` first, then only ASCII letters, digits, `-`,
+/// `_`, `~`, `.` and `/` (nothing to decode, no NUL, `;`, `\`, white space or non-ASCII), no
+/// `//` (nothing to merge), and no segment ending in `.` (no segment of dots only, nothing
+/// for Windows to trim). Most paths browsers and API clients send are plain.
+pub(super) fn is_plain(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.first() == Some(&b'/')
+        && bytes.iter().all(|&byte| {
+            byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'~' | b'.')
+        })
+        && !path.contains("//")
+        && !path.contains("./")
+        && !path.ends_with('.')
+}
+
 /// More decoding rounds than this and the path is refused outright.
 const MAX_DECODE_ROUNDS: usize = 4;
 
