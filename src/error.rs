@@ -2,7 +2,7 @@
 //!
 //! Policy: handlers return [`AppError`]. Its `IntoResponse` only records *what* went wrong
 //! (status, a message safe to show, an optional "try again" link) in the response extensions;
-//! the [`render::render_errors`] middleware, which knows the request, then renders an HTML
+//! the [`render::RequestLayer`] middleware, which knows the request, then renders an HTML
 //! page for browsers or JSON for programs, both carrying the request id, and logs the cause
 //! once.
 //! Messages shown to people never contain secrets, tokens or provider response bodies.
@@ -362,7 +362,7 @@ impl AppError {
 }
 
 impl ErrorReport {
-    /// A bare response with the status, carrying the report for [`render::render_errors`].
+    /// A bare response with the status, carrying the report for [`render::RequestLayer`].
     fn into_status_response(self) -> Response {
         let mut response = self.status.into_response();
         response.extensions_mut().insert(Arc::new(self));

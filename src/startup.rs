@@ -19,9 +19,9 @@ use crate::server::ConnectionLimits;
 use crate::state::AppState;
 use crate::{backchannel, flow, forward_auth, gate, local};
 
-/// Every route of the gateway. Middleware, from the outside in: the request log (request id,
-/// one line per request), then error rendering (HTML or JSON with the request id); the
-/// `/oauth2/*` pages also get the security headers.
+/// Every route of the gateway. Middleware, from the outside in: the request id, the request
+/// log (one line per request) and error rendering (HTML or JSON with the request id), all in
+/// one layer; the `/oauth2/*` pages also get the security headers.
 pub(crate) fn router(state: AppState) -> Router {
     let mut oauth2 = Router::new()
         .route("/oauth2/sign_in", get(flow::sign_in))
@@ -51,13 +51,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/ping", get(ping))
         .route("/ready", get(ready))
         .fallback(gate::handle)
-        // Each layer wraps those above it: errors are rendered inside the request log, so
-        // the log line sees the final status and the page carries the log's request id.
-        .layer(middleware::from_fn_with_state(
-            state.clone(), // the error pages, through `FromRef`
-            crate::error::render::render_errors,
-        ))
-        .layer(middleware::from_fn(crate::telemetry::request_log))
+        // Around everything: the request id, error rendering inside the request log (so the
+        // log line sees the final status and the page carries the log's request id).
+        .layer(crate::error::render::RequestLayer::new(Arc::clone(
+            &state.pages,
+        )))
         .with_state(state)
 }
 

@@ -11,9 +11,7 @@
 use std::fmt::{self, Write as _};
 use std::time::Instant;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use rand::RngCore;
 use tracing::field::{Field, Visit};
@@ -168,26 +166,30 @@ impl std::fmt::Display for RequestId {
     }
 }
 
-/// Middleware: assigns the request id and writes the access-log line.
-pub(crate) async fn request_log(mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = RequestId::new();
-    request.extensions_mut().insert(id.clone());
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+/// The access-log line of a request answered with `response` (the request id also goes
+/// back as `X-Request-Id`); written by `crate::error::render::RequestLayer` around every
+/// request. `started` is `None` only for an answer polled again after it was complete.
+pub(crate) fn log_request(
+    response: &mut Response,
+    id: &RequestId,
+    method: &Method,
+    path: &str,
+    started: Option<Instant>,
+) {
     if let Ok(value) = HeaderValue::from_str(&id.0) {
         response.headers_mut().insert("x-request-id", value);
     }
+    let latency = started.map_or(0, |started| {
+        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    });
     tracing::info!(
         request_id = %id,
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        latency_us = latency,
         "request"
     );
-    response
 }
 
 /// Whether the request is a browser navigation (it accepts HTML), as opposed to an API call.

@@ -2,31 +2,137 @@
 //! its response becomes an HTML page (browsers) or JSON (programs), with the request id, and
 //! its cause is logged once.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 
 use super::ErrorReport;
 use crate::pages::{ErrorPage, Pages};
 use crate::telemetry::RequestId;
 
-/// Middleware: renders every [`ErrorReport`] as an HTML page (browsers) or JSON (programs),
-/// with the request id, and logs its cause once.
-pub(crate) async fn render_errors(
-    State(pages): State<Arc<Pages>>,
-    request: Request,
-    next: Next,
+/// The middleware around every request (DESIGN §11): gives it its [`RequestId`], renders an
+/// [`ErrorReport`] its handler left on the response (see [`render`]), and writes its
+/// access-log line (`crate::telemetry::log_request`) with the final status. One layer, with
+/// a future of its own, where two `axum::middleware::from_fn` layers each cloned the routes
+/// below them and boxed a future on every request.
+#[derive(Clone)]
+pub(crate) struct RequestLayer {
+    pages: Arc<Pages>,
+}
+
+impl RequestLayer {
+    pub(crate) fn new(pages: Arc<Pages>) -> RequestLayer {
+        RequestLayer { pages }
+    }
+}
+
+impl<S> Layer<S> for RequestLayer {
+    type Service = RequestService<S>;
+
+    fn layer(&self, inner: S) -> RequestService<S> {
+        RequestService {
+            inner,
+            pages: Arc::clone(&self.pages),
+        }
+    }
+}
+
+/// [`RequestLayer`] around the routes.
+#[derive(Clone)]
+pub(crate) struct RequestService<S> {
+    inner: S,
+    pages: Arc<Pages>,
+}
+
+impl<S> Service<Request> for RequestService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answer<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Answer<S::Future> {
+        let request_id = RequestId::new();
+        request.extensions_mut().insert(request_id.clone());
+        let asked = Asked {
+            started: Some(Instant::now()),
+            wants_html: crate::telemetry::is_browser(request.headers()),
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+            request_id,
+        };
+        Answer {
+            inner: self.inner.call(request),
+            asked,
+            pages: Arc::clone(&self.pages),
+        }
+    }
+}
+
+/// What the answer's log line and error page need of the request.
+#[derive(Default)]
+struct Asked {
+    started: Option<Instant>,
+    wants_html: bool,
+    method: Method,
+    path: String,
+    request_id: RequestId,
+}
+
+pin_project! {
+    /// The response future of [`RequestService`].
+    pub(crate) struct Answer<F> {
+        #[pin]
+        inner: F,
+        asked: Asked,
+        pages: Arc<Pages>,
+    }
+}
+
+impl<F> Future for Answer<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(response) = ready!(this.inner.poll(cx));
+        let asked = std::mem::take(this.asked);
+        let mut response = render(response, &asked.request_id, asked.wants_html, this.pages);
+        crate::telemetry::log_request(
+            &mut response,
+            &asked.request_id,
+            &asked.method,
+            &asked.path,
+            asked.started,
+        );
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// `response`, or when its handler left an [`ErrorReport`] on it, the report as an HTML page
+/// (browsers) or JSON (programs) with the request id, its cause logged once.
+fn render(
+    mut response: Response,
+    request_id: &RequestId,
+    wants_html: bool,
+    pages: &Pages,
 ) -> Response {
-    let wants_html = crate::telemetry::is_browser(request.headers());
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .cloned()
-        .unwrap_or_default();
-    let mut response = next.run(request).await;
     let Some(report) = response.extensions_mut().remove::<Arc<ErrorReport>>() else {
         return response;
     };
