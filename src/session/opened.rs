@@ -1,6 +1,8 @@
-//! The cookie store's memory of the session cookies it has opened (DESIGN §7): opening one
-//! is base64, AES-GCM over about a kilobyte and a JSON parse on every request, and a browser
-//! sends the same value until the session is saved again.
+//! A store's memory of the sealed sessions it has opened (DESIGN §7): opening one is base64,
+//! AES-GCM over about a kilobyte and a JSON parse on every request, and a browser sends the
+//! same cookie (the Redis store reads the same entry) until the session is saved again. The
+//! cookie store remembers session cookies; the Redis store the entries Redis answered with,
+//! read from Redis on every request all the same.
 //!
 //! Only what the store's secrets opened is remembered, under the exact sealed value: a
 //! value is found only when every byte of it equals one that was opened, so nothing that has

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::codec::SessionCodec;
 use super::errors::{SaveError, StoreError};
+use super::opened::OpenedSessions;
 use super::keys::digest;
 use super::record::{is_session_id, Ending, Session, SESSION_PURPOSE};
 use crate::redis::Redis;
@@ -20,6 +21,10 @@ pub(crate) struct RedisStore {
     redis: Redis,
     codec: SessionCodec,
     lifetime: Duration,
+    /// The sealed entries opened so far (`session/opened.rs`): Redis is still read on every
+    /// request, so a deleted or rewritten entry counts at once; only opening the same bytes
+    /// again is saved.
+    opened: OpenedSessions,
 }
 
 impl RedisStore {
@@ -28,6 +33,7 @@ impl RedisStore {
             redis,
             codec,
             lifetime,
+            opened: OpenedSessions::default(),
         }
     }
 
@@ -44,13 +50,24 @@ impl RedisStore {
         let Some(bytes) = self.redis.get(&self.redis.key(&name)).await? else {
             return Ok(None);
         };
-        let opened = std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|sealed| self.codec.open_keyed(&associated_data(&name), sealed))
+        let Ok(sealed) = std::str::from_utf8(&bytes) else {
+            return Ok(None);
+        };
+        if let Some((session, stale_key)) = self.opened.get(sealed, now) {
+            // Opened under this entry's name before, but checked again all the same: an
+            // entry copied under another name holds another session's id.
+            return Ok((session.id == value).then_some((session, stale_key)));
+        }
+        let opened = self
+            .codec
+            .open_keyed(&associated_data(&name), sealed)
             .and_then(|(json, current)| {
                 let session: Session = serde_json::from_slice(&json).ok()?;
                 (session.id == value && now < session.expires_at).then_some((session, !current))
             });
+        if let Some((session, stale_key)) = &opened {
+            self.opened.insert(sealed, session, *stale_key, now);
+        }
         Ok(opened)
     }
 

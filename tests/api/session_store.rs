@@ -252,7 +252,7 @@ async fn an_8_kb_id_token_still_reaches_an_upstream_with_pass_authorization_head
 
 /// `{prefix}session:…` as the Redis store names the entry of session id `id`:
 /// SHA-256 over the id's length (8 bytes, big-endian) and the id, in hex.
-fn entry_hash(id: &str) -> String {
+pub fn entry_hash(id: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update((id.len() as u64).to_be_bytes());
     hasher.update(id.as_bytes());

@@ -2,6 +2,8 @@
 //! used, the session ended once unused past it) and secret rotation (a session sealed with a
 //! secret now in `previous_secrets` is accepted and re-sealed with the current one). The
 //! waits are real seconds because `idle_timeout` counts them; they are not synchronisation.
+//! Also what Redis holds counting on every request, though the store remembers the entries
+//! it has opened.
 
 use std::time::Duration;
 
@@ -10,8 +12,9 @@ use portcullis::session::{unix_now, Session};
 use reqwest::StatusCode;
 
 use crate::helpers::{set_cookies, spawn_app_with, Browser, TestApp, TEST_SESSION_SECRET};
+use crate::redis_server::connect_shared;
 use crate::redis_server::keys;
-use crate::session_store::{in_both_stores, is_signed_in, StoreSetup};
+use crate::session_store::{entry_hash, in_both_stores, in_redis_store, is_signed_in, StoreSetup};
 
 /// A GET of `/app` as a program would; returns the status and whether the answer set a
 /// (non-empty) session cookie.
@@ -134,6 +137,47 @@ async fn a_session_sealed_with_a_previous_secret_is_resealed_with_the_current_on
         assert!(
             is_signed_in(&new_only, &after).await,
             "a gateway with only the new secret refused the re-sealed session"
+        );
+    })
+    .await;
+}
+
+/// The Redis store remembers the entries it has opened, so the same bytes are not opened on
+/// every request; what Redis holds still decides each request: an entry copied over another
+/// session's opens for neither that session nor anyone else, and a deleted one is gone.
+#[tokio::test]
+async fn redis_decides_every_request_though_opened_entries_are_remembered() {
+    in_redis_store(|store| async move {
+        let app = spawn_app_with(|c| store.apply(c)).await;
+        app.login(&app.browser, "/app").await;
+        app.login(&app.other_browser, "/app").await;
+        // Each entry opened (and remembered) at least once.
+        assert!(is_signed_in(&app, &app.browser).await);
+        assert!(is_signed_in(&app, &app.other_browser).await);
+        let id = |browser: &Browser| app.session_cookies(browser)[0].1.clone();
+        let entry = |id: &str| format!("{}session:{}", store.prefix(), entry_hash(id));
+        let first = entry(&id(&app.browser));
+        let second = entry(&id(&app.other_browser));
+
+        let redis = connect_shared().await;
+        let sealed: String = fred::prelude::KeysInterface::get(&redis, &first)
+            .await
+            .unwrap();
+        let _: () = fred::prelude::KeysInterface::set(&redis, &second, sealed, None, None, false)
+            .await
+            .unwrap();
+        assert!(
+            !is_signed_in(&app, &app.other_browser).await,
+            "the first session's entry, copied under the second's key, let the second browser in"
+        );
+        assert!(is_signed_in(&app, &app.browser).await);
+
+        let _: i64 = fred::prelude::KeysInterface::del(&redis, &first)
+            .await
+            .unwrap();
+        assert!(
+            !is_signed_in(&app, &app.browser).await,
+            "a deleted entry still let its browser in"
         );
     })
     .await;
