@@ -7,7 +7,8 @@
 #   RUNS=5 DURATION=10s bash bench/run.sh     # runs per case (default 3), length of each (5s)
 #   CONNECTIONS=128 THREADS=2 bash bench/run.sh  # wrk's -c (default 64) and -t (default 2)
 #   STORES="cookie redis" bash bench/run.sh   # also the Redis session store
-#   CASES="get auth" bash bench/run.sh        # only some cases (default: get auth public stream ws)
+#   CASES="get auth" bash bench/run.sh        # only some cases (default: get auth public stream ws;
+#                                      # CASES=none MEMORY=1: the memory phases alone)
 #   COMPARE_BIN=../old/target/release/portcullis bash bench/run.sh
 #                                      # also another build's signed-in GET (cookie store)
 #   MEMORY=1 bash bench/run.sh         # also the memory phases (below), after the cases
@@ -85,6 +86,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 STORES="${STORES:-cookie}"
 CASES="${CASES:-get auth public stream ws}"
+[ "$CASES" != none ] || CASES="" # only the memory phases (MEMORY=1)
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 COMPARE_BIN="${COMPARE_BIN:-}"
 MEMORY="${MEMORY:-}"
