@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::codec::SessionCodec;
 use super::errors::{SaveError, StoreError};
-use super::opened::OpenedSessions;
 use super::keys::digest;
+use super::opened::OpenedSessions;
 use super::record::{is_session_id, Ending, Session, SESSION_PURPOSE};
 use crate::redis::Redis;
 

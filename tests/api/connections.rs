@@ -41,9 +41,28 @@ async fn connect_from(app: &TestApp, source: Ipv4Addr) -> TcpStream {
     socket.connect(app.addr).await.expect("connect")
 }
 
+/// A connection to `addr` on which `GET /public/stream` has sent its first chunk; the echo
+/// upstream holds the rest until `release_stream`.
+pub async fn start_held_stream(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET /public/stream HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !String::from_utf8_lossy(&answer).contains("chunk-1") {
+        let n = tokio::time::timeout(BOUND, stream.read(&mut buffer))
+            .await
+            .expect("the first chunk in time")
+            .expect("read");
+        assert_ne!(n, 0, "closed before the first chunk");
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    stream
+}
+
 /// Everything the gateway sends until it closes the connection (an end of stream or a
 /// reset); panics if it is still open after [`BOUND`].
-async fn read_until_closed(stream: &mut TcpStream) -> String {
+pub async fn read_until_closed(stream: &mut TcpStream) -> String {
     let mut received = Vec::new();
     let mut buffer = [0u8; 4096];
     let reading = async {
@@ -259,19 +278,7 @@ async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
     let running = tokio::spawn(gateway.run_until(async {
         let _ = stopped.await;
     }));
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET /public/stream HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 1024];
-    while !String::from_utf8_lossy(&answer).contains("chunk-1") {
-        let n = tokio::time::timeout(BOUND, stream.read(&mut buffer))
-            .await
-            .expect("the first chunk in time")
-            .expect("read");
-        assert_ne!(n, 0, "closed before the first chunk");
-        answer.extend_from_slice(&buffer[..n]);
-    }
+    let mut stream = start_held_stream(addr).await;
 
     stop.send(()).expect("the gateway is running");
     eventually("the gateway stops accepting", || async {

@@ -5,9 +5,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
-
+use crate::connections::{read_until_closed, start_held_stream};
 use crate::helpers::spawn_app_with;
 
 /// Generous: nothing here waits on a timeout of the gateway's.
@@ -96,34 +94,11 @@ async fn three_event_loops_answer_every_connection_and_stop_after_the_request_in
 
     // A streamed answer in flight when the gateway is told to stop is finished, and then
     // every loop ends: the call returns and the threads are gone.
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET /public/stream HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 1024];
-    while !String::from_utf8_lossy(&answer).contains("chunk-1") {
-        let n = tokio::time::timeout(BOUND, stream.read(&mut buffer))
-            .await
-            .expect("the first chunk in time")
-            .expect("read");
-        assert_ne!(n, 0, "closed before the first chunk");
-        answer.extend_from_slice(&buffer[..n]);
-    }
+    let mut stream = start_held_stream(addr).await;
     stop.send(()).expect("the gateway is running");
     app.upstream.release_stream();
-    let reading = async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-    };
-    tokio::time::timeout(BOUND, reading)
-        .await
-        .expect("the connection closes once its answer is done");
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.contains("chunk-3"), "{answer}");
+    let rest = read_until_closed(&mut stream).await;
+    assert!(rest.contains("chunk-3"), "{rest}");
     let result = tokio::time::timeout(BOUND, running)
         .await
         .expect("the gateway stops")

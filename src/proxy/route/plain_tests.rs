@@ -2,40 +2,24 @@
 //! the full reading of every path: for every path up to six bytes long over an alphabet of
 //! the characters plain paths may hold, both choose the same upstream (or none).
 
+use super::tests::upstream;
 use super::unroutable::is_plain;
 use super::*;
-use crate::config::UpstreamTarget;
-use std::time::Duration;
-
-fn upstream(host: Option<HostPattern>, path: &str) -> UpstreamConfig {
-    UpstreamConfig {
-        path: path.to_owned(),
-        target: UpstreamTarget::Echo,
-        public: false,
-        pass_access_token: false,
-        pass_authorization_header: false,
-        timeout: Duration::from_secs(30),
-        websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
-        host,
-        allow: None,
-        skip_auth: Vec::new(),
-        cors_preflight: false,
-    }
-}
 
 /// Routes whose prefixes differ in case, by a dot, by a trailing slash, and by host.
 fn table() -> RouteTable {
     RouteTable::new(vec![
-        upstream(None, "/"),
-        upstream(None, "/a"),
-        upstream(None, "/a/d"),
-        upstream(None, "/d/"),
-        upstream(None, "/a.d"),
-        upstream(None, "/ad"),
-        upstream(None, "/A-"),
+        upstream(None, "/", 1),
+        upstream(None, "/a", 1),
+        upstream(None, "/a/d", 1),
+        upstream(None, "/d/", 1),
+        upstream(None, "/a.d", 1),
+        upstream(None, "/ad", 1),
+        upstream(None, "/A-", 1),
         upstream(
             Some(HostPattern::Exact("gate.example.com".to_owned())),
             "/a",
+            1,
         ),
     ])
 }

@@ -5,7 +5,7 @@ use http::header::HOST;
 use http::{HeaderMap, Uri, Version};
 use std::time::Duration;
 
-fn upstream(host: Option<HostPattern>, path: &str, port: u16) -> UpstreamConfig {
+pub(super) fn upstream(host: Option<HostPattern>, path: &str, port: u16) -> UpstreamConfig {
     UpstreamConfig {
         path: path.to_owned(),
         target: UpstreamTarget::Http(format!("http://127.0.0.1:{port}").parse().unwrap()),
