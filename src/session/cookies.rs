@@ -1,6 +1,7 @@
 //! Reading and writing the gateway's cookies: the session cookie (split into numbered chunks
 //! when it would exceed what browsers keep, about 4 KB per cookie) and per-login flow cookies.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -73,10 +74,11 @@ impl<'a> CookieJar<'a> {
         self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    /// The session cookie's value, joined from its chunks when it was split.
-    pub(crate) fn session_value(&self) -> Option<String> {
+    /// The session cookie's value, joined from its chunks when it was split (borrowed from
+    /// the jar when it came whole, as it does on nearly every request).
+    pub(crate) fn session_value(&self) -> Option<Cow<'_, str>> {
         if let Some(value) = self.get(&self.settings.name) {
-            return Some(value.to_owned());
+            return Some(Cow::Borrowed(value));
         }
         let mut joined = String::new();
         for i in 0..MAX_CHUNKS {
@@ -86,7 +88,7 @@ impl<'a> CookieJar<'a> {
                 None => break,
             }
         }
-        Some(joined)
+        Some(Cow::Owned(joined))
     }
 
     /// `Set-Cookie` values that store `sealed` as the session and remove any leftover form
