@@ -7,7 +7,7 @@
 #   RUNS=5 DURATION=10s bash bench/run.sh     # runs per case (default 3), length of each (5s)
 #   CONNECTIONS=128 THREADS=2 bash bench/run.sh  # wrk's -c (default 64) and -t (default 2)
 #   STORES="cookie redis" bash bench/run.sh   # also the Redis session store
-#   CASES="get auth" bash bench/run.sh        # only some cases (default: get auth public stream ws;
+#   CASES="get auth" bash bench/run.sh        # only some cases (default: get floor auth public stream ws;
 #                                      # CASES=none MEMORY=1: the memory phases alone)
 #   COMPARE_BIN=../old/target/release/portcullis bash bench/run.sh
 #                                      # also another build's signed-in GET (cookie store)
@@ -17,7 +17,8 @@
 #                                      # PERF_RECORD: perf record's options (default -F 999 -g;
 #                                      # with PROFILE=profiling: --call-graph dwarf -F 499)
 #   BIN=target/debug/portcullis bash bench/run.sh   # that binary, not a fresh release build
-#                                      # (WS_BENCH=…/ws_bench: that load tool, not a fresh one)
+#                                      # (WS_BENCH=…/ws_bench: that load tool, not a fresh one;
+#                                      # FLOOR=…/proxy_floor: that floor proxy)
 #   HOLD=1 bash bench/run.sh           # start and sign in, print the addresses, pids and
 #                                      # cookies, and wait (to measure or profile by hand)
 #   SMOKE=1 bash bench/run.sh          # CI: every case once for 1 s, tiny memory phases,
@@ -29,6 +30,9 @@
 #   echo upstream.
 # - the baseline: a second nginx as a plain reverse proxy to U (keep-alive upstream, access
 #   log off, one worker when pinned), WebSocket at /ws with Upgrade and Connection forwarded.
+# - the floor (case floor): `proxy_floor` (bench/proxy_floor.rs), a proxy to U written on
+#   hyper alone with the gateway's runtime shape and nothing else, to tell what hyper costs
+#   here from what the gateway adds.
 # - one gateway per session store (and one for COMPARE_BIN), routes `/` to U, `/public` to U
 #   with `public = true`, `/ws` to the echo upstream. The script signs in through the embedded
 #   dev provider with curl, exactly as a browser would, and sends that session cookie.
@@ -43,6 +47,7 @@
 #   get-cookie   signed-in GET / (cookie store)            nginx: GET /
 #   get-redis    signed-in GET / (Redis store, STORES)     nginx: GET /
 #   get-compare  signed-in GET / on COMPARE_BIN            nginx: GET /
+#   floor        GET / with the session cookie through proxy_floor (no checks at all)  nginx: GET /
 #   auth         GET /oauth2/auth with the session cookie: the gateway answers 202 itself,
 #                no upstream; its ratio is to the nginx proxy's GET /   nginx: GET /
 #   public       GET /public/ without a cookie (a `public = true` route)  nginx: GET /public/
@@ -85,7 +90,7 @@ WARMUP="${WARMUP:-$DURATION}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 STORES="${STORES:-cookie}"
-CASES="${CASES:-get auth public stream ws}"
+CASES="${CASES:-get floor auth public stream ws}"
 [ "$CASES" != none ] || CASES="" # only the memory phases (MEMORY=1)
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 COMPARE_BIN="${COMPARE_BIN:-}"
@@ -110,12 +115,12 @@ for store in $STORES; do
 done
 for case in $CASES; do
   case "$case" in
-    get | auth | public | stream | ws) ;;
-    *) fail "CASES: \`$case\` is not a case (get auth public stream ws)" ;;
+    get | floor | auth | public | stream | ws) ;;
+    *) fail "CASES: \`$case\` is not a case (get floor auth public stream ws)" ;;
   esac
 done
-if [[ " $STORES " != *" cookie "* ]] && [[ " $CASES " =~ \ (auth|public|stream|ws)\  ]]; then
-  fail "the auth, public, stream and ws cases run on the cookie store's gateway: add cookie to STORES"
+if [[ " $STORES " != *" cookie "* ]] && [[ " $CASES " =~ \ (floor|auth|public|stream|ws)\  ]]; then
+  fail "the floor, auth, public, stream and ws cases run on the cookie store's gateway: add cookie to STORES"
 fi
 [ -z "$COMPARE_BIN" ] || [ -x "$COMPARE_BIN" ] || fail "COMPARE_BIN: $COMPARE_BIN is not an executable"
 [ "$RUNS" -ge 1 ] 2>/dev/null || fail "RUNS: a count of runs, at least 1"
@@ -158,13 +163,15 @@ if [ -z "${BIN:-}" ]; then
   cargo build "${CARGO_PROFILE[@]}" --quiet --bin portcullis
   BIN="target/$PROFILE/portcullis"
 fi
-if [ -z "${WS_BENCH:-}" ]; then
-  echo "== building bench/ws_bench.rs ($PROFILE); the gateway: $BIN"
-  cargo build "${CARGO_PROFILE[@]}" --quiet --example ws_bench
-  WS_BENCH="target/$PROFILE/examples/ws_bench"
+if [ -z "${WS_BENCH:-}" ] || [ -z "${FLOOR:-}" ]; then
+  echo "== building bench/ws_bench.rs and bench/proxy_floor.rs ($PROFILE); the gateway: $BIN"
+  cargo build "${CARGO_PROFILE[@]}" --quiet --example ws_bench --example proxy_floor
+  WS_BENCH="${WS_BENCH:-target/$PROFILE/examples/ws_bench}"
+  FLOOR="${FLOOR:-target/$PROFILE/examples/proxy_floor}"
 fi
 [ -x "$BIN" ] || fail "BIN: $BIN is not an executable"
 [ -x "$WS_BENCH" ] || fail "WS_BENCH: $WS_BENCH is not an executable"
+[ -x "$FLOOR" ] || fail "FLOOR: $FLOOR is not an executable"
 
 # --- the upstream app (U), the echo upstream and the baseline proxy ---
 
@@ -303,6 +310,17 @@ CONF
 }
 for store in $STORES; do start_gateway "gateway-$store" "$BIN" "$store"; done
 [ -z "$COMPARE_BIN" ] || start_gateway compare-cookie "$COMPARE_BIN" cookie
+if [[ " $CASES " == *" floor "* ]]; then
+  floor_port="$(free_port)"
+  echo "== starting the floor proxy on :$floor_port"
+  "${SERVER_CPU[@]}" "$FLOOR" "127.0.0.1:$floor_port" "127.0.0.1:$APP_PORT" >"$WORK/floor.log" 2>&1 &
+  floor_PID=$!
+  PIDS+=("$floor_PID")
+  floor_BASE="http://127.0.0.1:$floor_port"
+  floor_COOKIE="$gateway_cookie_COOKIE" # the same request bytes as get-cookie's
+  wait_for "the floor proxy" 200 "$floor_BASE/"
+  GATEWAYS+=(floor)
+fi
 get() { local var="${1//-/_}_$2"; printf '%s' "${!var}"; } # gateway field
 if [ -n "${HOLD:-}" ]; then
   # Everything is up and signed in: measure or profile by hand, then stop with Ctrl-C.
@@ -326,6 +344,7 @@ for case in $CASES; do
         row "get-$store gateway-$store wrk / / cookie 200 $target"
       done
       [ -z "$COMPARE_BIN" ] || row "get-compare compare-cookie wrk / / cookie 200 -" ;;
+    floor) row "floor floor wrk / / cookie 200 -" ;;
     auth) row "auth gateway-cookie wrk /oauth2/auth / cookie 202 >=2.0x" ;;
     public) row "public gateway-cookie wrk /public/ /public/ - 200 -" ;;
     stream) row "stream-1mib gateway-cookie wrk /big/1mib.bin /big/1mib.bin cookie 200 -" ;;
