@@ -20,7 +20,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::HeaderName;
+use axum::http::header::{HeaderMap, HeaderName, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -79,7 +79,7 @@ pub(crate) async fn auth(
     let upstream = state.routes.route(original.host.as_deref(), &original.uri);
     if let Some(upstream) = upstream {
         if passes_without_session(upstream, &original.method, path, request.headers()) {
-            return Ok(StatusCode::ACCEPTED.into_response());
+            return Ok(accepted_without_identity(upstream));
         }
     }
     let caller = Caller::identify(&state, request.headers()).await?;
@@ -134,30 +134,62 @@ fn decide(
 /// `pass_access_token`. Values that are not valid field values (RFC 9110 §5.5), or that an
 /// upstream would not read as written (surrounding white space, control characters), are
 /// left out; so is such a group, or one with a comma, from the list.
+///
+/// Every one of these headers is always there, empty when the user has no such value (no
+/// email, no groups) or when its value was left out: a proxy told to copy a header the 202
+/// lacks may otherwise forward the client's own copy, or (Caddy before 2.7) the text of its
+/// unresolved placeholder.
 fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
     let identity = &session.identity;
     let mut response = StatusCode::ACCEPTED.into_response();
     let headers = response.headers_mut();
-    set_header(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
-    set_header(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
-    set_header(
+    set_identity_header(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
+    set_identity_header(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
+    set_identity_header(
         headers,
         X_AUTH_REQUEST_PREFERRED_USERNAME,
         identity.preferred_username.as_deref(),
     );
-    set_header(
+    set_identity_header(
         headers,
         X_AUTH_REQUEST_GROUPS,
         groups_header(&identity.groups).as_deref(),
     );
     if upstream.pass_access_token {
-        set_header(
+        set_identity_header(
             headers,
             X_AUTH_REQUEST_ACCESS_TOKEN,
             session.access_token.as_deref(),
         );
     }
     response
+}
+
+/// 202 for a request that needs no sign-in (`public`, `skip_auth`): every identity header
+/// there and empty, for the reason `accepted` gives, even if the browser is signed in.
+fn accepted_without_identity(upstream: &UpstreamConfig) -> Response {
+    let mut response = StatusCode::ACCEPTED.into_response();
+    let headers = response.headers_mut();
+    for name in [
+        X_AUTH_REQUEST_USER,
+        X_AUTH_REQUEST_EMAIL,
+        X_AUTH_REQUEST_PREFERRED_USERNAME,
+        X_AUTH_REQUEST_GROUPS,
+    ] {
+        set_identity_header(headers, name, None);
+    }
+    if upstream.pass_access_token {
+        set_identity_header(headers, X_AUTH_REQUEST_ACCESS_TOKEN, None);
+    }
+    response
+}
+
+/// `set_header`, and the header empty when it set nothing.
+fn set_identity_header(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+    set_header(headers, name.clone(), value);
+    headers
+        .entry(name)
+        .or_insert_with(|| HeaderValue::from_static(""));
 }
 
 /// The path of an origin-form target, for log lines (queries may carry secrets).
@@ -225,7 +257,7 @@ mod tests {
             &X_AUTH_REQUEST_PREFERRED_USERNAME,
             &X_AUTH_REQUEST_ACCESS_TOKEN,
         ] {
-            assert_eq!(value(&response, name), None, "{name}");
+            assert_eq!(value(&response, name), Some(""), "{name}");
         }
         assert_eq!(
             value(&response, &X_AUTH_REQUEST_GROUPS),
@@ -255,5 +287,31 @@ mod tests {
             Some("token-1")
         );
         assert!(response.headers().get(&X_AUTH_REQUEST_GROUPS).is_some());
+    }
+
+    /// A proxy copying the identity headers must find each one, even for a user without it.
+    #[test]
+    fn a_202_carries_every_identity_header_empty_for_what_the_user_lacks() {
+        let identity = Identity {
+            user: "sub-2".to_owned(),
+            email: None,
+            preferred_username: None,
+            groups: Vec::new(),
+            provider: "dev".to_owned(),
+        };
+        let mut session = session(identity, "unused");
+        session.access_token = None;
+
+        let response = accepted(&session, &upstream());
+
+        assert_eq!(value(&response, &X_AUTH_REQUEST_USER), Some("sub-2"));
+        for name in [
+            &X_AUTH_REQUEST_EMAIL,
+            &X_AUTH_REQUEST_PREFERRED_USERNAME,
+            &X_AUTH_REQUEST_GROUPS,
+            &X_AUTH_REQUEST_ACCESS_TOKEN,
+        ] {
+            assert_eq!(value(&response, name), Some(""), "{name}");
+        }
     }
 }

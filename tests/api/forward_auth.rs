@@ -151,6 +151,23 @@ async fn signed_in_and_allowed_is_202_with_the_identity() {
     }
 }
 
+/// A proxy that copies the identity headers (Caddy's `copy_headers`) must find each one in
+/// the 202, or it forwards the client's copy or its own unresolved placeholder.
+#[tokio::test]
+async fn a_user_without_groups_gets_an_empty_groups_header() {
+    let app = forward_auth_app(TRUSTED_LOOPBACK).await;
+    let browser = browser_signed_in_as(&app, "dave@example.com", &[]);
+
+    let resp = ask(&app, &browser, &[("x-auth-request-groups", "admins")]).await;
+
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(header(&resp, "x-auth-request-groups"), Some(""));
+    assert_eq!(
+        header(&resp, "x-auth-request-email"),
+        Some("dave@example.com")
+    );
+}
+
 #[tokio::test]
 async fn the_access_token_is_passed_only_where_the_route_passes_it() {
     let app = spawn_app_with(|cfg| {
@@ -252,6 +269,28 @@ async fn bearer_tokens_count_like_sessions() {
         error_code(stale).await,
         (StatusCode::UNAUTHORIZED, "invalid_token".to_owned())
     );
+}
+
+/// A request that needs no sign-in gets every identity header, empty, so that a proxy
+/// copying them replaces what the client sent instead of passing it on.
+#[tokio::test]
+async fn a_public_request_gets_every_identity_header_empty() {
+    let app = forward_auth_app(TRUSTED_LOOPBACK).await;
+
+    let resp = ask(
+        &app,
+        &Browser::new(),
+        &[
+            ("x-forwarded-uri", "/public/x"),
+            ("x-auth-request-user", "admin"),
+        ],
+    )
+    .await;
+
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    for name in &IDENTITY_HEADERS[..4] {
+        assert_eq!(header(&resp, name), Some(""), "{name}");
+    }
 }
 
 /// From a trusted proxy, the original request's method, host and path choose the route
@@ -441,7 +480,11 @@ async fn a_trusted_proxy_describes_the_original_request() {
         let resp = ask(&app, browser, &headers).await;
         assert_eq!(resp.status(), expected, "{who} {headers:?}");
         if resp.status() == StatusCode::ACCEPTED && who == "out" {
-            assert_eq!(header(&resp, "x-auth-request-user"), None, "{headers:?}");
+            assert_eq!(
+                header(&resp, "x-auth-request-user"),
+                Some(""),
+                "{headers:?}"
+            );
         }
     }
 }
