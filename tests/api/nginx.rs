@@ -6,23 +6,22 @@
 //!
 //! nginx runs as a child process on a free loopback port with its pid file, logs and
 //! temporary files under `target/nginx/<test>-<pid>/` (kept when the test fails), so any
-//! user can run it. Without nginx the
-//! tests print `skipped: nginx not installed` and pass, unless `PORTCULLIS_E2E=1` (as in
-//! `.ci/run`), where that is a failure.
+//! user can run it. Without nginx the tests print `skipped: nginx not installed` and pass,
+//! unless `PORTCULLIS_E2E=1` (as in `.ci/run`), where that is a failure
+//! (`proxy_in_front.rs`, shared with the Caddy tests).
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use portcullis::identity::Identity;
-use portcullis::session::{unix_now, Session};
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 
 use crate::echo_upstream::EchoedRequest;
 use crate::helpers::{echoed, location, spawn_app_with, Browser, TestApp};
+use crate::proxy_in_front::{
+    assert_no_header_starting, browser_signed_in_as, installed_or_skip, with_addresses,
+    ProxyInFront,
+};
 
 /// The documented configuration; the test runs exactly this, addresses replaced.
 const EXAMPLE: &str = include_str!("../../examples/nginx.conf");
@@ -50,7 +49,7 @@ async fn signed_out_browsers_are_sent_to_sign_in_and_come_back_signed_in() {
         return;
     };
     let app = gateway().await;
-    let nginx = Nginx::start(&binary, &app).await;
+    let nginx = start_nginx(&binary, &app).await;
     let browser = Browser::new();
     let page = nginx.url("/app/page?x=1");
 
@@ -96,7 +95,7 @@ async fn signed_in_requests_reach_the_app_with_the_identity() {
         return;
     };
     let app = gateway().await;
-    let nginx = Nginx::start(&binary, &app).await;
+    let nginx = start_nginx(&binary, &app).await;
     app.sign_in().await;
 
     let arrived = echoed(app.browser.navigate(&nginx.url("/app?q=1")).await).await;
@@ -129,7 +128,7 @@ async fn refused_users_get_403_and_never_reach_the_app() {
         return;
     };
     let app = gateway().await;
-    let nginx = Nginx::start(&binary, &app).await;
+    let nginx = start_nginx(&binary, &app).await;
     app.sign_in().await;
     let mallory = browser_signed_in_as(&app, "mallory@evil.test");
 
@@ -168,7 +167,7 @@ async fn headers_forged_by_the_client_have_no_effect() {
         return;
     };
     let app = gateway().await;
-    let nginx = Nginx::start(&binary, &app).await;
+    let nginx = start_nginx(&binary, &app).await;
     let signed_out = Browser::new();
     app.sign_in().await;
 
@@ -231,7 +230,7 @@ async fn a_fragment_in_the_target_does_not_pass_as_the_public_route() {
         return;
     };
     let app = gateway().await;
-    let nginx = Nginx::start(&binary, &app).await;
+    let nginx = start_nginx(&binary, &app).await;
 
     for target in [
         "/public/x#/../../secret",
@@ -261,175 +260,27 @@ fn assert_no_identity(arrived: &EchoedRequest) {
     assert_no_header_starting(arrived, "x-auth-request-");
 }
 
-fn assert_no_header_starting(arrived: &EchoedRequest, prefix: &str) {
-    let found: Vec<_> = arrived
-        .headers
-        .iter()
-        .filter(|(name, _)| name.replace('_', "-").starts_with(prefix))
-        .collect();
-    assert!(found.is_empty(), "{found:?} reached the app");
-}
-
-/// A browser holding a session the gateway sealed for `email`.
-fn browser_signed_in_as(app: &TestApp, email: &str) -> Browser {
-    let now = unix_now();
-    let session = Session {
-        issued_at: now,
-        expires_at: now + 3600,
-        checked_at: now,
-        ..Session::new(
-            Identity {
-                user: format!("sub-{email}"),
-                email: Some(email.to_owned()),
-                preferred_username: None,
-                groups: vec![],
-                provider: app.config.provider_id.clone(),
-            },
-            0,
-            0,
-        )
-    };
-    app.browser_with_session(&session)
-}
-
-/// nginx, or `None` after printing why the test is skipped; with `PORTCULLIS_E2E=1` a
-/// missing nginx fails the test instead (DESIGN §8).
+/// nginx, or `None` after printing why the test is skipped (DESIGN §8).
 fn nginx_or_skip() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("nginx"))
-            .find(|candidate| candidate.is_file())
-    });
-    let found = Some(PathBuf::from(DEBIAN_NGINX))
-        .filter(|path| path.is_file())
-        .or(on_path);
-    if found.is_none() {
-        if std::env::var("PORTCULLIS_E2E").as_deref() == Ok("1") {
-            panic!("PORTCULLIS_E2E=1, but nginx is not installed (Debian package nginx-light)");
-        }
-        let test = std::thread::current().name().unwrap_or("nginx").to_owned();
-        // Past the harness's output capture, so a plain `cargo test` shows the skip.
-        let _ = writeln!(std::io::stderr(), "skipped: nginx not installed ({test})");
-    }
-    found
+    installed_or_skip("nginx", DEBIAN_NGINX, "nginx-light")
 }
 
-/// A running nginx; dropping it stops the process.
-struct Nginx {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    base: String,
-    dir: PathBuf,
-}
-
-impl Nginx {
-    /// Writes the configuration (the example inside a minimal `http` block) under
-    /// `target/nginx/<test>/` and starts nginx in the foreground; returns once it accepts
-    /// connections.
-    ///
-    /// The port is free when picked but nginx binds it a moment later, and another socket of
-    /// the parallel tests may take it in between: then nginx exits with "Address already in
-    /// use" and is started again on another port.
-    async fn start(binary: &Path, app: &TestApp) -> Nginx {
-        for _ in 0..5 {
-            let port = free_port();
-            let dir = work_dir();
-            let conf = dir.join("nginx.conf");
-            std::fs::write(&conf, configuration(&dir, port, app)).unwrap();
-            let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
-            let child = Command::new(binary)
-                .arg("-p")
-                .arg(&dir)
-                .arg("-c")
-                .arg(&conf)
-                .args(["-g", "daemon off;"])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|err| panic!("start {}: {err}", binary.display()));
-            let mut nginx = Nginx {
-                child,
-                base: format!("http://127.0.0.1:{port}"),
-                dir,
-            };
-            match nginx.wait_until_listening(port).await {
-                Ok(()) => return nginx,
-                Err(logs) if logs.contains("Address already in use") => continue,
-                Err(logs) => panic!("nginx exited:\n{logs}"),
-            }
-        }
-        panic!("nginx found no free port in five tries");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// `GET target` written byte for byte (an HTTP client would drop a fragment), as a
-    /// browser-like client; the status and the response head. Asynchronous: the gateway
-    /// nginx asks runs on this test's runtime.
-    async fn raw_get(&self, target: &str) -> (u16, String) {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let addr = self.base.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let request = format!(
-            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\n\
-             Connection: close\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
-            .await
-            .expect("nginx answers in time")
-            .unwrap();
-        let response = String::from_utf8_lossy(&response).into_owned();
-        let head = response
-            .split("\r\n\r\n")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        (status, head)
-    }
-
-    /// `Err` with the logs when nginx exited before it listened.
-    async fn wait_until_listening(&mut self, port: u16) -> Result<(), String> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        for _ in 0..400 {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("({status})\n{}", self.logs()));
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("nginx never listened on {addr}:\n{}", self.logs());
-    }
-
-    fn logs(&self) -> String {
-        ["stderr.log", "error.log"]
-            .iter()
-            .map(|name| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Nginx {
-    /// Stops nginx; its files stay for inspection when the test failed.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
+/// nginx in the foreground on the configuration below, written under
+/// `target/nginx/<test>-<pid>/`; returns once it accepts connections.
+async fn start_nginx(binary: &Path, app: &TestApp) -> ProxyInFront {
+    ProxyInFront::start("nginx", |port, dir| {
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, configuration(dir, port, app)).unwrap();
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf)
+            .args(["-g", "daemon off;"]);
+        command
+    })
+    .await
 }
 
 /// The example with the test's addresses, inside what a standalone nginx needs: pid file,
@@ -443,14 +294,7 @@ fn configuration(dir: &Path, port: u16, app: &TestApp) -> String {
         ("127.0.0.1:4180", app.addr.to_string()),
         ("127.0.0.1:8080", app.upstream.addr().to_string()),
     ];
-    let mut example = EXAMPLE.to_owned();
-    for (from, to) in &replacements {
-        assert!(
-            example.contains(from),
-            "examples/nginx.conf no longer has {from:?}"
-        );
-        example = example.replace(from, to);
-    }
+    let example = with_addresses(EXAMPLE, "nginx.conf", &replacements);
     let dir = dir.display();
     format!(
         "master_process off;\n\
@@ -467,31 +311,4 @@ fn configuration(dir: &Path, port: u16, app: &TestApp) -> String {
          {example}\n\
          }}\n"
     )
-}
-
-/// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// `target/nginx/<test name>-<process id>/`, empty: test runs in parallel processes (as
-/// several `cargo test` at once) never share one.
-fn work_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .map(Path::to_owned)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("nginx")
-        .replace("::", "-");
-    let dir = target
-        .join("nginx")
-        .join(format!("{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
