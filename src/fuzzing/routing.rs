@@ -56,7 +56,7 @@ pub fn path(data: &[u8]) -> Outcome {
             Violation(format!("{raw:?} normalised to {normal:?}: {why}"))
         })?;
         let again = normalize_path(&normal);
-        ensure(again.as_deref() == Some(normal.as_str()), || {
+        ensure(again.as_deref() == Some(&*normal), || {
             format!("{raw:?} normalised to {normal:?}, which normalises to {again:?}")
         })?;
     }
@@ -105,7 +105,7 @@ pub fn host(data: &[u8]) -> Outcome {
             Violation(format!("{raw:?} normalised to {normal:?}: {why}"))
         })?;
         let again = normalize_host(&normal);
-        ensure(again.as_deref() == Some(normal.as_str()), || {
+        ensure(again.as_deref() == Some(&*normal), || {
             format!("{raw:?} normalised to {normal:?}, which normalises to {again:?}")
         })?;
     }

@@ -40,14 +40,23 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     } else {
         None
     };
-    let listed: Vec<HeaderName> = connection_options(headers)
+    // Found before anything is removed: a removal hashes its name, and most messages have
+    // one such field (`Connection`) or none. Options that name a field of the fixed list
+    // are left to the list.
+    let listed = connection_options(headers)
+        .filter(|option| {
+            !HOP_BY_HOP
+                .iter()
+                .any(|name| option.eq_ignore_ascii_case(name.as_ref()))
+        })
         .filter_map(|option| HeaderName::from_bytes(option).ok())
-        .filter(|name| *name != HOST)
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
+        .filter(|name| *name != HOST);
+    let present = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name))
+        .cloned();
+    let hop_by_hop: Vec<HeaderName> = listed.chain(present).collect();
+    for name in hop_by_hop {
         headers.remove(name);
     }
     if let Some(protocol) = kept {

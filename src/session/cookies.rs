@@ -44,15 +44,43 @@ pub(crate) struct CookieJar<'a> {
     pairs: Vec<(String, String)>,
 }
 
+/// A `Cookie` field value as text, `None` when it holds a byte outside ASCII. A field value
+/// has no control character but HTAB (`HeaderValue` admits none, and hyper's parser none),
+/// so this is `HeaderValue::to_str`, checked a word at a time rather than a byte at a time:
+/// a session cookie is a kilobyte or more on every request.
+fn header_text(value: &HeaderValue) -> Option<&str> {
+    let bytes = value.as_bytes();
+    if !bytes.is_ascii() {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// The `(name, value)` pairs of one `Cookie` field value (RFC 6265 §5.4, read as the
+/// `cookie` crate's `Cookie::split_parse` reads it, as the tests check): pairs
+/// split at `;`, white space around names and values dropped, a pair without `=` or with an
+/// empty name skipped, a value's quotes kept.
+fn cookie_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split(';').filter_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        let name = name.trim_matches(is_white);
+        (!name.is_empty()).then(|| (name, value.trim_matches(is_white)))
+    })
+}
+
+/// The white space a field value can hold (`HeaderValue` admits no other control character).
+fn is_white(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
 impl<'a> CookieJar<'a> {
     pub(crate) fn from_headers(settings: &'a CookieSettings, headers: &HeaderMap) -> CookieJar<'a> {
         let pairs = headers
             .get_all(header::COOKIE)
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(Result::ok)
-            .map(|cookie| (cookie.name().to_owned(), cookie.value().to_owned()))
+            .filter_map(|value| header_text(value))
+            .flat_map(cookie_pairs)
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
         CookieJar { settings, pairs }
     }

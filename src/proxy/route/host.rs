@@ -2,13 +2,15 @@
 //! header and the request target's authority, checked to agree and normalised (RFC 9110
 //! §7.2, RFC 3986 §3.2.2).
 
+use std::borrow::Cow;
+
 use http::header::HOST;
 use http::{HeaderMap, Uri, Version};
 
 /// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
 /// the port and without one trailing dot (`app.example.com.` names the same host). `None`
 /// when it is not a valid authority (see [`normalize_authority`]).
-pub(crate) fn normalize_host(value: &str) -> Option<String> {
+pub(crate) fn normalize_host(value: &str) -> Option<Cow<'_, str>> {
     Some(parse_authority(value)?.0)
 }
 
@@ -22,16 +24,23 @@ pub(crate) fn normalize_host(value: &str) -> Option<String> {
 /// `admin.example.com,x` is a list to Express and Spring (which read its first element) and
 /// to Rack (the last), so the upstream would read another host than the one routed. User
 /// information, percent-escapes and white space are refused too.
-pub(crate) fn normalize_authority(value: &str) -> Option<String> {
+///
+/// Borrowed from `value` when it is already normal, as nearly every request's is.
+pub(crate) fn normalize_authority(value: &str) -> Option<Cow<'_, str>> {
     let (host, port) = parse_authority(value)?;
-    Some(match port {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
+    Some(match (host, port) {
+        (host, None) => host,
+        // Nothing was dropped or lowered: `value` is `host:port` itself.
+        (Cow::Borrowed(host), Some(port)) if host.len() + 1 + port.len() == value.len() => {
+            Cow::Borrowed(value)
+        }
+        (host, Some(port)) => Cow::Owned(format!("{host}:{port}")),
     })
 }
 
-/// `(host, port)` of a valid authority, the host normalised; see [`normalize_authority`].
-fn parse_authority(value: &str) -> Option<(String, Option<&str>)> {
+/// `(host, port)` of a valid authority, the host normalised (borrowed from `value` when it
+/// is already lower case); see [`normalize_authority`].
+fn parse_authority(value: &str) -> Option<(Cow<'_, str>, Option<&str>)> {
     let (host, port) = match value.strip_prefix('[') {
         Some(bracketed) => {
             let (literal, after) = bracketed.split_once(']')?;
@@ -54,18 +63,26 @@ fn parse_authority(value: &str) -> Option<(String, Option<&str>)> {
             return None;
         }
     }
-    let host = host.to_ascii_lowercase();
     if host.starts_with('[') {
-        return Some((host, port));
+        return Some((lowered(host), port));
     }
-    let name = host.strip_suffix('.').unwrap_or(&host);
+    let name = host.strip_suffix('.').unwrap_or(host);
+    // Letters of either case: lowering them changes no label's validity.
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
             && label
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    (name.len() <= 253 && name.split('.').all(label_ok)).then(|| (name.to_owned(), port))
+    (name.len() <= 253 && name.split('.').all(label_ok)).then(|| (lowered(name), port))
+}
+
+/// `host` in lower case, borrowed when it is already.
+fn lowered(host: &str) -> Cow<'_, str> {
+    match host.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(host.to_ascii_lowercase()),
+        false => Cow::Borrowed(host),
+    }
 }
 
 /// Why a request's host cannot be determined.

@@ -146,3 +146,53 @@ fn no_cookie_means_no_session() {
     let headers = request_with(&["other=1".into()]);
     assert_eq!(CookieJar::from_headers(&s, &headers).session_value(), None);
 }
+
+/// The jar reads a `Cookie` field exactly as the `cookie` crate's `split_parse` does, for
+/// every field of up to six characters over the characters that matter to it, and skips a
+/// field with a byte outside ASCII as `HeaderValue::to_str` does.
+#[test]
+fn the_jar_reads_cookies_as_the_cookie_crate_does() {
+    const ALPHABET: [u8; 7] = [b'a', b'b', b'=', b';', b' ', b'\t', b'"'];
+    let crate_reading = |value: &HeaderValue| -> Vec<(String, String)> {
+        value
+            .to_str()
+            .into_iter()
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .map(|cookie| (cookie.name().to_owned(), cookie.value().to_owned()))
+            .collect()
+    };
+    let s = settings();
+    let mut checked = 0;
+    for len in 0..=6u32 {
+        for n in 0..ALPHABET.len().pow(len) {
+            let mut rest = n;
+            let field: Vec<u8> = (0..len)
+                .map(|_| {
+                    let byte = ALPHABET[rest % ALPHABET.len()];
+                    rest /= ALPHABET.len();
+                    byte
+                })
+                .collect();
+            let Ok(value) = HeaderValue::from_bytes(&field) else {
+                continue;
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert(header::COOKIE, value.clone());
+            let jar = CookieJar::from_headers(&s, &headers);
+            assert_eq!(jar.pairs, crate_reading(&value), "{field:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100_000, "only {checked} fields");
+    for field in ["a=b; c=\u{e9}", "\u{e9}=1", "a=\u{80}"] {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_bytes(field.as_bytes()).unwrap(),
+        );
+        headers.append(header::COOKIE, HeaderValue::from_static("x=1"));
+        let jar = CookieJar::from_headers(&s, &headers);
+        assert_eq!(jar.iter().collect::<Vec<_>>(), [("x", "1")], "{field:?}");
+    }
+}
