@@ -6,11 +6,34 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use std::convert::Infallible;
+
+use axum::body::Body;
+use http::{Request, Response};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{ConnectionSettings, IpNetwork};
+
+/// What answers the requests of every connection: a service cloned per request, as axum's
+/// `Router` is (`crate::startup::App`).
+pub(crate) trait Answerer:
+    tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Answerer for S where
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 mod admission;
 mod connection;
@@ -56,7 +79,7 @@ pub fn descriptor_limit() -> Option<u64> {
 /// whichever accepts first serves it).
 pub(crate) async fn serve(
     listener: std::net::TcpListener,
-    router: Router,
+    router: impl Answerer,
     settings: ConnectionSettings,
     limits: ConnectionLimits,
     trusted_proxies: Vec<IpNetwork>,
@@ -96,14 +119,14 @@ pub(crate) async fn serve(
 
 /// What each event loop needs to accept and serve connections.
 #[derive(Clone)]
-struct Acceptor {
-    router: Router,
+struct Acceptor<S> {
+    router: S,
     settings: ConnectionSettings,
     admission: Arc<admission::Admission>,
     stop: watch::Receiver<bool>,
 }
 
-impl Acceptor {
+impl<S: Answerer> Acceptor<S> {
     /// Runs [`Acceptor::run`] on a thread of its own, in a single-threaded runtime; the
     /// receiver hears when it is done.
     fn spawn_thread(

@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -35,6 +34,7 @@ use tokio::time::Instant;
 use tower::ServiceExt as _;
 
 use super::admission::{Admission, ConnectionSlot};
+use super::Answerer;
 use crate::config::ConnectionSettings;
 
 /// How long a connection being closed for a timeout may take to say goodbye (an HTTP/2
@@ -48,7 +48,7 @@ pub(crate) async fn serve(
     peer: SocketAddr,
     slot: ConnectionSlot,
     admission: Arc<Admission>,
-    router: Router,
+    router: impl Answerer,
     settings: ConnectionSettings,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -126,8 +126,8 @@ fn next_look(due: Option<Instant>, interval: Duration) -> Instant {
 /// at once needs an upstream descriptor too, so it takes a place of its own under the same
 /// bounds, or is refused with REFUSED_STREAM, which tells the client that nothing was done
 /// and it may retry (RFC 9113 §8.7).
-fn answer(
-    router: &Router,
+fn answer<S: Answerer>(
+    router: &S,
     admission: &Arc<Admission>,
     activity: &Arc<Activity>,
     peer: SocketAddr,
