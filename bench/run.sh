@@ -21,6 +21,8 @@
 #                                      # FLOOR=…/proxy_floor: that floor proxy)
 #   HOLD=1 bash bench/run.sh           # start and sign in, print the addresses, pids and
 #                                      # cookies, and wait (to measure or profile by hand)
+#   INSTRUCTIONS=1 bash bench/run.sh   # also the instructions per signed-in GET of each
+#                                      # gateway and the floor, counted by callgrind (valgrind)
 #   SMOKE=1 bash bench/run.sh          # CI: every case once for 1 s, tiny memory phases,
 #                                      # a debug build; fails on any wrong answer, no threshold
 #
@@ -533,5 +535,54 @@ if [ -n "$MEMORY" ]; then
     memory_phase "$gw" "GET, invalid session cookie" "$MEMORY_INVALID" 401 "$base/" -H "Cookie: _portcullis=$garbage"
     memory_phase "$gw" "navigation without cookie (302)" "$MEMORY_ANONYMOUS" 302 "$base/" -H "Accept: text/html"
   done
+fi
+# --- instructions: what each side executes per signed-in GET, counted by callgrind ---
+
+# Unlike req/s and CPU time, a count of instructions does not depend on what else the machine
+# is doing: the same binary and requests give the same count (to a few per cent: the count
+# includes the event loop's idle turns), so one change can be measured on a busy machine.
+# Each gateway is started a second time under valgrind (same configuration, its own port;
+# sessions and the dev provider are those of the running gateway), warmed up, then counted
+# over INSTRUCTIONS_DURATION of wrk -t1 -c8.
+instructions() { # name port command…
+  local name="$1" port="$2"; shift 2
+  local out="$WORK/$name.callgrind" log="$WORK/$name-callgrind.log" wrk_out="$WORK/$name-callgrind.wrk"
+  "${SERVER_CPU[@]}" env RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >"$log" 2>&1 &
+  local vg=$!
+  PIDS+=("$vg")
+  for _ in $(seq 1 300); do
+    curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+    sleep 0.1
+  done
+  local url="http://127.0.0.1:$port/" cookie
+  cookie="$(get "$name" COOKIE)"
+  "${LOAD_CPU[@]}" wrk -t1 -c8 -d2s -H "Cookie: $cookie" "$url" >/dev/null
+  callgrind_control -z "$vg" >/dev/null
+  "${LOAD_CPU[@]}" wrk -t1 -c8 -d"${INSTRUCTIONS_DURATION:-8s}" -H "Cookie: $cookie" "$url" >"$wrk_out"
+  callgrind_control -d "$vg" >/dev/null
+  kill "$vg"
+  wait "$vg" 2>/dev/null || true
+  ! grep -qE 'Non-2xx|Socket errors' "$wrk_out" || { cat "$wrk_out" >&2; fail "$name under callgrind: wrong answers"; }
+  local requests total
+  requests="$(awk '/requests in/ { print $1 }' "$wrk_out")"
+  total="$(callgrind_annotate "$out".1 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
+  printf '   %-16s %9d requests %14d instructions %8d per request\n' "$name" "$requests" "$total" "$((total / requests))"
+}
+if [ -n "${INSTRUCTIONS:-}" ]; then
+  command -v valgrind >/dev/null 2>&1 || fail "missing: valgrind (apt-get install valgrind)"
+  echo "== instructions per signed-in GET (callgrind, ${INSTRUCTIONS_DURATION:-8s}, 8 connections)"
+  for gw in gateway-cookie compare-cookie; do
+    config="$WORK/$gw.toml"
+    [ -f "$config" ] || continue
+    port="$(free_port)"
+    sed "s/^listen = .*/listen = \"127.0.0.1:$port\"/" "$config" >"$WORK/$gw-callgrind.toml"
+    bin="$BIN"
+    [ "$gw" = gateway-cookie ] || bin="$COMPARE_BIN"
+    instructions "$gw" "$port" "$bin" --config "$WORK/$gw-callgrind.toml"
+  done
+  if [[ " $CASES " == *" floor "* ]]; then
+    port="$(free_port)"
+    instructions floor "$port" "$FLOOR" "127.0.0.1:$port" "127.0.0.1:$APP_PORT"
+  fi
 fi
 echo "== done"

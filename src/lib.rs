@@ -14,6 +14,7 @@ mod client_address;
 pub mod config;
 mod error;
 mod error_chain;
+mod fields;
 mod flow;
 mod forward_auth;
 #[doc(hidden)]

@@ -99,6 +99,8 @@ pub(crate) fn prepare_request(
     parts.version = Version::HTTP_11;
 
     let headers = &mut parts.headers;
+    // Room for the fields set below at once, rather than growing the map on the way.
+    headers.reserve(10);
     remove_hop_by_hop(headers, keep_upgrade);
     remove_forged_identity_headers(headers);
     remove_gateway_cookies(headers, ctx.gateway_cookie_name);
@@ -238,7 +240,7 @@ pub(crate) fn remove_gateway_cookies(headers: &mut HeaderMap, gateway_cookie_nam
     }
     let mut kept = Vec::new();
     for value in headers.get_all(COOKIE) {
-        let pairs = split_at_semicolons(value.as_bytes())
+        let pairs = crate::fields::split_at_semicolons(value.as_bytes())
             .map(<[u8]>::trim_ascii)
             .filter(|pair| !pair.is_empty());
         for pair in pairs {
@@ -264,25 +266,6 @@ pub(crate) fn remove_gateway_cookies(headers: &mut HeaderMap, gateway_cookie_nam
 /// gateway's own cookies (DESIGN §5 item 2, the other way): only the gateway writes its
 /// session, chunks and flow cookies. An upstream that could would sign each visitor in as
 /// someone else (session fixation) or out, on every route the cookie covers.
-/// `value.split(|&byte| byte == b';')`, searching a word at a time: the field carries the
-/// session cookie, a kilobyte or more, on nearly every request.
-pub(super) fn split_at_semicolons(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(value);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        match memchr::memchr(b';', current) {
-            Some(at) => {
-                rest = current.get(at + 1..);
-                current.get(..at)
-            }
-            None => {
-                rest = None;
-                Some(current)
-            }
-        }
-    })
-}
-
 pub(crate) fn remove_gateway_set_cookies(headers: &mut HeaderMap, gateway_cookie_name: &str) {
     let ours = |value: &HeaderValue| sets_gateway_cookie(value, gateway_cookie_name);
     if !headers.get_all(SET_COOKIE).iter().any(ours) {

@@ -679,25 +679,3 @@ fn upgrade_without_connection_upgrade_or_to_h2c_is_not_forwarded() {
         }
     }
 }
-
-/// The cookie field is split as `<[u8]>::split` splits it, for every field of up to ten
-/// bytes over `a`, `;` and ` `.
-#[test]
-fn cookie_fields_split_as_slices_split() {
-    const ALPHABET: [u8; 3] = [b'a', b';', b' '];
-    for len in 0..=10u32 {
-        for n in 0..ALPHABET.len().pow(len) {
-            let mut rest = n;
-            let field: Vec<u8> = (0..len)
-                .map(|_| {
-                    let byte = ALPHABET[rest % ALPHABET.len()];
-                    rest /= ALPHABET.len();
-                    byte
-                })
-                .collect();
-            let ours: Vec<&[u8]> = super::headers::split_at_semicolons(&field).collect();
-            let theirs: Vec<&[u8]> = field.split(|&byte| byte == b';').collect();
-            assert_eq!(ours, theirs, "{field:?}");
-        }
-    }
-}

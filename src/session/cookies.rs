@@ -44,24 +44,24 @@ pub(crate) struct CookieJar<'a> {
     pairs: Vec<(String, String)>,
 }
 
-/// A `Cookie` field value as text, `None` when it holds a byte outside ASCII. A field value
+/// A `Cookie` field value's bytes, `None` when it holds a byte outside ASCII. A field value
 /// has no control character but HTAB (`HeaderValue` admits none, and hyper's parser none),
-/// so this is `HeaderValue::to_str`, checked a word at a time rather than a byte at a time:
-/// a session cookie is a kilobyte or more on every request.
-fn header_text(value: &HeaderValue) -> Option<&str> {
+/// so this is where `HeaderValue::to_str` succeeds, checked a word at a time rather than a
+/// byte at a time: a session cookie is a kilobyte or more on every request.
+fn ascii_field(value: &HeaderValue) -> Option<&[u8]> {
     let bytes = value.as_bytes();
-    if !bytes.is_ascii() {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok()
+    bytes.is_ascii().then_some(bytes)
 }
 
 /// The `(name, value)` pairs of one `Cookie` field value (RFC 6265 §5.4, read as the
 /// `cookie` crate's `Cookie::split_parse` reads it, as the tests check): pairs
 /// split at `;`, white space around names and values dropped, a pair without `=` or with an
 /// empty name skipped, a value's quotes kept.
-fn cookie_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
-    text.split(';').filter_map(|pair| {
+fn cookie_pairs(field: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+    // ASCII (`ascii_field`): every piece reads as text.
+    let pairs =
+        crate::fields::split_at_semicolons(field).filter_map(|pair| std::str::from_utf8(pair).ok());
+    pairs.filter_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         let name = name.trim_matches(is_white);
         (!name.is_empty()).then(|| (name, value.trim_matches(is_white)))
@@ -78,7 +78,7 @@ impl<'a> CookieJar<'a> {
         let pairs = headers
             .get_all(header::COOKIE)
             .iter()
-            .filter_map(|value| header_text(value))
+            .filter_map(ascii_field)
             .flat_map(cookie_pairs)
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
