@@ -2,20 +2,20 @@
 //! one idle list per upstream origin and thread.
 //!
 //! A connection is taken from its list for one exchange and put back when the response's
-//! last byte has been read, by the response body itself. No task of its own drives a
-//! connection: whoever uses it does, in the task that serves the client's request — the
-//! exchange while it waits for the response head, then the response body while it is read —
-//! so a request is never handed between tasks or threads on its way to the upstream and
-//! back. Idle connections are not driven at all: one the upstream closed meanwhile is found
-//! closed when it is next taken, and dropped. Only a switch of protocols (WebSocket) gives a
-//! connection a task, which joins the tunnel. The lists are per thread, so that a thread
-//! (one runtime per core, see `crate::server`) reuses the connections it opened itself, which
-//! its own event loop watches. A request that an idle connection could not even start (the
-//! upstream closed it at that moment, which keep-alive allows, RFC 9112 §9.6) is sent again
-//! on a new connection; one that was started is never resent.
+//! last byte has been read, by the response body itself. Each connection runs in a task of
+//! its own on the event loop that opened it (one runtime per core, see `crate::server`), as
+//! hyper's client connections usually do: the request's task hands it the request and
+//! yields, so that the requests of many client connections reach the upstream together
+//! rather than one per wake-up of the upstream (with the upstream on the same CPU, driving
+//! the connection from the request's task instead was preempted on nearly every request; the
+//! README's Performance section has the measurement). The lists are per thread, so that a
+//! thread reuses the connections its own event loop runs. An idle connection the upstream
+//! closed ends its task and is dropped when it is next taken. A protocol switch (WebSocket)
+//! leaves the connection's I/O to the tunnel. A request that an idle connection could not
+//! even start (the upstream closed it at that moment, which keep-alive allows, RFC 9112
+//! §9.6) is sent again on a new connection; one that was started is never resent.
 
 use std::collections::HashMap;
-use std::future::{poll_fn, Future};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -100,65 +100,17 @@ struct Idle {
     since: Instant,
 }
 
-/// A connection with upgrades, whose type hyper does not name.
-type Connection = dyn Future<Output = hyper::Result<()>> + Send;
-
-/// One upstream connection: the handle requests are sent on, and the connection itself, which
-/// reads and writes only while it is polled.
+/// One upstream connection: the handle requests are sent on. The connection itself runs in
+/// a task of its own on this thread's event loop.
 struct Upstream {
     sender: SendRequest<Body>,
-    connection: Pin<Box<Connection>>,
-    /// The connection has ended (closed by either side, or failed); it cannot be polled again.
-    ended: bool,
 }
 
 impl Upstream {
-    /// Reads and writes what the connection can now, registering `cx` for more.
-    fn drive(&mut self, cx: &mut Context<'_>) {
-        if self.ended {
-            return;
-        }
-        if let Poll::Ready(result) = self.connection.as_mut().poll(cx) {
-            self.ended = true;
-            if let Err(error) = result {
-                tracing::debug!(%error, "upstream connection ended with an error");
-            }
-        }
-    }
-
-    /// Polls `work` (which needs the connection to make progress) with the connection driven
-    /// alongside, until it is ready.
-    async fn driving<T>(&mut self, work: impl Future<Output = T>) -> T {
-        let mut work = std::pin::pin!(work);
-        poll_fn(|cx| {
-            if let Poll::Ready(done) = work.as_mut().poll(cx) {
-                return Poll::Ready(done);
-            }
-            self.drive(cx);
-            work.as_mut().poll(cx)
-        })
-        .await
-    }
-
     /// Whether the connection can take a request now: it has not ended and has finished the
     /// previous exchange. One the upstream closed while it was idle ends here.
     async fn ready(&mut self) -> bool {
-        let Upstream {
-            sender,
-            connection,
-            ended,
-        } = self;
-        poll_fn(|cx| loop {
-            match sender.poll_ready(cx) {
-                Poll::Ready(ready) => return Poll::Ready(ready.is_ok()),
-                Poll::Pending if *ended => return Poll::Ready(false),
-                Poll::Pending => match connection.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(_) => *ended = true,
-                },
-            }
-        })
-        .await
+        self.sender.ready().await.is_ok()
     }
 }
 
@@ -202,22 +154,11 @@ impl Pool {
                 Some(upstream) => (upstream, true),
                 None => (self.connect(&uri).await?, false),
             };
-            let sent = upstream.sender.try_send_request(req);
-            match upstream.driving(sent).await {
+            match upstream.sender.try_send_request(req).await {
                 Ok(response) => {
                     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                        // The connection is the tunnel's now: it hands its I/O over to the
-                        // upgrade when it is driven to its end, which may have happened here.
-                        let Upstream {
-                            connection, ended, ..
-                        } = upstream;
-                        if !ended {
-                            tokio::spawn(async move {
-                                if let Err(error) = connection.await {
-                                    tracing::debug!(%error, "upstream connection ended with an error");
-                                }
-                            });
-                        }
+                        // The connection is the tunnel's now: its task hands its I/O over to
+                        // the upgrade.
                         return Ok(response.map(|body| Body::new(PooledBody { body, home: None })));
                     }
                     let home = Some(Home {
@@ -246,7 +187,7 @@ impl Pool {
                 mut upstream,
                 since,
             } = self.lock().get_mut(&key)?.pop()?;
-            if since.elapsed() >= self.idle_timeout || upstream.ended {
+            if since.elapsed() >= self.idle_timeout || upstream.sender.is_closed() {
                 continue;
             }
             if upstream.ready().await {
@@ -267,11 +208,12 @@ impl Pool {
             .handshake(io)
             .await
             .map_err(|err| SendError::Connect(Box::new(err)))?;
-        let mut upstream = Upstream {
-            sender,
-            connection: Box::pin(connection.with_upgrades()),
-            ended: false,
-        };
+        tokio::spawn(async move {
+            if let Err(error) = connection.with_upgrades().await {
+                tracing::debug!(%error, "upstream connection ended with an error");
+            }
+        });
+        let mut upstream = Upstream { sender };
         if !upstream.ready().await {
             return Err(SendError::Connect("the connection closed at once".into()));
         }
@@ -280,7 +222,7 @@ impl Pool {
 
     /// Keeps `upstream` for this thread's next request to `origin`, unless its list is full.
     fn put_back(&self, origin: Origin, upstream: Upstream) {
-        if upstream.ended || upstream.sender.is_closed() {
+        if upstream.sender.is_closed() {
             return;
         }
         let mut idle = self.lock();
@@ -310,7 +252,6 @@ impl Pool {
 /// A response body that gives its connection back to the pool once it has been read to the
 /// end. A body dropped before its end takes the connection with it: the rest of the
 /// response is still on the wire, so the connection cannot carry another exchange.
-/// It drives its connection while it is read: the connection reads the body only then.
 struct PooledBody {
     body: Incoming,
     home: Option<Home>,
@@ -345,13 +286,7 @@ impl hyper::body::Body for PooledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let mut polled = Pin::new(&mut this.body).poll_frame(cx);
-        if polled.is_pending() {
-            if let Some(home) = &mut this.home {
-                home.upstream.drive(cx);
-                polled = Pin::new(&mut this.body).poll_frame(cx);
-            }
-        }
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
         match &polled {
             Poll::Ready(None) => this.go_home(),
             Poll::Ready(Some(Err(_))) => this.home = None,
