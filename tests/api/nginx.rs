@@ -20,7 +20,7 @@ use crate::echo_upstream::EchoedRequest;
 use crate::helpers::{echoed, location, spawn_app_with, Browser, TestApp};
 use crate::proxy_in_front::{
     assert_no_header_starting, browser_signed_in_as, installed_or_skip, with_addresses,
-    ProxyInFront,
+    ProxyInFront, FORGED,
 };
 
 /// The documented configuration; the test runs exactly this, addresses replaced.
@@ -139,27 +139,6 @@ async fn refused_users_get_403_and_never_reach_the_app() {
     assert_eq!(by_global.status(), StatusCode::FORBIDDEN, "[authorize]");
     assert!(app.upstream.requests().is_empty());
 }
-
-/// Every header a client might forge to pose as someone, or to have another request
-/// judged: nginx replaces or drops each before portcullis or the app sees it.
-const FORGED: &[(&str, &str)] = &[
-    ("X-Forwarded-User", "mallory"),
-    ("X-Forwarded-Email", "mallory@example.com"),
-    ("X-Forwarded-Preferred-Username", "mallory"),
-    ("X-Forwarded-Groups", "wheel"),
-    ("X-Forwarded-Access-Token", "forged"),
-    ("X-Auth-Request-User", "mallory"),
-    ("X-Auth-Request-Email", "mallory@example.com"),
-    ("X-Auth-Request-Groups", "wheel"),
-    ("X_Forwarded_User", "mallory"),
-    ("X_Auth_Request_Email", "mallory@example.com"),
-    ("X-Original-URL", "http://127.0.0.1/public/x"),
-    ("X-Original-Method", "OPTIONS"),
-    ("X-Forwarded-Uri", "/public/x"),
-    ("X-Forwarded-Host", "evil.test"),
-    ("X-Forwarded-Method", "OPTIONS"),
-    ("X-Rewrite-URL", "/admin"),
-];
 
 #[tokio::test]
 async fn headers_forged_by_the_client_have_no_effect() {

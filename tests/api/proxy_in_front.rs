@@ -237,3 +237,27 @@ pub fn assert_no_header_starting(arrived: &EchoedRequest, prefix: &str) {
         .collect();
     assert!(found.is_empty(), "{found:?} reached the app");
 }
+
+/// Every header a client might forge to pose as someone, or to have another request
+/// judged: the proxy in front replaces or drops each before portcullis or the app sees it.
+pub const FORGED: &[(&str, &str)] = &[
+    ("X-Forwarded-User", "mallory"),
+    ("X-Forwarded-Email", "mallory@example.com"),
+    ("X-Forwarded-Preferred-Username", "mallory"),
+    ("X-Forwarded-Groups", "wheel"),
+    ("X-Forwarded-Access-Token", "forged"),
+    ("X-Auth-Request-User", "mallory"),
+    ("X-Auth-Request-Email", "mallory@example.com"),
+    ("X-Auth-Request-Preferred-Username", "mallory"),
+    ("X-Auth-Request-Groups", "wheel"),
+    ("X-Auth-Request-Access-Token", "forged"),
+    ("X_Forwarded_User", "mallory"),
+    ("X_Auth_Request_Email", "mallory@example.com"),
+    ("X-Original-URL", "http://127.0.0.1/public/x"),
+    ("X-Original-Method", "OPTIONS"),
+    ("X-Forwarded-Uri", "/public/x"),
+    ("X-Forwarded-Host", "evil.test"),
+    ("X-Forwarded-Method", "OPTIONS"),
+    ("X-Forwarded-For", "203.0.113.7"),
+    ("X-Rewrite-URL", "/admin"),
+];
