@@ -62,7 +62,8 @@ pub struct ServerConfig {
     pub connections: ConnectionSettings,
 }
 
-/// `header_timeout`, `keepalive_timeout`, `max_connections` and `max_connections_per_client`:
+/// `header_timeout`, `keepalive_timeout`, `shutdown_timeout`, `max_connections` and
+/// `max_connections_per_client`:
 /// what one client connection may hold of the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionSettings {
@@ -72,6 +73,10 @@ pub struct ConnectionSettings {
     /// `keepalive_timeout` (default 60s): a connection with no request in progress is closed
     /// after this long (HTTP/1.1 keep-alive, HTTP/2 with no open stream).
     pub keepalive_timeout: Duration,
+    /// `shutdown_timeout` (default 30s): once asked to stop (SIGTERM, Ctrl-C), the gateway
+    /// stops accepting and waits this long at most for the requests in progress (a long
+    /// download, an open WebSocket) before it closes their connections and exits.
+    pub shutdown_timeout: Duration,
     /// `max_connections`: client connections served at once; `None` derives it from the
     /// descriptor limit at start-up ([`crate::server::ConnectionLimits`]).
     pub max_connections: Option<usize>,

@@ -70,7 +70,9 @@ pub fn descriptor_limit() -> Option<u64> {
 }
 
 /// Serves `router` on `listener` until `stop` completes; then stops accepting, lets every
-/// connection finish the requests it has in progress, and returns once all are closed.
+/// connection finish the requests it has in progress, and returns once all are closed, or
+/// once `settings.shutdown_timeout` has passed with some still open (their tasks are left
+/// behind: the caller is about to exit).
 ///
 /// `threads` event loops accept on the same listening socket: this task's runtime, and
 /// `threads - 1` threads of their own, each with a single-threaded runtime. A connection is
@@ -86,7 +88,7 @@ pub(crate) async fn serve(
     threads: usize,
     stop: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let (stopping, stop_rx) = watch::channel(false);
+    let (stopping, stop_rx) = watch::channel(Stop::Serving);
     let acceptor = Acceptor {
         router,
         settings,
@@ -104,17 +106,42 @@ pub(crate) async fn serve(
         );
     }
     let listener = TcpListener::from_std(listener)?;
-    let stopper = async {
-        stop.await;
-        let _ = stopping.send(true);
-    };
-    tokio::join!(acceptor.run(listener), stopper);
-    for worker in workers {
-        if worker.await.is_err() {
-            tracing::error!("an event loop thread ended abnormally while stopping");
+    let serving = async {
+        acceptor.run(listener).await;
+        for worker in workers {
+            if worker.await.is_err() {
+                tracing::error!("an event loop thread ended abnormally while stopping");
+            }
         }
+    };
+    let mut serving = std::pin::pin!(serving);
+    tokio::select! {
+        () = &mut serving => return Ok(()),
+        () = stop => {}
+    }
+    let _ = stopping.send(Stop::Finishing);
+    if tokio::time::timeout(settings.shutdown_timeout, &mut serving)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            timeout = ?settings.shutdown_timeout,
+            "requests still in progress after server.shutdown_timeout are cut off"
+        );
+        let _ = stopping.send(Stop::Cutting);
+        serving.await;
     }
     Ok(())
+}
+
+/// How far stopping has gone, for every event loop and connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stop {
+    Serving,
+    /// No new connections; those open finish the requests they have in progress.
+    Finishing,
+    /// `server.shutdown_timeout` has passed: the connections still open are closed.
+    Cutting,
 }
 
 /// What each event loop needs to accept and serve connections.
@@ -123,7 +150,7 @@ struct Acceptor<S> {
     router: S,
     settings: ConnectionSettings,
     admission: Arc<admission::Admission>,
-    stop: watch::Receiver<bool>,
+    stop: watch::Receiver<Stop>,
 }
 
 impl<S: Answerer> Acceptor<S> {
@@ -161,7 +188,7 @@ impl<S: Answerer> Acceptor<S> {
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                _ = self.stop.wait_for(|stop| *stop) => break,
+                _ = self.stop.wait_for(|stop| *stop >= Stop::Finishing) => break,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,

@@ -38,6 +38,7 @@ pub(super) struct RawServer {
     pub(super) allowed_redirect_hosts: Option<Vec<Text>>,
     pub(super) header_timeout: Option<Text>,
     pub(super) keepalive_timeout: Option<Text>,
+    pub(super) shutdown_timeout: Option<Text>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
 }

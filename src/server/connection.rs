@@ -34,15 +34,15 @@ use tokio::time::Instant;
 use tower::ServiceExt as _;
 
 use super::admission::{Admission, ConnectionSlot};
-use super::Answerer;
+use super::{Answerer, Stop};
 use crate::config::ConnectionSettings;
 
 /// How long a connection being closed for a timeout may take to say goodbye (an HTTP/2
 /// GOAWAY, RFC 9113 §6.8) before it is dropped.
 const CLOSING_GRACE: Duration = Duration::from_secs(1);
 
-/// Serves `stream` until it closes, a timeout closes it, or `stop` turns true and its
-/// requests are done.
+/// Serves `stream` until it closes, a timeout closes it, or `stop` says so: at
+/// [`Stop::Finishing`] once its requests are done, at [`Stop::Cutting`] at once.
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -50,7 +50,7 @@ pub(crate) async fn serve(
     admission: Arc<Admission>,
     router: impl Answerer,
     settings: ConnectionSettings,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Stop>,
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(ClientIo {
@@ -74,7 +74,7 @@ pub(crate) async fn serve(
     // before the new deadline. (Waking it on each request would cost a task wake-up and a
     // new timer per request.)
     let interval = settings.header_timeout.min(settings.keepalive_timeout);
-    let mut stopping = false;
+    let mut seen = Stop::Serving;
     let mut closing_until: Option<Instant> = None;
     let mut clock = pin!(tokio::time::sleep_until(next_look(
         activity.deadline(&settings).map(|(at, _)| at),
@@ -88,8 +88,13 @@ pub(crate) async fn serve(
                 }
                 return;
             }
-            _ = stop.wait_for(|stop| *stop), if !stopping => {
-                stopping = true;
+            now = stop.wait_for(|now| *now > seen) => {
+                let now = now.map_or(Stop::Cutting, |now| *now);
+                if now == Stop::Cutting {
+                    tracing::debug!(%peer, "closing a client connection still busy at shutdown");
+                    return;
+                }
+                seen = now;
                 connection.as_mut().graceful_shutdown();
             }
             () = clock.as_mut() => {

@@ -300,6 +300,33 @@ async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
 }
 
 #[tokio::test]
+async fn shutting_down_cuts_off_what_outlasts_the_shutdown_timeout() {
+    let app = app_with_server("shutdown_timeout = \"1s\"").await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let gateway =
+        portcullis::startup::Application::with_listener(app.gateway_config.clone(), listener)
+            .await
+            .expect("a second gateway on the same configuration");
+    let addr = gateway.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(gateway.run_until(async {
+        let _ = stopped.await;
+    }));
+    // Never released: only the shutdown timeout ends it.
+    let mut stream = start_held_stream(addr).await;
+
+    stop.send(()).expect("the gateway is running");
+    let rest = read_until_closed(&mut stream).await;
+    let result = tokio::time::timeout(BOUND, running)
+        .await
+        .expect("the gateway to stop once the shutdown timeout has passed")
+        .expect("the gateway task");
+
+    assert!(!rest.contains("chunk-2"), "{rest}");
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
 async fn a_websocket_tunnel_keeps_its_place_until_it_closes() {
     let app = app_with_server(
         "header_timeout = \"30s\"\nkeepalive_timeout = \"30s\"\nmax_connections = 1\n\

@@ -48,6 +48,7 @@ mod route_rules;
 mod session_store;
 mod session_store_lifecycle;
 mod sessions;
+mod shutdown;
 mod sign_out_confirmation;
 mod tunnels;
 mod unauthenticated;

@@ -1,5 +1,6 @@
 //! `[server]` keys that bound what client connections may hold: `header_timeout`,
-//! `keepalive_timeout`, `max_connections` and `max_connections_per_client`.
+//! `keepalive_timeout`, `shutdown_timeout`, `max_connections` and
+//! `max_connections_per_client`.
 
 use std::time::Duration;
 
@@ -14,6 +15,10 @@ use crate::config::ConnectionSettings;
 pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// nginx's `keepalive_timeout` is 75s, browsers keep idle connections for 60s to 300s.
 pub(crate) const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Kubernetes gives a pod 30s between SIGTERM and SIGKILL (`terminationGracePeriodSeconds`),
+/// systemd 90s (`TimeoutStopSec`): requests still running after 30s are cut off, so that the
+/// gateway exits on its own before either kills it.
+pub(crate) const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Checker<'_, '_> {
     pub(super) fn connections(&mut self, raw: &RawServer) -> Option<ConnectionSettings> {
@@ -27,6 +32,11 @@ impl Checker<'_, '_> {
             "server.keepalive_timeout",
             |this, text, key| this.duration(&text, key),
         );
+        let shutdown_timeout = self.optional(
+            raw.shutdown_timeout.as_ref(),
+            "server.shutdown_timeout",
+            |this, text, key| this.duration(&text, key),
+        );
         let max_connections =
             self.connection_count(raw.max_connections.as_ref(), "server.max_connections");
         let max_connections_per_client = self.connection_count(
@@ -36,6 +46,7 @@ impl Checker<'_, '_> {
         Some(ConnectionSettings {
             header_timeout: header_timeout?.unwrap_or(DEFAULT_HEADER_TIMEOUT),
             keepalive_timeout: keepalive_timeout?.unwrap_or(DEFAULT_KEEPALIVE_TIMEOUT),
+            shutdown_timeout: shutdown_timeout?.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             max_connections: max_connections?,
             max_connections_per_client: max_connections_per_client?,
         })

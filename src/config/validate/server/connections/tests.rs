@@ -45,13 +45,14 @@ fn connection_keys_default_and_parse() {
         ConnectionSettings {
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(60),
+            shutdown_timeout: Duration::from_secs(30),
             max_connections: None,
             max_connections_per_client: None,
         }
     );
     let given = parse(
-        "header_timeout = \"5s\"\nkeepalive_timeout = \"2m\"\nmax_connections = 500\n\
-             max_connections_per_client = 20",
+        "header_timeout = \"5s\"\nkeepalive_timeout = \"2m\"\nshutdown_timeout = \"3s\"\n\
+             max_connections = 500\nmax_connections_per_client = 20",
     )
     .unwrap();
     assert_eq!(
@@ -59,6 +60,7 @@ fn connection_keys_default_and_parse() {
         ConnectionSettings {
             header_timeout: Duration::from_secs(5),
             keepalive_timeout: Duration::from_secs(120),
+            shutdown_timeout: Duration::from_secs(3),
             max_connections: Some(500),
             max_connections_per_client: Some(20),
         }
@@ -79,6 +81,12 @@ fn every_bad_connection_value_is_reported_with_its_position() {
             "server.keepalive_timeout",
             21,
             "longer than zero",
+        ),
+        (
+            "shutdown_timeout = \"later\"",
+            "server.shutdown_timeout",
+            20,
+            "not a duration",
         ),
         (
             "max_connections = 0",
