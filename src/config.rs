@@ -60,6 +60,11 @@ pub struct ServerConfig {
     pub allowed_redirect_hosts: Vec<String>,
     /// How long clients get to use their connections ([`crate::server`]).
     pub connections: ConnectionSettings,
+    /// `login_rate_limit` (default 600): requests per minute one client address (an IPv4
+    /// address, an IPv6 /64; behind `trusted_proxies`, the address they name) may make to
+    /// `/oauth2/start`, `/oauth2/callback/*`, `/oauth2/local/*` and `/oauth2/token`, in a
+    /// burst or spread out; over it, 429 with `Retry-After`. `None` (`0`): no limit.
+    pub login_rate_limit: Option<u32>,
 }
 
 /// `header_timeout`, `keepalive_timeout`, `shutdown_timeout`, `max_connections` and

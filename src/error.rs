@@ -44,6 +44,9 @@ pub(crate) enum AppError {
     /// A peer outside `server.trusted_proxies` described another request to `/oauth2/auth`.
     #[error("forward auth: {0}")]
     UntrustedProxy(String),
+    /// Over `server.login_rate_limit`: the client may try again after this many seconds.
+    #[error("over server.login_rate_limit; retry after {0} s")]
+    TooManyRequests(u64),
 
     // The identity provider's fault.
     #[error("provider {0} is not available yet")]
@@ -245,6 +248,16 @@ impl AppError {
                 "method_not_allowed",
                 "Method not allowed",
                 "The gateway does not forward this request method.".to_owned(),
+                None,
+            ),
+            AppError::TooManyRequests(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many sign-in attempts",
+                format!(
+                    "Too many sign-in requests came from your network just now. Please wait \
+                     {seconds} s and try again."
+                ),
                 None,
             ),
             AppError::UntrustedProxy(_) => (

@@ -24,6 +24,7 @@ pub mod identity;
 mod jwt;
 mod links;
 mod local;
+mod login_limit;
 mod membership;
 mod one_time;
 mod pages;

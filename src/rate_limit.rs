@@ -136,6 +136,10 @@ impl FailureLimit {
     pub(crate) fn fail(&self, key: &str, now: Instant) {
         let key = digest(key);
         let mut entries = self.entries();
+        self.record(&mut entries, key, now);
+    }
+
+    fn record(&self, entries: &mut Entries, key: KeyDigest, now: Instant) {
         entries.drop_forgiven(now);
         let start = entries
             .forgiven_at
@@ -152,6 +156,22 @@ impl FailureLimit {
         while entries.forgiven_at.len() > self.max_keys {
             entries.pop_first();
         }
+    }
+
+    /// Counts one attempt of `key` whatever its outcome (every request to a login endpoint),
+    /// under one lock: refused as [`FailureLimit::check`] refuses, else recorded as
+    /// [`FailureLimit::fail`] records.
+    pub(crate) fn take(&self, key: &str, now: Instant) -> Result<(), RetryAfter> {
+        let digest = digest(key);
+        let mut entries = self.entries();
+        if let Some(forgiven_at) = entries.forgiven_at.get(&digest).copied() {
+            let ahead = forgiven_at.saturating_duration_since(now);
+            if ahead > self.tolerance {
+                return Err(RetryAfter(ahead.saturating_sub(self.tolerance)));
+            }
+        }
+        self.record(&mut entries, digest, now);
+        Ok(())
     }
 
     /// After a success (a correct password), the key's failures are forgotten.

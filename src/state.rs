@@ -4,6 +4,7 @@
 //! no handler, and they take only the piece they need (`FromRef`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::extract::FromRef;
@@ -16,6 +17,7 @@ use crate::pages::Pages;
 use crate::providers::dev::DevProvider;
 use crate::providers::ProviderRegistry;
 use crate::proxy::{RouteTable, UpstreamClient};
+use crate::rate_limit::FailureLimit;
 use crate::session::{CookieSettings, Flights, SessionCodec, SessionNeeds, SessionStore};
 
 /// Everything request handlers share; cheap to clone.
@@ -43,6 +45,9 @@ pub(crate) struct Inner {
     pub(crate) local: LocalProviders,
     /// Flow states used at a callback and back-channel logout `jti`s: each counts once.
     pub(crate) one_time: OneTime,
+    /// `server.login_rate_limit` per client address on the login endpoints
+    /// (`crate::login_limit`); `None` when turned off.
+    pub(crate) login_limit: Option<FailureLimit>,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,6 +92,10 @@ impl AppState {
             .context("connecting to the session store")?;
         Ok(AppState(Arc::new(Inner {
             one_time: OneTime::new(sessions.redis().cloned()),
+            login_limit: config
+                .server
+                .login_rate_limit
+                .map(|per_minute| FailureLimit::new(per_minute, Duration::from_secs(60))),
             sessions,
             needs,
             flights: Flights::default(),

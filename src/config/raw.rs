@@ -41,6 +41,7 @@ pub(super) struct RawServer {
     pub(super) shutdown_timeout: Option<Text>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
+    pub(super) login_rate_limit: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

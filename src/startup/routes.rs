@@ -17,17 +17,26 @@ use crate::{backchannel, flow, forward_auth, gate, local};
 
 /// Every route of the gateway. Middleware, from the outside in: the request id, the request
 /// log (one line per request) and error rendering (HTML or JSON with the request id), all in
-/// one layer; the `/oauth2/*` pages also get the security headers.
+/// one layer; the `/oauth2/*` pages also get the security headers, and the login endpoints
+/// the rate limit per client address.
 pub(crate) fn router(state: AppState) -> Router {
-    let mut oauth2 = Router::new()
-        .route("/oauth2/sign_in", get(flow::sign_in))
+    // The login endpoints: each request counts against its client address first
+    // (`server.login_rate_limit`).
+    let login = Router::new()
         .route("/oauth2/start", get(flow::start))
         .route("/oauth2/callback/{provider}", get(flow::callback))
+        .route("/oauth2/local/{provider}", post(local::submit))
+        .route("/oauth2/token", post(local::token))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::login_limit::limit,
+        ));
+    let mut oauth2 = Router::new()
+        .merge(login)
+        .route("/oauth2/sign_in", get(flow::sign_in))
         .route("/oauth2/sign_out", get(flow::sign_out).post(flow::sign_out))
         .route("/oauth2/signed_out", get(flow::signed_out))
         .route("/oauth2/userinfo", get(flow::userinfo))
-        .route("/oauth2/local/{provider}", post(local::submit))
-        .route("/oauth2/token", post(local::token))
         .route("/oauth2/jwks.json", get(jwks))
         .route("/oauth2/auth", any(forward_auth::auth))
         .route(

@@ -33,6 +33,7 @@ mod host_routing;
 mod http2;
 mod identity_values;
 mod local_accounts;
+mod login_rate_limit;
 mod login_rejections;
 mod mock_provider;
 mod nginx;

@@ -1,9 +1,10 @@
 //! `[server]`: the bind address, the public URL browsers use, the proxies whose forwarding
 //! headers are believed, the hosts an absolute `rd` may name and the bounds on client
-//! connections ([`connections`]).
+//! connections ([`connections`]), and the rate limit on the login endpoints.
 
 use std::net::SocketAddr;
 
+use toml::Spanned;
 use url::{Host, Url};
 
 use super::{is_loopback, Checker, Str};
@@ -11,6 +12,13 @@ use crate::config::raw::{RawServer, Text};
 use crate::config::{IpNetwork, ServerConfig};
 
 mod connections;
+
+/// Requests per minute per client address to the login endpoints: ten a second, sustained
+/// or at once. A person's sign-in takes two (`/oauth2/start`, the callback); this leaves
+/// room for an office behind one address signing in at nine o'clock, and still holds a
+/// script that hammers the callback (each one makes the gateway call the provider) or the
+/// password endpoints to ten a second.
+pub(crate) const DEFAULT_LOGIN_RATE_LIMIT: u32 = 600;
 
 impl Checker<'_, '_> {
     pub(super) fn server(
@@ -50,12 +58,14 @@ impl Checker<'_, '_> {
             |this, text, key| this.redirect_host(&text, key),
         );
         let connections = self.connections(raw);
+        let login_rate_limit = self.login_rate_limit(raw.login_rate_limit.as_ref());
         let server = match (
             listen,
             public_url,
             trusted_proxies,
             allowed_redirect_hosts,
             connections,
+            login_rate_limit,
         ) {
             (
                 Some(listen),
@@ -63,6 +73,7 @@ impl Checker<'_, '_> {
                 Some(trusted_proxies),
                 Some(allowed_redirect_hosts),
                 Some(connections),
+                Some(login_rate_limit),
             ) => Some(ServerConfig {
                 listen,
                 public_url,
@@ -70,10 +81,34 @@ impl Checker<'_, '_> {
                 trusted_proxies,
                 allowed_redirect_hosts,
                 connections,
+                login_rate_limit,
             }),
             _ => None,
         };
         (listen, server)
+    }
+
+    /// `server.login_rate_limit`: `Some(None)` for `0`, the default when absent.
+    fn login_rate_limit(&mut self, raw: Option<&Spanned<i64>>) -> Option<Option<u32>> {
+        let Some(raw) = raw else {
+            return Some(Some(DEFAULT_LOGIN_RATE_LIMIT));
+        };
+        match u32::try_from(*raw.get_ref()) {
+            Ok(0) => Some(None),
+            Ok(limit) => Some(Some(limit)),
+            Err(_) => {
+                self.error(
+                    raw.span().start,
+                    "server.login_rate_limit",
+                    format!(
+                        "`{}` is not a number of requests per minute: write a whole number \
+                         (like {DEFAULT_LOGIN_RATE_LIMIT}, the default), or 0 for no limit",
+                        raw.get_ref()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn socket_address(&mut self, text: &Str, key: &str) -> Option<SocketAddr> {

@@ -181,3 +181,30 @@ fn redirect_hosts_are_host_names_with_an_optional_leading_dot() {
         );
     }
 }
+
+#[test]
+fn login_rate_limit_defaults_to_600_a_minute_and_0_turns_it_off() {
+    let parse = |server: &str| {
+        let source = FORWARD_AUTH
+            .replace("{server}", server)
+            .replace("cookie_domain = {domain}", "");
+        Config::parse(&source, "providers.toml", &|_| None)
+            .map(|config| config.server.login_rate_limit)
+    };
+    assert_eq!(parse("").unwrap(), Some(600));
+    assert_eq!(parse("login_rate_limit = 30").unwrap(), Some(30));
+    assert_eq!(parse("login_rate_limit = 0").unwrap(), None);
+    for (value, fragment) in [
+        ("-1", "not a number of requests"),
+        ("\"lots\"", "invalid type"),
+    ] {
+        let errors = parse(&format!("login_rate_limit = {value}")).unwrap_err();
+        let error = errors
+            .0
+            .iter()
+            .find(|error| error.key == "server.login_rate_limit")
+            .unwrap_or_else(|| panic!("no error for {value}: {errors:?}"));
+        assert_eq!((error.line, error.column), (4, 20), "{error:?}");
+        assert!(error.message.contains(fragment), "{}", error.message);
+    }
+}
