@@ -21,8 +21,8 @@ use crate::helpers::{
     assert_redirects_to, echoed, local_part, location, spawn_app_with, Browser, TestApp,
 };
 use crate::proxy_in_front::{
-    assert_no_header_starting, browser_signed_in_as, installed_or_skip, with_addresses,
-    ProxyInFront, FORGED,
+    assert_no_header_starting, assert_refusals_never_reach_the_app, browser_signed_in_as,
+    forged_get, installed_or_skip, with_addresses, ProxyInFront,
 };
 
 /// The documented configuration; the test runs exactly this, addresses replaced.
@@ -179,15 +179,7 @@ async fn refused_users_get_403_and_never_reach_the_app() {
     };
     let app = gateway().await;
     let caddy = start_caddy(&binary, &app).await;
-    app.sign_in().await;
-    let mallory = browser_signed_in_as(&app, "mallory@evil.test");
-
-    let by_route = app.browser.navigate(&caddy.url("/admin/users")).await;
-    let by_global = mallory.navigate(&caddy.url("/app")).await;
-
-    assert_eq!(by_route.status(), StatusCode::FORBIDDEN, "route rule");
-    assert_eq!(by_global.status(), StatusCode::FORBIDDEN, "[authorize]");
-    assert!(app.upstream.requests().is_empty());
+    assert_refusals_never_reach_the_app(&app, &caddy).await;
 }
 
 #[tokio::test]
@@ -200,15 +192,7 @@ async fn headers_forged_by_the_client_have_no_effect() {
     let signed_out = Browser::new();
     app.sign_in().await;
 
-    let forged_get = |browser: &Browser, path: &str| {
-        let mut request = browser.client.get(caddy.url(path));
-        for (name, value) in FORGED {
-            request = request.header(*name, *value);
-        }
-        request.send()
-    };
-
-    let resp = forged_get(&signed_out, "/app").await.unwrap();
+    let resp = forged_get(&signed_out, &caddy, "/app").await;
     assert_eq!(
         resp.status(),
         StatusCode::UNAUTHORIZED,
@@ -216,14 +200,14 @@ async fn headers_forged_by_the_client_have_no_effect() {
     );
     assert!(app.upstream.requests().is_empty());
 
-    let resp = forged_get(&app.browser, "/admin").await.unwrap();
+    let resp = forged_get(&app.browser, &caddy, "/admin").await;
     assert_eq!(
         resp.status(),
         StatusCode::FORBIDDEN,
         "still judged as /admin"
     );
 
-    let arrived = echoed(forged_get(&app.browser, "/app").await.unwrap()).await;
+    let arrived = echoed(forged_get(&app.browser, &caddy, "/app").await).await;
     assert_eq!(
         identity_of(&arrived),
         [
@@ -257,7 +241,7 @@ async fn headers_forged_by_the_client_have_no_effect() {
         arrived.headers
     );
 
-    let public = echoed(forged_get(&signed_out, "/public/x").await.unwrap()).await;
+    let public = echoed(forged_get(&signed_out, &caddy, "/public/x").await).await;
     assert_empty_identity(&public);
 }
 

@@ -265,9 +265,15 @@ async fn at_max_connections_new_ones_are_refused_until_some_go_away() {
     assert!(served.starts_with("HTTP/1.1 200"), "{served}");
 }
 
-#[tokio::test]
-async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
-    let app = app_with_server("").await;
+/// A second gateway on `app`'s configuration that runs until told to stop: its address,
+/// the sender that stops it, and its task.
+async fn stoppable_gateway(
+    app: &TestApp,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let gateway =
         portcullis::startup::Application::with_listener(app.gateway_config.clone(), listener)
@@ -278,6 +284,13 @@ async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
     let running = tokio::spawn(gateway.run_until(async {
         let _ = stopped.await;
     }));
+    (addr, stop, running)
+}
+
+#[tokio::test]
+async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
+    let app = app_with_server("").await;
+    let (addr, stop, running) = stoppable_gateway(&app).await;
     let mut stream = start_held_stream(addr).await;
 
     stop.send(()).expect("the gateway is running");
@@ -302,16 +315,7 @@ async fn shutting_down_finishes_the_request_in_flight_and_accepts_no_more() {
 #[tokio::test]
 async fn shutting_down_cuts_off_what_outlasts_the_shutdown_timeout() {
     let app = app_with_server("shutdown_timeout = \"1s\"").await;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let gateway =
-        portcullis::startup::Application::with_listener(app.gateway_config.clone(), listener)
-            .await
-            .expect("a second gateway on the same configuration");
-    let addr = gateway.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(gateway.run_until(async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, running) = stoppable_gateway(&app).await;
     // Never released: only the shutdown timeout ends it.
     let mut stream = start_held_stream(addr).await;
 

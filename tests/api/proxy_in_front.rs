@@ -261,3 +261,34 @@ pub const FORGED: &[(&str, &str)] = &[
     ("X-Forwarded-For", "203.0.113.7"),
     ("X-Rewrite-URL", "/admin"),
 ];
+
+/// `GET path` through `proxy` with every header of [`FORGED`].
+pub async fn forged_get(browser: &Browser, proxy: &ProxyInFront, path: &str) -> reqwest::Response {
+    let mut request = browser.client.get(proxy.url(path));
+    for (name, value) in FORGED {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// A route rule and `[authorize]` both refuse through `proxy` (403), and the app sees
+/// nothing.
+pub async fn assert_refusals_never_reach_the_app(app: &TestApp, proxy: &ProxyInFront) {
+    app.sign_in().await;
+    let mallory = browser_signed_in_as(app, "mallory@evil.test");
+
+    let by_route = app.browser.navigate(&proxy.url("/admin/users")).await;
+    let by_global = mallory.navigate(&proxy.url("/app")).await;
+
+    assert_eq!(
+        by_route.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "route rule"
+    );
+    assert_eq!(
+        by_global.status(),
+        reqwest::StatusCode::FORBIDDEN,
+        "[authorize]"
+    );
+    assert!(app.upstream.requests().is_empty());
+}
