@@ -14,6 +14,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
+use tracing::instrument::{Instrument as _, Instrumented};
 
 use super::ErrorReport;
 use crate::pages::{ErrorPage, Pages};
@@ -68,6 +69,8 @@ where
     fn call(&mut self, mut request: Request) -> Answer<S::Future> {
         let request_id = RequestId::new();
         request.extensions_mut().insert(request_id.clone());
+        // Every line logged while the request is answered names it (the span's field).
+        let span = tracing::info_span!("request", request_id = %request_id);
         let asked = Asked {
             started: Some(Instant::now()),
             wants_html: crate::telemetry::is_browser(request.headers()),
@@ -76,7 +79,7 @@ where
             request_id,
         };
         Answer {
-            inner: self.inner.call(request),
+            inner: span.in_scope(|| self.inner.call(request)).instrument(span),
             asked,
             pages: Arc::clone(&self.pages),
         }
@@ -97,7 +100,7 @@ pin_project! {
     /// The response future of [`RequestService`].
     pub(crate) struct Answer<F> {
         #[pin]
-        inner: F,
+        inner: Instrumented<F>,
         asked: Asked,
         pages: Arc<Pages>,
     }

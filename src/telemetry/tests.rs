@@ -130,3 +130,65 @@ fn plain_tokens_are_written_bare_and_everything_else_quoted() {
         r#"a\"b\\c\nd\u{1b}"#
     );
 }
+
+/// What a request logs while it is answered, through the request middleware, in `format`;
+/// and the request id its answer names.
+fn log_inside_a_request(format: LogFormat) -> (String, String) {
+    use tower::{Layer as _, ServiceExt as _};
+
+    let buffer = Buffer::default();
+    let subscriber = subscriber(format, EnvFilter::new("info"), false, buffer.clone());
+    let pages = std::sync::Arc::new(crate::pages::Pages::new().unwrap());
+    let service = crate::error::render::RequestLayer::new(pages).layer(tower::service_fn(
+        |_request: axum::extract::Request| async {
+            tracing::info!(step = "inside", "the handler at work");
+            Ok::<_, std::convert::Infallible>(axum::response::Response::new(
+                axum::body::Body::empty(),
+            ))
+        },
+    ));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let response = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(service.oneshot(axum::extract::Request::new(axum::body::Body::empty())))
+    })
+    .unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = buffer.0.lock().unwrap().clone();
+    (String::from_utf8(bytes).unwrap(), id)
+}
+
+#[test]
+fn every_line_a_request_logs_names_its_request_id() {
+    let (text, id) = log_inside_a_request(LogFormat::Text);
+    let line = text
+        .lines()
+        .find(|line| line.contains("the handler at work"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(&format!("request{{request_id={id}}}")),
+        "{line}"
+    );
+
+    let (json, id) = log_inside_a_request(LogFormat::Json);
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let inside = lines
+        .iter()
+        .find(|line| line["message"] == "the handler at work")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(inside["span"]["request_id"], id.as_str(), "{inside}");
+    assert_eq!(inside["step"], "inside");
+    // The request's own line names it too, as a field of its own.
+    let request = lines
+        .iter()
+        .find(|line| line["message"] == "request")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(request["request_id"], id.as_str(), "{request}");
+}
