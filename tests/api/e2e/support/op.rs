@@ -119,9 +119,12 @@ impl OpenIdProvider {
             issuer.starts_with("http://127.0.0.1:"),
             "unexpected issuer {issuer:?}"
         );
+        // A new connection for each call: Node closes an idle keep-alive connection after
+        // 5 s, and a call that picks it up at that moment is reset (seen once in a full run).
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(20))
+            .pool_max_idle_per_host(0)
             .build()
             .expect("build the provider's test client");
         OpenIdProvider {
