@@ -15,6 +15,7 @@ use url::Url;
 mod errors;
 mod expand;
 mod network;
+mod pages;
 mod provider;
 mod raw;
 mod spans;
@@ -23,6 +24,7 @@ mod validate;
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use network::IpNetwork;
+pub use pages::{BrandFiles, BrandLogo, PagesConfig, PagesProblem, TemplateFile};
 pub use provider::{
     is_tenant_id, BearerConfig, ClaimMapping, ClientCredentials, DevClient, FailedLoginLimits,
     GithubConfig, LocalAccounts, OAuth2Api, OAuth2Client, OAuth2Config, OidcClient, ProviderConfig,
@@ -40,6 +42,8 @@ pub struct Config {
     pub authorize: AuthorizeRules,
     /// In file order; at least one.
     pub upstreams: Vec<UpstreamConfig>,
+    /// `[pages]`: the branding of the pages people see.
+    pub pages: PagesConfig,
 }
 
 #[derive(Debug, Clone)]

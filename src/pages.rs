@@ -5,16 +5,26 @@
 //! Templates live in `templates/` and are rendered with minijinja, HTML autoescaping on.
 //! The pages carry no inline script or style, so they work under the strict
 //! Content-Security-Policy the gateway sends (`default-src 'none'; style-src 'self';
-//! img-src 'self'`); all styling comes from `/oauth2/static/portcullis.css`.
+//! img-src 'self'`); all styling comes from `/oauth2/static/portcullis.css`, then the
+//! configured `[pages] css` (`brand`).
 //! Rendering never fails: a template error is logged and a minimal escaped page is
-//! returned instead.
+//! returned instead. Templates that replace the built-in ones are rendered once with sample
+//! pages when the renderer is built (`overrides`), so their mistakes are found at start-up.
 
 mod assets;
+mod brand;
+mod overrides;
+mod problem;
 
-pub(crate) use assets::static_asset;
+use assets::static_asset;
+pub(crate) use brand::Brand;
+pub(crate) use problem::TemplateProblem;
 
+use axum::body::Bytes;
 use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior, Value};
 use serde::Serialize;
+
+use brand::BrandAssets;
 
 /// Every template, by the name the others `{% extends %}` it with.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -37,10 +47,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("echo.html", include_str!("../templates/echo.html")),
 ];
 
-/// The page renderer: one template environment, built once at start-up and shared.
+/// The names of the built-in templates: the only names a `[pages] templates_dir` file may
+/// have.
+pub(crate) fn template_names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(name, _)| *name)
+}
+
+/// The page renderer: one template environment, built once at start-up and shared, and the
+/// brand's files it serves.
 #[derive(Clone, Debug)]
 pub(crate) struct Pages {
     env: Environment<'static>,
+    brand: BrandAssets,
 }
 
 /// One button on the sign-in page.
@@ -135,12 +153,16 @@ pub(crate) struct EchoPage {
 }
 
 impl Pages {
-    /// Parses every embedded template; an error here is a bug in a template.
+    /// The built-in pages, unbranded; an error here is a bug in a template.
+    #[cfg(test)]
     pub(crate) fn new() -> Result<Pages, Error> {
-        Self::from_templates(TEMPLATES)
+        Self::from_templates(TEMPLATES, &Brand::default())
     }
 
-    fn from_templates(templates: &[(&'static str, &'static str)]) -> Result<Pages, Error> {
+    fn from_templates(
+        templates: &[(&'static str, &'static str)],
+        brand: &Brand<'_>,
+    ) -> Result<Pages, Error> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
@@ -154,7 +176,18 @@ impl Pages {
         for (name, source) in templates {
             env.add_template(name, source)?;
         }
-        Ok(Pages { env })
+        let brand = BrandAssets::new(brand);
+        env.add_global("brand", Value::from_serialize(brand.context()));
+        Ok(Pages { env, brand })
+    }
+
+    /// A file under `/oauth2/static/`, by its path below that prefix: the brand's logo and
+    /// stylesheet when configured, else an embedded file ([`static_asset`]).
+    pub(crate) fn static_file(&self, path: &str) -> Option<(&'static str, Bytes)> {
+        self.brand.file(path).or_else(|| {
+            static_asset(path)
+                .map(|(content_type, bytes)| (content_type, Bytes::from_static(bytes)))
+        })
     }
 
     /// The sign-in page, one button per provider.
@@ -190,7 +223,7 @@ impl Pages {
                     )
                 })
                 .collect();
-            fallback_html(
+            self.fallback_html(
                 "Sign in",
                 &format!(
                     "<ul>{buttons}</ul>{forms}<p>Request ID: {}</p>",
@@ -208,7 +241,7 @@ impl Pages {
                 .as_deref()
                 .map(|url| format!("<p><a href=\"{}\">Try again</a></p>", escape_html(url)))
                 .unwrap_or_default();
-            fallback_html(
+            self.fallback_html(
                 &page.title,
                 &format!(
                     "<p>Error {}</p><p>{}</p>{retry}<p>Request ID: {}</p>",
@@ -223,7 +256,7 @@ impl Pages {
     /// The page shown after sign-out.
     pub(crate) fn signed_out(&self, page: &SignedOutPage) -> String {
         self.render("signed_out.html", page, || {
-            fallback_html(
+            self.fallback_html(
                 "You are signed out",
                 &format!(
                     "<p><a href=\"{}\">Sign in again</a></p>",
@@ -236,7 +269,7 @@ impl Pages {
     /// The sign-out confirmation page.
     pub(crate) fn sign_out(&self, page: &SignOutPage) -> String {
         self.render("sign_out.html", page, || {
-            fallback_html(
+            self.fallback_html(
                 "Sign out?",
                 &format!(
                     "<form method=\"post\" action=\"{}\">\
@@ -254,7 +287,7 @@ impl Pages {
     /// The page between the sign-out button and the provider's end-session endpoint.
     pub(crate) fn signing_out(&self, page: &SigningOutPage) -> String {
         self.render("signing_out.html", page, || {
-            fallback_html(
+            self.fallback_html(
                 "Signing out",
                 &format!(
                     "<p><a href=\"{}\">Continue</a></p>",
@@ -278,7 +311,7 @@ impl Pages {
                     )
                 })
                 .collect();
-            fallback_html(
+            self.fallback_html(
                 "Development provider — not for production use",
                 &format!(
                     "<form method=\"post\" action=\"{}\">{hidden}\
@@ -300,7 +333,7 @@ impl Pages {
             for (name, value) in &page.headers {
                 text.push_str(&format!("{name}: {value}\n"));
             }
-            fallback_html("Echo", &format!("<pre>{}</pre>", escape_html(&text)))
+            self.fallback_html("Echo", &format!("<pre>{}</pre>", escape_html(&text)))
         })
     }
 
@@ -310,17 +343,38 @@ impl Pages {
         page: &S,
         fallback: impl FnOnce() -> String,
     ) -> String {
-        match self
-            .env
-            .get_template(template)
-            .and_then(|tmpl| tmpl.render(page))
-        {
+        match self.try_render(template, page) {
             Ok(html) => html,
             Err(err) => {
                 tracing::error!(template, error = %err, "page template failed to render; serving the fallback page");
                 fallback()
             }
         }
+    }
+
+    fn try_render<S: Serialize>(&self, template: &str, page: &S) -> Result<String, Error> {
+        self.env
+            .get_template(template)
+            .and_then(|tmpl| tmpl.render(page))
+    }
+
+    /// The page served when a template fails: no styling beyond the stylesheets, `body` is
+    /// already escaped HTML.
+    fn fallback_html(&self, title: &str, body: &str) -> String {
+        let title = escape_html(title);
+        let product = escape_html(&self.brand.title);
+        let brand_css = self
+            .brand
+            .css_url()
+            .map(|url| format!("<link rel=\"stylesheet\" href=\"{url}\">"))
+            .unwrap_or_default();
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title} · {product}</title>\
+             <link rel=\"stylesheet\" href=\"/oauth2/static/portcullis.css\">{brand_css}</head>\
+             <body><main class=\"card\"><h1>{title}</h1>{body}</main></body></html>\n"
+        )
     }
 }
 
@@ -349,19 +403,6 @@ fn escape_html(text: &str) -> String {
         }
     }
     escaped
-}
-
-/// The page served when a template fails: no styling beyond the stylesheet link, `body` is
-/// already escaped HTML.
-fn fallback_html(title: &str, body: &str) -> String {
-    let title = escape_html(title);
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · portcullis</title>\
-         <link rel=\"stylesheet\" href=\"/oauth2/static/portcullis.css\"></head>\
-         <body><main class=\"card\"><h1>{title}</h1>{body}</main></body></html>\n"
-    )
 }
 
 #[cfg(test)]

@@ -66,7 +66,12 @@ impl AppState {
             .as_str()
             .trim_end_matches('/')
             .to_owned();
-        let pages = Arc::new(Pages::new().context("loading the page templates")?);
+        // Checked when the configuration was validated; fails only on a bug.
+        let pages = Pages::branded(&config.pages.brand()).map_err(|problems| {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("loading the page templates: {}", problems.join("; "))
+        })?;
+        let pages = Arc::new(pages);
         let crate::providers::BuiltProviders { providers, dev } =
             crate::providers::build(&config.providers, &public_url, &pages)
                 .context("building the providers")?;

@@ -6,6 +6,7 @@ pub struct ConfigError {
     pub file: String,
     /// 1-based; 0 when the problem has no position (e.g. the file cannot be read).
     pub line: usize,
+    /// 1-based; 0 when only the line is known (a page template's problem).
     pub column: usize,
     /// TOML path of the offending key, like `provider[1].issuer`; empty when not applicable.
     pub key: String,
@@ -26,8 +27,10 @@ impl ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
+        if self.line > 0 && self.column > 0 {
             write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        } else if self.line > 0 {
+            write!(f, "{}:{}: ", self.file, self.line)?;
         } else {
             write!(f, "{}: ", self.file)?;
         }

@@ -25,6 +25,7 @@ pub(super) struct RawConfig {
     pub(super) authorize: Option<RawAuthorize>,
     #[serde(default)]
     pub(super) upstream: Vec<RawUpstream>,
+    pub(super) pages: Option<RawPages>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +182,16 @@ pub(super) struct RawUpstream {
     pub(super) cors_preflight: Option<bool>,
 }
 
+/// `[pages]`: the branding of the pages (DESIGN §11).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPages {
+    pub(super) title: Option<Text>,
+    pub(super) logo: Option<Text>,
+    pub(super) css: Option<Text>,
+    pub(super) templates_dir: Option<Text>,
+}
+
 /// The raw configuration plus what `validate` needs to place its own messages.
 pub(super) struct RawDocument {
     pub(super) config: RawConfig,
@@ -188,7 +199,7 @@ pub(super) struct RawDocument {
 }
 
 /// Keys that must be tables and arrays of tables; serde's messages for other shapes confuse.
-const TABLES: [&str; 3] = ["server", "session", "authorize"];
+const TABLES: [&str; 4] = ["server", "session", "authorize", "pages"];
 const ARRAYS_OF_TABLES: [&str; 2] = ["provider", "upstream"];
 
 /// Parses `source`; `None` when it is not TOML at all. Unknown keys and wrong types are

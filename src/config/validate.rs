@@ -5,6 +5,7 @@
 //! (unknown keys, wrong types) come from `raw::parse`; the rules of DESIGN.md §2 live here.
 
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::{Host, Url};
@@ -21,6 +22,7 @@ mod clients;
 mod local;
 #[cfg(test)]
 mod local_tests;
+mod pages;
 #[cfg(test)]
 mod preset_tests;
 mod presets;
@@ -83,12 +85,14 @@ impl Checker<'_, '_> {
             .map(|list| list.iter().map(|provider| provider.id.clone()).collect());
         let authorize = self.authorize(raw.authorize.as_ref(), provider_ids.as_deref());
         let upstreams = self.upstreams(&raw.upstream, provider_ids.as_deref());
+        let pages = self.pages(raw.pages.as_ref());
         Some(Config {
             server: server?,
             session: session?,
             providers: providers?,
             authorize: authorize?,
             upstreams: upstreams?,
+            pages: pages?,
         })
     }
 
@@ -219,6 +223,14 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// A path to a file the configuration names, relative to the configuration file's
+    /// directory unless written absolute (so the gateway finds it whatever its working
+    /// directory).
+    fn file_path(&mut self, text: Str, key: &str) -> Option<PathBuf> {
+        let path = self.non_empty(text, key)?;
+        Some(relative_to(self.diagnostics.file(), &path))
+    }
+
     fn duration(&mut self, text: &Str, key: &str) -> Option<Duration> {
         let message = match humantime::parse_duration(&text.value) {
             Ok(duration) if duration.is_zero() => "the duration must be longer than zero".into(),
@@ -230,6 +242,19 @@ impl Checker<'_, '_> {
         };
         self.error(text.offset, key, message);
         None
+    }
+}
+
+/// `path` as written when absolute, else relative to the directory of the configuration file
+/// `file`.
+fn relative_to(file: &str, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    match Path::new(file).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(path),
+        _ => path.to_path_buf(),
     }
 }
 

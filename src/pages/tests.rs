@@ -199,7 +199,11 @@ fn values_are_html_escaped() {
 
 #[test]
 fn a_failing_template_falls_back_to_an_escaped_page() {
-    let broken = Pages::from_templates(&[("error.html", "{{ no_such_variable }}")]).unwrap();
+    let broken = Pages::from_templates(
+        &[("error.html", "{{ no_such_variable }}")],
+        &Brand::default(),
+    )
+    .unwrap();
 
     let html = broken.error(&ErrorPage {
         retry_url: Some("/oauth2/sign_in".into()),
@@ -216,7 +220,7 @@ fn a_failing_template_falls_back_to_an_escaped_page() {
 
 #[test]
 fn a_missing_template_falls_back_for_every_page() {
-    let empty = Pages::from_templates(&[]).unwrap();
+    let empty = Pages::from_templates(&[], &Brand::default()).unwrap();
 
     let sign_in = empty.sign_in(&SignInPage {
         local_forms: Vec::new(),

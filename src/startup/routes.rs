@@ -12,6 +12,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::error::AppError;
+use crate::pages::Pages;
 use crate::state::AppState;
 use crate::{backchannel, flow, forward_auth, gate, local};
 
@@ -85,8 +86,12 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-async fn static_asset(Path(path): Path<String>) -> Result<Response, AppError> {
-    let (content_type, body) = crate::pages::static_asset(&path).ok_or(AppError::NoRoute)?;
+/// `GET /oauth2/static/{path}`: an embedded file, or the `[pages]` logo and stylesheet.
+async fn static_asset(
+    State(pages): State<Arc<Pages>>,
+    Path(path): Path<String>,
+) -> Result<Response, AppError> {
+    let (content_type, body) = pages.static_file(&path).ok_or(AppError::NoRoute)?;
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 

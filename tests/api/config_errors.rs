@@ -178,3 +178,39 @@ fn garbage_input_is_an_error_not_a_panic() {
         assert!(result.is_err(), "accepted {source:?}");
     }
 }
+
+#[test]
+fn a_pages_template_that_does_not_parse_is_named_with_its_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("portcullis-config-errors-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    let template = dir.join("templates/sign_in.html");
+    std::fs::write(
+        &template,
+        "{% extends \"base.html\" %}\n{% block content %}\n{{ x }\n",
+    )
+    .unwrap();
+    let source = format!("{VALID}\n[pages]\nlogo = \"logo.bmp\"\ntemplates_dir = \"templates\"\n");
+    let env = env();
+
+    let errors = Config::parse(
+        &source,
+        &dir.join("providers.toml").display().to_string(),
+        &|name| env.get(name).cloned(),
+    )
+    .unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let text = errors.to_string();
+    let logo = format!(
+        "{}:{}:8: pages.logo: the logo {} must be an .svg",
+        dir.join("providers.toml").display(),
+        line_of(&source, "logo = "),
+        dir.join("logo.bmp").display()
+    );
+    assert!(text.contains(&logo), "{text}");
+    let broken = format!(
+        "{}:3: pages.templates_dir: syntax error",
+        template.display()
+    );
+    assert!(text.contains(&broken), "{text}");
+}

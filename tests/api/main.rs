@@ -12,6 +12,7 @@
 mod adversarial;
 mod backchannel;
 mod bearer;
+mod branding;
 mod bypass;
 mod caddy;
 mod client_bodies;

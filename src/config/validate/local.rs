@@ -2,7 +2,7 @@
 //! lifetimes of the tokens the gateway signs, the token endpoint's clients and the limits on
 //! failed logins. The keys of the other kinds, which sign in elsewhere, are refused here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -75,10 +75,7 @@ impl Checker<'_, '_> {
             )
             .and_then(|text| {
                 let offset = text.offset;
-                let path = relative_to(
-                    self.diagnostics.file(),
-                    &self.non_empty(text, &key("users_file"))?,
-                );
+                let path = self.file_path(text, &key("users_file"))?;
                 self.users_file(&path, offset, &key("users_file"))
                     .then_some(path)
             });
@@ -281,18 +278,5 @@ impl Checker<'_, '_> {
                 None
             }
         }
-    }
-}
-
-/// `path` as written when absolute, else relative to the directory of the configuration file
-/// `file` (so the gateway finds it whatever its working directory).
-fn relative_to(file: &str, path: &str) -> PathBuf {
-    let path = Path::new(path);
-    if path.is_absolute() {
-        return path.to_path_buf();
-    }
-    match Path::new(file).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(path),
-        _ => path.to_path_buf(),
     }
 }

@@ -1,7 +1,9 @@
 //! Screenshots of the pages people see at the gateway (issue 3, point 6): the sign-in, error
-//! and signed-out pages at a desktop and a phone width, saved as PNGs under
+//! and signed-out pages at a desktop and a phone width, and the sign-in and signed-out pages
+//! of a branded deployment (`[pages]`, tests/fixtures/brand), saved as PNGs under
 //! `target/screenshots/` for a person to look at. The test itself checks what a machine can:
-//! the stylesheet applies, and nothing is wider than a phone's screen.
+//! the stylesheet applies, nothing is wider than a phone's screen, and the brand's name, logo
+//! and stylesheet reach the browser under the gateway's CSP.
 
 use super::journey::Journey;
 use super::support::{deployment_with_browser, screenshot_dir, Browser, Settings, DESKTOP, PHONE};
@@ -30,6 +32,61 @@ async fn sign_in_error_and_signed_out_pages_at_desktop_and_phone_widths() {
     browser.goto(&e2e.url("/oauth2/signed_out")).await;
     journey.expect_signed_out_page().await;
     capture(&browser, &dir, "signed-out").await;
+
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn branded_sign_in_and_signed_out_pages_at_desktop_and_phone_widths() {
+    let settings = Settings {
+        extra_toml: crate::branding::brand_toml(),
+        ..Settings::default()
+    };
+    let Some((e2e, browser)) = deployment_with_browser(settings).await else {
+        return;
+    };
+    let journey = Journey::new(&e2e, &browser);
+    let dir = screenshot_dir();
+
+    browser.goto(&e2e.url("/reports/q3")).await;
+    journey.expect_sign_in_page().await;
+    let brand = browser
+        .execute(
+            "const logo = document.querySelector('.site-header img');
+             return {
+               title: document.title,
+               name: document.querySelector('.brand-name').textContent,
+               logo: logo.getAttribute('src'),
+               logo_shown: logo.complete && logo.naturalWidth > 0,
+               background: getComputedStyle(document.body).backgroundColor,
+             };",
+        )
+        .await;
+    assert_eq!(brand["title"], "Sign in · Acme Intranet", "{brand}");
+    assert_eq!(brand["name"], "Acme Intranet", "{brand}");
+    assert_eq!(brand["logo"], "/oauth2/static/brand-logo", "{brand}");
+    assert_eq!(
+        brand["logo_shown"], true,
+        "the CSP let the logo through: {brand}"
+    );
+    // brand.css's --bg, light or dark: the CSP let the stylesheet through.
+    assert!(
+        ["rgb(236, 253, 245)", "rgb(4, 47, 46)"]
+            .contains(&brand["background"].as_str().unwrap_or("")),
+        "the brand's stylesheet did not apply: {brand}"
+    );
+    capture(&browser, &dir, "branded-sign-in").await;
+
+    browser.goto(&e2e.url("/oauth2/signed_out")).await;
+    journey.expect_signed_out_page().await;
+    let heading = browser
+        .execute("return document.querySelector('main h1').textContent;")
+        .await;
+    assert_eq!(
+        heading, "See you soon",
+        "the brand's own signed-out template"
+    );
+    capture(&browser, &dir, "branded-signed-out").await;
 
     browser.close().await;
 }
