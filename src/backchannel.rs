@@ -7,7 +7,7 @@
 //! `jti` counts once (`crate::one_time`). Answers (§2.8): 200 when the token is valid, whether
 //! or not a session matched; 400 JSON `{error, error_description}` for a missing or invalid
 //! token; 503 JSON when the session store could not record the logout (the provider may
-//! retry). Always `Cache-Control: no-store`.
+//! retry). Always `Cache-Control: no-store`. Each answer is counted (`crate::metrics`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -15,6 +15,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::metrics::LogoutOutcome;
 use crate::query::QueryParams;
 use crate::session::{unix_now, Ending};
 use crate::state::AppState;
@@ -25,11 +26,22 @@ pub(crate) async fn logout(
     Path(provider_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let params = QueryParams::from_form(&body);
+    let response = answer(&state, &provider_id, &body).await;
+    let outcome = match response.status() {
+        StatusCode::OK => LogoutOutcome::Accepted,
+        StatusCode::SERVICE_UNAVAILABLE => LogoutOutcome::Failed,
+        _ => LogoutOutcome::Rejected,
+    };
+    state.metrics.backchannel_logout(&provider_id, outcome);
+    response
+}
+
+async fn answer(state: &AppState, provider_id: &str, body: &[u8]) -> Response {
+    let params = QueryParams::from_form(body);
     let Some(token) = params.get("logout_token") else {
         return refused("invalid_request", "the logout_token parameter is missing");
     };
-    let Some(provider) = state.providers.get(&provider_id) else {
+    let Some(provider) = state.providers.get(provider_id) else {
         return refused("invalid_request", "no provider has this id");
     };
     let claims = match provider.verify_logout_token(token).await {
@@ -58,15 +70,15 @@ pub(crate) async fn logout(
                 "this logout token was already used (jti)",
             );
         }
-        Err(err) => return unavailable(&provider_id, &err),
+        Err(err) => return unavailable(provider_id, &err),
     }
     let ending = Ending {
-        provider: provider_id.clone(),
+        provider: provider_id.to_owned(),
         sid: claims.sid,
         sub: claims.sub,
     };
     if let Err(err) = state.sessions.end_matching(&ending, now).await {
-        return unavailable(&provider_id, &err);
+        return unavailable(provider_id, &err);
     }
     tracing::info!(
         provider = %provider_id,

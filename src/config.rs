@@ -49,6 +49,9 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// `metrics_listen`: where `/metrics` is served instead of on `listen` (where it is then
+    /// a 404); `None` serves it on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Scheme, host, optional port; no path, query or fragment (a trailing `/` is removed).
     pub public_url: Url,
     /// `auto_redirect = true`: with exactly one provider (and no local provider, whose form is

@@ -125,7 +125,7 @@ pub(crate) async fn callback(
     let outcome = complete(&state, &provider_id, &params, &jar, flow_cookie.as_deref()).await;
     let mut response = match outcome {
         Ok((session, rd)) => establish(&state, &jar, &session, &rd, redirect).await,
-        Err(failure) => login_failed(&provider_id, failure),
+        Err(failure) => login_failed(&state, &provider_id, failure),
     };
     let cookies = flow_cookie::callback_cookies(
         &jar,

@@ -16,6 +16,7 @@ use crate::caller::Caller;
 use crate::config::{UpstreamConfig, UpstreamTarget};
 use crate::error::AppError;
 use crate::links::{redirect, sign_in_url, start_url};
+use crate::metrics::RouteSlot;
 use crate::pages::EchoPage;
 use crate::proxy::headers::remove_gateway_set_cookies;
 use crate::proxy::route::request_host;
@@ -36,6 +37,17 @@ pub(crate) async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Result<Response, AppError> {
+    let mut slot = RouteSlot::GATEWAY;
+    pass(state, peer, request, &mut slot).await
+}
+
+/// [`handle`], telling `slot` which upstream the request was routed to (`crate::metrics`).
+pub(crate) async fn pass(
+    state: AppState,
+    peer: SocketAddr,
+    request: Request,
+    slot: &mut RouteSlot,
+) -> Result<Response, AppError> {
     if request.method() == Method::CONNECT {
         return Ok(connect_refused(&request));
     }
@@ -45,6 +57,7 @@ pub(crate) async fn handle(
         .routes
         .route(host, request.uri().path())
         .ok_or(AppError::NoRoute)?;
+    *slot = state.routes.slot(upstream);
     if passes_without_session(
         upstream,
         request.method(),

@@ -26,6 +26,7 @@ mod links;
 mod local;
 mod login_limit;
 mod membership;
+mod metrics;
 mod one_time;
 mod pages;
 mod percent;

@@ -220,6 +220,9 @@ fn run(config: Config) -> anyhow::Result<()> {
         let public_url = config.server.public_url.clone();
         let app = Application::build(config).await?.with_threads(threads);
         tracing::info!(listen = %app.local_addr(), public_url = %public_url, threads, "portcullis is listening");
+        if let Some(metrics) = app.metrics_addr() {
+            tracing::info!(metrics_listen = %metrics, "metrics at http://{metrics}/metrics");
+        }
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -24,6 +24,7 @@ use fred::types::{Expiration, SetOptions, Value};
 use tokio::sync::watch;
 
 use crate::config::RedisConfig;
+use crate::metrics::{Metrics, StoreFailure};
 use link::LinkState;
 pub(crate) use settings::UrlProblem;
 
@@ -52,6 +53,8 @@ struct Inner {
     key_prefix: String,
     timeout: Duration,
     cluster: bool,
+    /// Where failed commands are counted (`portcullis_session_store_errors_total`).
+    metrics: Arc<Metrics>,
 }
 
 /// Why a Redis call failed; Display says why in words fit for a log line (never a password).
@@ -78,7 +81,11 @@ impl Redis {
     /// Builds the client and starts connecting in the background. An unreachable server is NOT an
     /// error here (the gateway still starts; calls fail until it is back, and reconnection is
     /// automatic, forever, with capped back-off). Err only for a URL the client cannot use.
-    pub(crate) fn connect(config: &RedisConfig) -> Result<Redis, RedisError> {
+    /// Every command that fails is counted in `metrics`.
+    pub(crate) fn connect(
+        config: &RedisConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Redis, RedisError> {
         let builder = settings::builder(config).map_err(RedisError::InvalidUrl)?;
         let client = builder
             .build()
@@ -96,6 +103,7 @@ impl Redis {
                 key_prefix: config.key_prefix.clone(),
                 timeout: config.timeout,
                 cluster: config.cluster,
+                metrics,
             }),
         })
     }
@@ -242,10 +250,26 @@ impl Redis {
                 self.connected().await?;
                 command.await.map_err(|err| self.classify(err))
             };
-            tokio::time::timeout(timeout, bounded)
+            let result = tokio::time::timeout(timeout, bounded)
                 .await
-                .unwrap_or(Err(RedisError::Timeout(timeout)))
+                .unwrap_or(Err(RedisError::Timeout(timeout)));
+            if let Err(error) = &result {
+                self.count(error);
+            }
+            result
         })
+    }
+
+    /// A failed command, in `portcullis_session_store_errors_total`.
+    fn count(&self, error: &RedisError) {
+        let failure = match error {
+            RedisError::Timeout(_) => StoreFailure::Timeout,
+            RedisError::Protocol(_) => StoreFailure::Protocol,
+            RedisError::Unavailable(_) | RedisError::InvalidUrl(_) | RedisError::NoRuntime => {
+                StoreFailure::Unavailable
+            }
+        };
+        self.inner.metrics.store_failed(failure);
     }
 
     /// Waits for the first connection attempt to finish, then fails while Redis is down (its
@@ -313,12 +337,15 @@ impl Redis {
         }
     }
 
+    /// A reply of a shape the command never has; counted like a failed command.
     fn unexpected(&self, value: &Value) -> RedisError {
         let kind = value.kind();
-        RedisError::Protocol(FredError::new(
+        let error = RedisError::Protocol(FredError::new(
             ErrorKind::Protocol,
             format!("unexpected {kind:?} reply"),
-        ))
+        ));
+        self.count(&error);
+        error
     }
 }
 

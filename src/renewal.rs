@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::authz::{self, Claims, Subject};
+use crate::metrics::RefreshOutcome;
 use crate::providers::Provider;
 use crate::redis::Redis;
 use crate::session::{Issued, Outcome, Session, SessionCodec, GRACE};
@@ -101,7 +102,8 @@ async fn redeem_once(state: &AppState, session: &Session) -> Outcome {
     outcome
 }
 
-/// Redeems the refresh token at the provider and saves what comes of it.
+/// Redeems the refresh token at the provider and saves what comes of it; counted in the
+/// metrics by how it ended.
 async fn redeem(state: &AppState, session: &Session) -> Outcome {
     let user = session.identity.user.as_str();
     let provider_id = session.identity.provider.as_str();
@@ -116,10 +118,16 @@ async fn redeem(state: &AppState, session: &Session) -> Outcome {
         Ok(renewed) => renewed,
         Err(err) if err.ends_session() => {
             tracing::info!(provider = provider_id, user, reason = %crate::error_chain::error_chain(&err), "session ended: the refresh was refused");
+            state
+                .metrics
+                .refreshed(provider_id, RefreshOutcome::Refused);
             return end(state, session, now).await;
         }
         Err(err) => {
             tracing::warn!(provider = provider_id, user, error = %crate::error_chain::error_chain(&err), "session renewal failed; the session is kept until its access token expires");
+            state
+                .metrics
+                .refreshed(provider_id, RefreshOutcome::ProviderError);
             return Outcome::Unavailable;
         }
     };
@@ -144,6 +152,9 @@ async fn redeem(state: &AppState, session: &Session) -> Outcome {
         &Subject::new(&fresh.identity, claims),
     ) {
         tracing::info!(provider = provider_id, user, reason = %denial, "session ended: the renewed identity is no longer authorized");
+        state
+            .metrics
+            .refreshed(provider_id, RefreshOutcome::NotAuthorized);
         return end(state, session, now).await;
     }
     save_renewed(state, provider, fresh, now).await
@@ -159,6 +170,9 @@ async fn save_renewed(state: &AppState, provider: &Provider, fresh: Session, now
         // The provider has rotated the refresh token; without the new one stored the session
         // cannot be renewed again, and the old one must not be redeemed.
         tracing::error!(provider = provider.id(), user = %fresh.identity.user, error = %crate::error_chain::error_chain(&err), "the renewed session could not be stored");
+        state
+            .metrics
+            .refreshed(provider.id(), RefreshOutcome::SessionStore);
         return Outcome::Unavailable;
     }
     if let Some(redis) = state.sessions.redis() {
@@ -176,6 +190,9 @@ async fn save_renewed(state: &AppState, provider: &Provider, fresh: Session, now
         }
     }
     tracing::info!(provider = provider.id(), user = %fresh.identity.user, generation = fresh.generation, "session renewed");
+    state
+        .metrics
+        .refreshed(provider.id(), RefreshOutcome::Success);
     Outcome::Renewed(Box::new(fresh))
 }
 

@@ -4,8 +4,10 @@
 //! shared state it hands to the handlers lives in `crate::state`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use futures::FutureExt as _;
 
 use crate::config::Config;
 use crate::server::ConnectionLimits;
@@ -14,9 +16,14 @@ use crate::state::AppState;
 mod app;
 mod routes;
 
+/// Connections `server.metrics_listen` serves at once (each scraper holds one or two).
+const METRICS_CONNECTIONS: usize = 64;
+
 /// A bound, ready-to-run gateway.
 pub struct Application {
     listener: std::net::TcpListener,
+    /// `server.metrics_listen`, bound.
+    metrics_listener: Option<std::net::TcpListener>,
     state: AppState,
     limits: ConnectionLimits,
     threads: usize,
@@ -31,15 +38,24 @@ impl Application {
     }
 
     /// Builds the gateway on an already bound listener (tests bind port 0 first to learn the
-    /// port for `public_url`).
+    /// port for `public_url`); binds `server.metrics_listen` when set.
     pub async fn with_listener(
         config: Config,
         listener: std::net::TcpListener,
     ) -> anyhow::Result<Application> {
+        let metrics_listener = config
+            .server
+            .metrics_listen
+            .map(|address| {
+                std::net::TcpListener::bind(address)
+                    .with_context(|| format!("binding server.metrics_listen {address}"))
+            })
+            .transpose()?;
         let limits = connection_limits(&config);
         let state = AppState::new(config)?;
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             limits,
             threads: 1,
@@ -61,13 +77,22 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
+    /// Where `/metrics` is served when `server.metrics_listen` is set (the bound port, when
+    /// the configuration asked for port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     /// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing in-flight
     /// requests first. Provider discovery starts here, in the background.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then finishes in-flight requests and returns.
+    /// Serves until `stop` completes, then finishes in-flight requests and returns; the same
+    /// for `server.metrics_listen`, on the calling runtime.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
@@ -77,17 +102,36 @@ impl Application {
         let server = &self.state.config.server;
         let settings = server.connections;
         let trusted_proxies = server.trusted_proxies.clone();
+        let metrics = Arc::clone(&self.state.metrics);
         let app = app::App::new(self.state);
-        crate::server::serve(
+        let stop = stop.boxed().shared();
+        let gateway = crate::server::serve(
             self.listener,
             app,
             settings,
             self.limits,
             trusted_proxies,
             self.threads,
+            stop.clone(),
+        );
+        let Some(metrics_listener) = self.metrics_listener else {
+            return gateway.await;
+        };
+        let limits = ConnectionLimits {
+            max_connections: METRICS_CONNECTIONS,
+            max_connections_per_client: METRICS_CONNECTIONS,
+        };
+        let scrapes = crate::server::serve(
+            metrics_listener,
+            routes::metrics_router(metrics),
+            settings,
+            limits,
+            Vec::new(),
+            1,
             stop,
-        )
-        .await
+        );
+        let (gateway, scrapes) = tokio::join!(gateway, scrapes);
+        gateway.and(scrapes)
     }
 }
 

@@ -12,6 +12,7 @@ use rand::RngCore;
 
 use crate::config::Config;
 use crate::local::LocalProviders;
+use crate::metrics::Metrics;
 use crate::one_time::OneTime;
 use crate::pages::Pages;
 use crate::providers::dev::DevProvider;
@@ -48,6 +49,9 @@ pub(crate) struct Inner {
     /// `server.login_rate_limit` per client address on the login endpoints
     /// (`crate::login_limit`); `None` when turned off.
     pub(crate) login_limit: Option<FailureLimit>,
+    /// The Prometheus metrics (`crate::metrics`), laid out from the route table and the
+    /// providers.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl std::ops::Deref for AppState {
@@ -93,8 +97,15 @@ impl AppState {
             domain: config.session.cookie_domain.clone(),
         };
         let needs = SessionNeeds::new(&config);
-        let sessions = SessionStore::new(&config, codec.clone(), needs.wants_id_token())
-            .context("connecting to the session store")?;
+        let routes = RouteTable::new(config.upstreams.clone());
+        let metrics = Arc::new(Metrics::new(routes.upstreams(), &config.providers));
+        let sessions = SessionStore::new(
+            &config,
+            codec.clone(),
+            needs.wants_id_token(),
+            Arc::clone(&metrics),
+        )
+        .context("connecting to the session store")?;
         Ok(AppState(Arc::new(Inner {
             one_time: OneTime::new(sessions.redis().cloned()),
             login_limit: config
@@ -104,7 +115,8 @@ impl AppState {
             sessions,
             needs,
             flights: Flights::default(),
-            routes: RouteTable::new(config.upstreams.clone()),
+            routes,
+            metrics,
             upstream: UpstreamClient::new(),
             public_url,
             providers: ProviderRegistry::new(providers),

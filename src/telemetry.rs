@@ -9,7 +9,7 @@
 //! as JSON strings.
 
 use std::fmt::{self, Write as _};
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::Response;
@@ -169,19 +169,20 @@ impl std::fmt::Display for RequestId {
 
 /// The access-log line of a request answered with `response` (the request id also goes
 /// back as `X-Request-Id`); written by `crate::error::render::RequestLayer` around every
-/// request. `started` is `None` only for an answer polled again after it was complete.
+/// request. `elapsed` (since the request arrived) is `None` only for an answer polled again
+/// after it was complete.
 pub(crate) fn log_request(
     response: &mut Response,
     id: &RequestId,
     method: &Method,
     path: &str,
-    started: Option<Instant>,
+    elapsed: Option<Duration>,
 ) {
     if let Ok(value) = HeaderValue::from_str(&id.0) {
         response.headers_mut().insert("x-request-id", value);
     }
-    let latency = started.map_or(0, |started| {
-        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    let latency = elapsed.map_or(0, |elapsed| {
+        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
     });
     tracing::info!(
         request_id = %id,

@@ -43,6 +43,7 @@ pub(super) struct RawServer {
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
     pub(super) login_rate_limit: Option<Spanned<i64>>,
+    pub(super) metrics_listen: Option<Text>,
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,6 @@
 //! The one place that turns errors into responses: every [`ErrorReport`] a handler left on
 //! its response becomes an HTML page (browsers) or JSON (programs), with the request id, and
-//! its cause is logged once.
+//! its cause is logged once. Every answer is counted here too (`crate::metrics`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,22 +17,32 @@ use tower::{Layer, Service};
 use tracing::instrument::{Instrument as _, Instrumented};
 
 use super::ErrorReport;
+use crate::metrics::{Metrics, RouteSlot, UpstreamFailure};
 use crate::pages::{ErrorPage, Pages};
 use crate::telemetry::RequestId;
 
 /// The middleware around every request (DESIGN §11): gives it its [`RequestId`], renders an
-/// [`ErrorReport`] its handler left on the response (see [`render`]), and writes its
-/// access-log line (`crate::telemetry::log_request`) with the final status. One layer, with
-/// a future of its own, where two `axum::middleware::from_fn` layers each cloned the routes
-/// below them and boxed a future on every request.
+/// [`ErrorReport`] its handler left on the response (see [`render`]), writes its
+/// access-log line (`crate::telemetry::log_request`) with the final status, and counts it
+/// (`crate::metrics`) under the upstream its handler says it went to ([`Answered`]). One
+/// layer, with a future of its own, where two `axum::middleware::from_fn` layers each cloned
+/// the routes below them and boxed a future on every request.
 #[derive(Clone)]
 pub(crate) struct RequestLayer {
+    finisher: Arc<Finisher>,
+}
+
+/// What finishing an answer needs: the pages errors are rendered with, and the metrics.
+struct Finisher {
     pages: Arc<Pages>,
+    metrics: Arc<Metrics>,
 }
 
 impl RequestLayer {
-    pub(crate) fn new(pages: Arc<Pages>) -> RequestLayer {
-        RequestLayer { pages }
+    pub(crate) fn new(pages: Arc<Pages>, metrics: Arc<Metrics>) -> RequestLayer {
+        RequestLayer {
+            finisher: Arc::new(Finisher { pages, metrics }),
+        }
     }
 }
 
@@ -42,7 +52,7 @@ impl<S> Layer<S> for RequestLayer {
     fn layer(&self, inner: S) -> RequestService<S> {
         RequestService {
             inner,
-            pages: Arc::clone(&self.pages),
+            finisher: Arc::clone(&self.finisher),
         }
     }
 }
@@ -51,12 +61,37 @@ impl<S> Layer<S> for RequestLayer {
 #[derive(Clone)]
 pub(crate) struct RequestService<S> {
     inner: S,
-    pages: Arc<Pages>,
+    finisher: Arc<Finisher>,
+}
+
+/// An answer, and where it was answered for the metrics: a plain [`Response`] is the
+/// gateway's own; the gate answers [`Routed`].
+pub(crate) trait Answered {
+    fn into_parts(self) -> (Response, RouteSlot);
+}
+
+impl Answered for Response {
+    fn into_parts(self) -> (Response, RouteSlot) {
+        (self, RouteSlot::GATEWAY)
+    }
+}
+
+/// The gate's answer and the upstream the request was routed to.
+pub(crate) struct Routed {
+    pub(crate) response: Response,
+    pub(crate) slot: RouteSlot,
+}
+
+impl Answered for Routed {
+    fn into_parts(self) -> (Response, RouteSlot) {
+        (self.response, self.slot)
+    }
 }
 
 impl<S> Service<Request> for RequestService<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Error = Infallible>,
+    S::Response: Answered,
 {
     type Response = Response;
     type Error = Infallible;
@@ -81,7 +116,7 @@ where
         Answer {
             inner: span.in_scope(|| self.inner.call(request)).instrument(span),
             asked,
-            pages: Arc::clone(&self.pages),
+            finisher: Arc::clone(&self.finisher),
         }
     }
 }
@@ -102,29 +137,55 @@ pin_project! {
         #[pin]
         inner: Instrumented<F>,
         asked: Asked,
-        pages: Arc<Pages>,
+        finisher: Arc<Finisher>,
     }
 }
 
-impl<F> Future for Answer<F>
+impl<F, A> Future for Answer<F>
 where
-    F: Future<Output = Result<Response, Infallible>>,
+    F: Future<Output = Result<A, Infallible>>,
+    A: Answered,
 {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(response) = ready!(this.inner.poll(cx));
+        let Ok(answered) = ready!(this.inner.poll(cx));
+        let (response, slot) = answered.into_parts();
         let asked = std::mem::take(this.asked);
-        let mut response = render(response, &asked.request_id, asked.wants_html, this.pages);
+        let metrics = &this.finisher.metrics;
+        if let Some(failure) = upstream_failure(&response) {
+            metrics.upstream_failed(slot, failure);
+        }
+        let mut response = render(
+            response,
+            &asked.request_id,
+            asked.wants_html,
+            &this.finisher.pages,
+        );
+        let elapsed = asked.started.map(|started| started.elapsed());
+        metrics.request(
+            slot,
+            response.status().as_u16(),
+            elapsed.unwrap_or_default(),
+        );
         crate::telemetry::log_request(
             &mut response,
             &asked.request_id,
             &asked.method,
             &asked.path,
-            asked.started,
+            elapsed,
         );
         Poll::Ready(Ok(response))
+    }
+}
+
+/// How the upstream failed, when the answer says it did (an [`super::AppError::Upstream`]).
+fn upstream_failure(response: &Response) -> Option<UpstreamFailure> {
+    match response.extensions().get::<Arc<ErrorReport>>()?.code {
+        "upstream_timeout" => Some(UpstreamFailure::Timeout),
+        "upstream_unavailable" => Some(UpstreamFailure::Unavailable),
+        _ => None,
     }
 }
 

@@ -24,6 +24,7 @@ pub(crate) async fn establish(
     replace_previous_session(state, jar).await;
     let failed = |error: LoginError| {
         login_failed(
+            state,
             provider_id,
             Failure {
                 error,
@@ -35,6 +36,7 @@ pub(crate) async fn establish(
     match state.sessions.save(session, jar, unix_now()).await {
         Ok(cookies) => {
             tracing::info!(provider = %provider_id, user = %session.identity.user, email = session.identity.email.as_deref().unwrap_or(""), result = "success", "login");
+            state.metrics.login_succeeded(provider_id);
             let mut response = go(rd.as_str());
             for cookie in cookies {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -66,10 +68,15 @@ async fn replace_previous_session(state: &AppState, jar: &CookieJar<'_>) {
     }
 }
 
-/// Logs a failed login and answers its error page, whose "Try again" link leads back to where
-/// the person was going, when that is known.
-pub(crate) fn login_failed(provider_id: &str, Failure { error, user, rd }: Failure) -> Response {
+/// Logs and counts a failed login and answers its error page, whose "Try again" link leads
+/// back to where the person was going, when that is known.
+pub(crate) fn login_failed(
+    state: &AppState,
+    provider_id: &str,
+    Failure { error, user, rd }: Failure,
+) -> Response {
     tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
+    state.metrics.login_failed(provider_id, error.reason());
     let retry = match rd {
         Some(rd) if rd.as_str() != "/" => sign_in_url(&rd),
         _ => "/oauth2/sign_in".to_owned(),

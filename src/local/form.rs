@@ -71,7 +71,7 @@ pub(crate) async fn submit(
         &origin,
         unix_now(),
     ) {
-        log_failure(&provider, username, "csrf", &refused.to_string());
+        log_failure(&state, &provider, username, "csrf", &refused.to_string());
         return again(
             StatusCode::FORBIDDEN,
             "This sign-in form expired or was sent from another site. Sign in again here.",
@@ -85,15 +85,16 @@ pub(crate) async fn submit(
     let user = match provider.attempt(username, password, client).await {
         Attempt::Valid(user) => user,
         Attempt::Incorrect => {
-            log_failure(&provider, username, "incorrect_password", INCORRECT);
+            log_failure(&state, &provider, username, "incorrect_password", INCORRECT);
             return again(StatusCode::UNAUTHORIZED, INCORRECT);
         }
         Attempt::Inactive => {
-            log_failure(&provider, username, "inactive_user", INACTIVE);
+            log_failure(&state, &provider, username, "inactive_user", INACTIVE);
             return again(StatusCode::FORBIDDEN, INACTIVE);
         }
         Attempt::Limited(retry) => {
             log_failure(
+                &state,
                 &provider,
                 username,
                 "rate_limited",
@@ -114,6 +115,7 @@ pub(crate) async fn submit(
     let subject = authz::Subject::new(&identity, authz::Claims::None);
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
         return login_failed(
+            &state,
             &provider.id,
             Failure {
                 error: LoginError::NotAuthorized(denial.to_string()),
@@ -147,6 +149,14 @@ fn shown(username: &str) -> &str {
     username.get(..end).unwrap_or_default()
 }
 
-fn log_failure(provider: &LocalProvider, username: &str, reason: &'static str, detail: &str) {
+/// Logs and counts a refused attempt (`crate::metrics`: `reason` is one of its login failures).
+fn log_failure(
+    state: &AppState,
+    provider: &LocalProvider,
+    username: &str,
+    reason: &'static str,
+    detail: &str,
+) {
     tracing::warn!(provider = %provider.id, user = %shown(username), result = "failure", reason, detail, "login");
+    state.metrics.login_failed(&provider.id, reason);
 }

@@ -11,6 +11,7 @@ mod normalize;
 mod unroutable;
 
 use crate::config::{HostPattern, UpstreamConfig};
+use crate::metrics::RouteSlot;
 
 pub(crate) use host::{normalize_authority, normalize_host, request_host};
 pub(crate) use normalize::normalize_path;
@@ -128,6 +129,19 @@ impl RouteTable {
     /// The routes in matching order.
     pub(crate) fn upstreams(&self) -> &[UpstreamConfig] {
         &self.upstreams
+    }
+
+    /// The metrics slot of `upstream`, one of [`RouteTable::upstreams`] (found by its
+    /// address, without comparing anything else); the gateway's own for any other.
+    pub(crate) fn slot(&self, upstream: &UpstreamConfig) -> RouteSlot {
+        let offset = std::ptr::from_ref(upstream)
+            .addr()
+            .wrapping_sub(self.upstreams.as_ptr().addr());
+        let position = offset / std::mem::size_of::<UpstreamConfig>().max(1);
+        match self.upstreams.get(position) {
+            Some(found) if std::ptr::eq(found, upstream) => RouteSlot::upstream(position),
+            _ => RouteSlot::GATEWAY,
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::io::AsyncWriteExt as _;
 use super::link::{self, LinkState};
 use super::{settings, ttl_seconds, Redis, RedisError};
 use crate::config::RedisConfig;
+use crate::metrics::Metrics;
 
 /// A generous bound for waits on the client's own events, so a broken test fails, not hangs.
 const EVENT_BOUND: Duration = Duration::from_secs(30);
@@ -29,6 +30,11 @@ fn config(urls: &[&str], key_prefix: &str, timeout: Duration) -> RedisConfig {
         key_prefix: key_prefix.to_owned(),
         timeout,
     }
+}
+
+/// A client counting its failures in metrics of its own.
+fn connect(config: &RedisConfig) -> Result<Redis, RedisError> {
+    Redis::connect(config, Arc::new(Metrics::new(&[], &[])))
 }
 
 fn random_prefix() -> String {
@@ -67,7 +73,7 @@ fn shared_redis() -> Option<Redis> {
         &random_prefix(),
         Duration::from_secs(2),
     );
-    Some(Redis::connect(&config).unwrap())
+    Some(connect(&config).unwrap())
 }
 
 fn free_port() -> u16 {
@@ -185,7 +191,7 @@ async fn an_unusable_url_is_an_error_that_quotes_no_password() {
         "redis+sentinel://:hunter2@sentinel:26379/",
         "redis://:hunter2@:6379",
     ] {
-        let Err(err) = Redis::connect(&config(&[url], "p:", Duration::from_secs(1))) else {
+        let Err(err) = connect(&config(&[url], "p:", Duration::from_secs(1))) else {
             panic!("{url} was accepted");
         };
         assert!(matches!(err, RedisError::InvalidUrl(_)), "{url}: {err:?}");
@@ -232,7 +238,7 @@ impl std::io::Write for LogSink {
 
 #[tokio::test]
 async fn keys_carry_the_prefix() {
-    let redis = Redis::connect(&config(
+    let redis = connect(&config(
         &["redis://127.0.0.1:1"],
         "gw:",
         Duration::from_secs(1),
@@ -384,7 +390,12 @@ async fn ping_answers() {
 #[tokio::test]
 async fn a_closed_port_makes_calls_unavailable() {
     let url = format!("redis://:hunter2@127.0.0.1:{}", free_port());
-    let redis = Redis::connect(&config(&[&url], "p:", Duration::from_secs(2))).unwrap();
+    let metrics = Arc::new(Metrics::new(&[], &[]));
+    let redis = Redis::connect(
+        &config(&[&url], "p:", Duration::from_secs(2)),
+        Arc::clone(&metrics),
+    )
+    .unwrap();
     let ping = redis.ping().await.unwrap_err();
     assert!(matches!(ping, RedisError::Unavailable(_)), "{ping:?}");
     assert!(!crate::error_chain::error_chain(&ping).contains("hunter2"));
@@ -396,6 +407,8 @@ async fn a_closed_port_makes_calls_unavailable() {
         .await
         .unwrap_err();
     assert!(matches!(set, RedisError::Unavailable(_)), "{set:?}");
+    let counted = metrics.value("portcullis_session_store_errors_total{kind=\"unavailable\"}");
+    assert_eq!(counted, Some(3), "{}", metrics.render());
 }
 
 #[tokio::test]
@@ -408,11 +421,18 @@ async fn a_silent_server_times_out() {
             held.push(socket);
         }
     });
-    let redis = Redis::connect(&config(&[&url], "p:", Duration::from_millis(300))).unwrap();
+    let metrics = Arc::new(Metrics::new(&[], &[]));
+    let redis = Redis::connect(
+        &config(&[&url], "p:", Duration::from_millis(300)),
+        Arc::clone(&metrics),
+    )
+    .unwrap();
     for _ in 0..2 {
         let err = redis.get("k").await.unwrap_err();
         assert!(matches!(err, RedisError::Timeout(_)), "{err:?}");
     }
+    let counted = metrics.value("portcullis_session_store_errors_total{kind=\"timeout\"}");
+    assert_eq!(counted, Some(2), "{}", metrics.render());
 }
 
 #[tokio::test]
@@ -431,7 +451,7 @@ async fn a_server_speaking_garbage_gives_errors_not_panics() {
             });
         }
     });
-    let redis = Redis::connect(&config(&[&url], "p:", Duration::from_millis(500))).unwrap();
+    let redis = connect(&config(&[&url], "p:", Duration::from_millis(500))).unwrap();
     assert!(redis.ping().await.is_err());
     assert!(redis
         .get_many(&["a".to_owned(), "b".to_owned()])
@@ -447,7 +467,7 @@ async fn calls_recover_when_the_server_is_back() {
         return;
     };
     let url = format!("redis://127.0.0.1:{port}");
-    let redis = Redis::connect(&config(&[&url], "p:", Duration::from_secs(2))).unwrap();
+    let redis = connect(&config(&[&url], "p:", Duration::from_secs(2))).unwrap();
     tokio::time::timeout(EVENT_BOUND, redis.until_connected())
         .await
         .unwrap();

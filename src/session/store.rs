@@ -9,6 +9,7 @@
 //! Both enforce `lifetime` and `idle_timeout`, and re-seal a session opened with a
 //! previous secret on its next use.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
@@ -21,6 +22,7 @@ use super::record::{Ending, Session};
 use super::redis_store::RedisStore;
 use super::revocations::{Revocations, Verdict};
 use crate::config::{Config, SessionStoreKind};
+use crate::metrics::Metrics;
 use crate::redis::{Redis, RedisError};
 
 /// The request's session as the store found it.
@@ -52,17 +54,19 @@ enum StoreKind {
 
 impl SessionStore {
     /// The configured store. Redis is connected in the background: an unreachable Redis
-    /// does not stop the gateway from starting (`/ready` says 503 until it answers).
+    /// does not stop the gateway from starting (`/ready` says 503 until it answers). Every
+    /// Redis command that fails is counted in `metrics`.
     pub(crate) fn new(
         config: &Config,
         codec: SessionCodec,
         wants_id_token: bool,
+        metrics: Arc<Metrics>,
     ) -> Result<SessionStore, RedisError> {
         let redis = config
             .session
             .redis
             .as_ref()
-            .map(Redis::connect)
+            .map(|redis| Redis::connect(redis, metrics))
             .transpose()?;
         let revocations = match &redis {
             Some(redis) => Revocations::Redis(redis.clone()),

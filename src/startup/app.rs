@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
@@ -22,9 +22,10 @@ use hyper::body::Body as _;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::error::render::{Answer, RequestLayer, RequestService};
+use crate::error::render::{Answer, RequestLayer, RequestService, Routed};
 use crate::error::AppError;
 use crate::gate;
+use crate::metrics::RouteSlot;
 use crate::state::AppState;
 
 /// The router, and the gate behind the router's request middleware.
@@ -36,7 +37,10 @@ pub(crate) struct App {
 
 impl App {
     pub(crate) fn new(state: AppState) -> App {
-        let layer = RequestLayer::new(std::sync::Arc::clone(&state.pages));
+        let layer = RequestLayer::new(
+            std::sync::Arc::clone(&state.pages),
+            std::sync::Arc::clone(&state.metrics),
+        );
         App {
             router: super::routes::router(state.clone()),
             gate: layer.layer(Gate(state)),
@@ -45,12 +49,13 @@ impl App {
 }
 
 /// Whether the router has a route for `path` other than its fallback: every other route is
-/// `/ping`, `/ready` or under `/oauth2/` (the dev provider's included).
+/// `/ping`, `/ready`, `/metrics` (a 404 when `server.metrics_listen` serves it) or under
+/// `/oauth2/` (the dev provider's included).
 pub(super) fn routed(path: &str) -> bool {
-    path.starts_with("/oauth2/") || path == "/ping" || path == "/ready"
+    path.starts_with("/oauth2/") || path == "/ping" || path == "/ready" || path == "/metrics"
 }
 
-type GateFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+type GateFuture = Pin<Box<dyn Future<Output = Result<Routed, Infallible>> + Send>>;
 
 impl Service<Request> for App {
     type Response = Response;
@@ -76,12 +81,13 @@ impl Service<Request> for App {
     }
 }
 
-/// [`gate::handle`] as a service, its arguments taken as the router's extractors take them.
+/// [`gate::handle`] as a service, its arguments taken as the router's extractors take them;
+/// its answers name the upstream they were routed to, for the metrics.
 #[derive(Clone)]
 pub(crate) struct Gate(AppState);
 
 impl Service<Request> for Gate {
-    type Response = Response;
+    type Response = Routed;
     type Error = Infallible;
     type Future = GateFuture;
 
@@ -95,13 +101,17 @@ impl Service<Request> for Gate {
             let Some(&ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
             else {
                 // The listener gives every request its peer; the router would answer 500 too.
-                return Ok(
-                    AppError::Internal("the request has no peer address".into()).into_response()
-                );
+                return Ok(Routed {
+                    response: AppError::Internal("the request has no peer address".into())
+                        .into_response(),
+                    slot: RouteSlot::GATEWAY,
+                });
             };
-            Ok(gate::handle(State(state), ConnectInfo(peer), request)
+            let mut slot = RouteSlot::GATEWAY;
+            let response = gate::pass(state, peer, request, &mut slot)
                 .await
-                .into_response())
+                .into_response();
+            Ok(Routed { response, slot })
         })
     }
 }

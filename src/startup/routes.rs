@@ -1,6 +1,6 @@
 //! Every route of the gateway in one function, the middleware order commented, and the
-//! handlers of the small endpoints it serves itself (`/ping`, `/ready`, static files, the
-//! local providers' keys).
+//! handlers of the small endpoints it serves itself (`/ping`, `/ready`, `/metrics`, static
+//! files, the local providers' keys); also the router of `server.metrics_listen`.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::pages::Pages;
 use crate::state::AppState;
 use crate::{backchannel, flow, forward_auth, gate, local};
@@ -52,17 +53,37 @@ pub(crate) fn router(state: AppState) -> Router {
     // Innermost: only the `/oauth2/*` answers get the security headers.
     let oauth2 = oauth2.layer(middleware::map_response(security_headers));
 
+    // `/metrics` is the gateway's own path either way: with `server.metrics_listen` it is
+    // served there only, and here it is a 404 rather than an upstream's page, so that
+    // neither the gateway's nor an upstream's metrics are exposed where they were not meant
+    // to be.
+    let metrics_route = match state.config.server.metrics_listen {
+        None => get(metrics),
+        Some(_) => any(not_found),
+    };
     Router::new()
         .merge(oauth2)
         .route("/ping", get(ping))
         .route("/ready", get(ready))
+        .route("/metrics", metrics_route)
         .fallback(gate::handle)
         // Around everything: the request id, error rendering inside the request log (so the
-        // log line sees the final status and the page carries the log's request id).
-        .layer(crate::error::render::RequestLayer::new(Arc::clone(
-            &state.pages,
-        )))
+        // log line sees the final status and the page carries the log's request id) and
+        // the metrics of every answer.
+        .layer(crate::error::render::RequestLayer::new(
+            Arc::clone(&state.pages),
+            Arc::clone(&state.metrics),
+        ))
         .with_state(state)
+}
+
+/// The router of `server.metrics_listen`: `GET /metrics` and 404 for anything else, without
+/// the request log (a scrape every few seconds would fill it) and not counted itself.
+pub(crate) fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(metrics)
 }
 
 /// Headers on every `/oauth2/*` answer: no framing, no referrer, no caching of pages that
@@ -110,6 +131,23 @@ async fn not_found() -> AppError {
 
 async fn ping() -> &'static str {
     "OK"
+}
+
+/// `GET /metrics` on the main listener (when `server.metrics_listen` is not set).
+async fn metrics(State(state): State<AppState>) -> Response {
+    metrics_text(State(Arc::clone(&state.metrics))).await
+}
+
+/// The Prometheus text of every metric (`crate::metrics`), never cached.
+async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        metrics.render(),
+    )
+        .into_response()
 }
 
 /// 200 when every provider is discovered and the session store answers; 503 otherwise,

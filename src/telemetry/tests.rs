@@ -139,7 +139,8 @@ fn log_inside_a_request(format: LogFormat) -> (String, String) {
     let buffer = Buffer::default();
     let subscriber = subscriber(format, EnvFilter::new("info"), false, buffer.clone());
     let pages = std::sync::Arc::new(crate::pages::Pages::new().unwrap());
-    let service = crate::error::render::RequestLayer::new(pages).layer(tower::service_fn(
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new(&[], &[]));
+    let service = crate::error::render::RequestLayer::new(pages, metrics).layer(tower::service_fn(
         |_request: axum::extract::Request| async {
             tracing::info!(step = "inside", "the handler at work");
             Ok::<_, std::convert::Infallible>(axum::response::Response::new(

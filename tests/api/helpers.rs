@@ -318,6 +318,8 @@ pub struct TestApp {
     pub gateway_config: portcullis::config::Config,
     /// The address `/down` points at: bound, not listening, so connections are refused.
     pub refused_addr: SocketAddr,
+    /// Where `server.metrics_listen` serves `/metrics`, when the test set it.
+    pub metrics_addr: Option<SocketAddr>,
     _refused: TcpSocket,
 }
 
@@ -390,6 +392,7 @@ pub async fn try_spawn_app_with(change: impl FnOnce(&mut TestConfig)) -> Result<
         .await
         .map_err(|error| format!("start-up failed: {error:#}"))?;
     let addr = app.local_addr();
+    let metrics_addr = app.metrics_addr();
     tokio::spawn(app.run_until_stopped());
 
     let browser = Browser::new();
@@ -406,6 +409,7 @@ pub async fn try_spawn_app_with(change: impl FnOnce(&mut TestConfig)) -> Result<
         config: cfg,
         gateway_config,
         refused_addr,
+        metrics_addr,
         _refused: refused,
     };
     if test_app.config.provider_running && test_app.config.wait_until_ready {

@@ -36,6 +36,7 @@ mod identity_values;
 mod local_accounts;
 mod login_rate_limit;
 mod login_rejections;
+mod metrics;
 mod mock_provider;
 mod nginx;
 mod presets;

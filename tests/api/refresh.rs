@@ -18,10 +18,10 @@ use crate::helpers::{echoed, set_cookies, spawn_app_with, Browser, TestApp, Test
 use crate::redis_server::{cleanup, shared_redis_prefix};
 
 /// Seconds every mock access token lives.
-const LIFETIME: u64 = 6;
+pub(crate) const LIFETIME: u64 = 6;
 /// The configured `refresh_before`: a session is due `LIFETIME - WINDOW` seconds after its
 /// tokens were issued.
-const WINDOW: u64 = 3;
+pub(crate) const WINDOW: u64 = 3;
 
 /// The mock issues rotating refresh tokens with short-lived access tokens, the upstream gets
 /// the access token, and `extra` goes under `[session]`.

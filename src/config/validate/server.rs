@@ -1,6 +1,6 @@
-//! `[server]`: the bind address, the public URL browsers use, the proxies whose forwarding
-//! headers are believed, the hosts an absolute `rd` may name and the bounds on client
-//! connections ([`connections`]), and the rate limit on the login endpoints.
+//! `[server]`: the bind address (and that of `/metrics`), the public URL browsers use, the
+//! proxies whose forwarding headers are believed, the hosts an absolute `rd` may name and the
+//! bounds on client connections ([`connections`]), and the rate limit on the login endpoints.
 
 use std::net::SocketAddr;
 
@@ -59,6 +59,7 @@ impl Checker<'_, '_> {
         );
         let connections = self.connections(raw);
         let login_rate_limit = self.login_rate_limit(raw.login_rate_limit.as_ref());
+        let metrics_listen = self.metrics_listen(raw.metrics_listen.as_ref(), listen);
         let server = match (
             listen,
             public_url,
@@ -66,6 +67,7 @@ impl Checker<'_, '_> {
             allowed_redirect_hosts,
             connections,
             login_rate_limit,
+            metrics_listen,
         ) {
             (
                 Some(listen),
@@ -74,8 +76,10 @@ impl Checker<'_, '_> {
                 Some(allowed_redirect_hosts),
                 Some(connections),
                 Some(login_rate_limit),
+                Some(metrics_listen),
             ) => Some(ServerConfig {
                 listen,
+                metrics_listen,
                 public_url,
                 auto_redirect: raw.auto_redirect.unwrap_or(false),
                 trusted_proxies,
@@ -109,6 +113,33 @@ impl Checker<'_, '_> {
                 None
             }
         }
+    }
+
+    /// `server.metrics_listen`: `Some(None)` when absent (`/metrics` on `listen`); an address
+    /// of its own, never `listen` itself.
+    fn metrics_listen(
+        &mut self,
+        raw: Option<&Text>,
+        listen: Option<SocketAddr>,
+    ) -> Option<Option<SocketAddr>> {
+        const KEY: &str = "server.metrics_listen";
+        let Some(raw) = raw else {
+            return Some(None);
+        };
+        let text = self.text(raw, KEY)?;
+        let address = self.socket_address(&text, KEY)?;
+        if Some(address) == listen && address.port() != 0 {
+            self.error(
+                text.offset,
+                KEY,
+                format!(
+                    "`{address}` is `listen` itself: give /metrics an address of its own, like \
+                     \"127.0.0.1:9090\", or leave `metrics_listen` out to serve it on `listen`"
+                ),
+            );
+            return None;
+        }
+        Some(Some(address))
     }
 
     fn socket_address(&mut self, text: &Str, key: &str) -> Option<SocketAddr> {

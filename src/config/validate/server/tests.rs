@@ -208,3 +208,38 @@ fn login_rate_limit_defaults_to_600_a_minute_and_0_turns_it_off() {
         assert!(error.message.contains(fragment), "{}", error.message);
     }
 }
+
+#[test]
+fn metrics_listen_is_an_address_of_its_own() {
+    let parse = |server: &str| {
+        let source = FORWARD_AUTH
+            .replace("{server}", server)
+            .replace("cookie_domain = {domain}", "");
+        Config::parse(&source, "providers.toml", &|_| None)
+            .map(|config| config.server.metrics_listen)
+    };
+    assert_eq!(parse("").unwrap(), None, "/metrics on `listen` by default");
+    assert_eq!(
+        parse("metrics_listen = \"127.0.0.1:9090\"").unwrap(),
+        Some("127.0.0.1:9090".parse().unwrap())
+    );
+    assert_eq!(
+        parse("metrics_listen = \"[::1]:0\"").unwrap(),
+        Some("[::1]:0".parse().unwrap())
+    );
+    for (value, fragment) in [
+        ("\"localhost:9090\"", "not a socket address"),
+        ("\"127.0.0.1\"", "not a socket address"),
+        ("\"127.0.0.1:4180\"", "is `listen` itself"),
+        ("9090", "invalid type"),
+    ] {
+        let errors = parse(&format!("metrics_listen = {value}")).unwrap_err();
+        let error = errors
+            .0
+            .iter()
+            .find(|error| error.key == "server.metrics_listen")
+            .unwrap_or_else(|| panic!("no error for {value}: {errors:?}"));
+        assert_eq!((error.line, error.column), (4, 18), "{error:?}");
+        assert!(error.message.contains(fragment), "{}", error.message);
+    }
+}
