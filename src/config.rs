@@ -44,6 +44,31 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// `[pages]`: the branding of the pages people see.
     pub pages: PagesConfig,
+    /// `[telemetry]`: OpenTelemetry traces over OTLP; `None` (no section) sends nothing.
+    pub telemetry: Option<TelemetryConfig>,
+}
+
+/// `server.log_format` (and the `--log-format` flag, which wins when given): how log lines
+/// are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event, `name=value` fields (the default).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[telemetry]` (DESIGN §11): spans sent to an OpenTelemetry collector over OTLP/HTTP with
+/// the JSON encoding (`crate::telemetry::trace`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryConfig {
+    /// Where the spans are sent: `otlp_endpoint` followed by `/v1/traces` (the OTLP
+    /// exporter's rule for a base URL), or `otlp_endpoint` itself when it already ends so.
+    pub traces_url: Url,
+    /// `sample_ratio` (default 1): the share of new traces that are recorded, from 0 to 1.
+    pub sample_ratio: f64,
+    /// `service_name` (default `"portcullis"`): the `service.name` of the spans' resource.
+    pub service_name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +97,9 @@ pub struct ServerConfig {
     /// `/oauth2/start`, `/oauth2/callback/*`, `/oauth2/local/*` and `/oauth2/token`, in a
     /// burst or spread out; over it, 429 with `Retry-After`. `None` (`0`): no limit.
     pub login_rate_limit: Option<u32>,
+    /// `log_format`: how log lines are written; `None` leaves it to `--log-format` (text by
+    /// default). Read at start-up only.
+    pub log_format: Option<LogFormat>,
 }
 
 /// `header_timeout`, `keepalive_timeout`, `shutdown_timeout`, `max_connections` and

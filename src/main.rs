@@ -27,15 +27,9 @@ struct Cli {
         default_value = "providers.toml"
     )]
     config: PathBuf,
-    /// Log format.
-    #[arg(
-        long,
-        global = true,
-        env = "PORTCULLIS_LOG_FORMAT",
-        value_enum,
-        default_value = "text"
-    )]
-    log_format: LogFormat,
+    /// Log format; wins over `server.log_format` [default: text]
+    #[arg(long, global = true, env = "PORTCULLIS_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -93,8 +87,8 @@ fn main() -> ExitCode {
             }
         },
         None => {
-            telemetry::init(cli.log_format);
-            raise_descriptor_limit();
+            // Read first, so that `server.log_format` holds from the first line on; its
+            // problems are written for people either way.
             let config = match Config::load(&cli.config) {
                 Ok(config) => config,
                 Err(errors) => {
@@ -103,6 +97,12 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            telemetry::init(
+                cli.log_format
+                    .or(config.server.log_format)
+                    .unwrap_or(LogFormat::Text),
+            );
+            raise_descriptor_limit();
             match run(config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {

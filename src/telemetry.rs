@@ -20,12 +20,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, MakeWriter};
 use tracing_subscriber::EnvFilter;
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+pub use crate::config::LogFormat;
 
 /// Installs the global subscriber; the level comes from `RUST_LOG` (default `info`, with the
 /// Redis client's own messages at `error` only: the gateway logs a lost and a recovered

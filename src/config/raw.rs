@@ -26,6 +26,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) upstream: Vec<RawUpstream>,
     pub(super) pages: Option<RawPages>,
+    pub(super) telemetry: Option<RawTelemetry>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +45,7 @@ pub(super) struct RawServer {
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
     pub(super) login_rate_limit: Option<Spanned<i64>>,
     pub(super) metrics_listen: Option<Text>,
+    pub(super) log_format: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -193,6 +195,15 @@ pub(super) struct RawPages {
     pub(super) templates_dir: Option<Text>,
 }
 
+/// `[telemetry]`: OpenTelemetry traces (DESIGN §11).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTelemetry {
+    pub(super) otlp_endpoint: Option<Text>,
+    pub(super) sample_ratio: Option<Spanned<f64>>,
+    pub(super) service_name: Option<Text>,
+}
+
 /// The raw configuration plus what `validate` needs to place its own messages.
 pub(super) struct RawDocument {
     pub(super) config: RawConfig,
@@ -200,7 +211,7 @@ pub(super) struct RawDocument {
 }
 
 /// Keys that must be tables and arrays of tables; serde's messages for other shapes confuse.
-const TABLES: [&str; 4] = ["server", "session", "authorize", "pages"];
+const TABLES: [&str; 5] = ["server", "session", "authorize", "pages", "telemetry"];
 const ARRAYS_OF_TABLES: [&str; 2] = ["provider", "upstream"];
 
 /// Parses `source`; `None` when it is not TOML at all. Unknown keys and wrong types are

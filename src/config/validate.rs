@@ -31,6 +31,7 @@ mod server;
 mod session;
 mod session_store;
 mod skip_auth;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 mod upstreams;
@@ -86,6 +87,7 @@ impl Checker<'_, '_> {
         let authorize = self.authorize(raw.authorize.as_ref(), provider_ids.as_deref());
         let upstreams = self.upstreams(&raw.upstream, provider_ids.as_deref());
         let pages = self.pages(raw.pages.as_ref());
+        let telemetry = self.telemetry(raw.telemetry.as_ref());
         Some(Config {
             server: server?,
             session: session?,
@@ -93,6 +95,7 @@ impl Checker<'_, '_> {
             authorize: authorize?,
             upstreams: upstreams?,
             pages: pages?,
+            telemetry: telemetry?,
         })
     }
 

@@ -33,6 +33,7 @@ mod helpers;
 mod host_routing;
 mod http2;
 mod identity_values;
+mod json_logs;
 mod local_accounts;
 mod login_rate_limit;
 mod login_rejections;

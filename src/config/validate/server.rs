@@ -60,6 +60,7 @@ impl Checker<'_, '_> {
         let connections = self.connections(raw);
         let login_rate_limit = self.login_rate_limit(raw.login_rate_limit.as_ref());
         let metrics_listen = self.metrics_listen(raw.metrics_listen.as_ref(), listen);
+        let log_format = self.log_format(raw.log_format.as_ref());
         let server = match (
             listen,
             public_url,
@@ -68,6 +69,7 @@ impl Checker<'_, '_> {
             connections,
             login_rate_limit,
             metrics_listen,
+            log_format,
         ) {
             (
                 Some(listen),
@@ -77,6 +79,7 @@ impl Checker<'_, '_> {
                 Some(connections),
                 Some(login_rate_limit),
                 Some(metrics_listen),
+                Some(log_format),
             ) => Some(ServerConfig {
                 listen,
                 metrics_listen,
@@ -86,6 +89,7 @@ impl Checker<'_, '_> {
                 allowed_redirect_hosts,
                 connections,
                 login_rate_limit,
+                log_format,
             }),
             _ => None,
         };
