@@ -166,9 +166,11 @@ fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
 /// come from the gateway, and the descriptions of the original request that a proxy in front
 /// sets (`X-Original-URL`, `X-Rewrite-URL`, `X-Forwarded-Uri`, and their methods): IIS,
 /// Symfony and Zend route by them instead of the request line, so `/public` with
-/// `X-Original-URL: /admin` would reach `/admin` under the public route's policy. Listed
+/// `X-Original-URL: /admin` would reach `/admin` under the public route's policy; and the
+/// W3C Trace Context fields (`traceparent`, `tracestate`), which would pick the trace the
+/// upstream's spans join: the gateway sends its own (`crate::telemetry::trace`). Listed
 /// lower-case with `-`.
-const FORGEABLE: [&str; 25] = [
+const FORGEABLE: [&str; 27] = [
     "x-forwarded-user",
     "x-forwarded-email",
     "x-forwarded-preferred-username",
@@ -194,6 +196,8 @@ const FORGEABLE: [&str; 25] = [
     "x-original-url",
     "x-original-method",
     "x-rewrite-url",
+    "traceparent",
+    "tracestate",
 ];
 
 /// Removes every client copy of a [`FORGEABLE`] header, whatever its case and with `_` in
