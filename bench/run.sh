@@ -22,7 +22,8 @@
 #   HOLD=1 bash bench/run.sh           # start and sign in, print the addresses, pids and
 #                                      # cookies, and wait (to measure or profile by hand)
 #   INSTRUCTIONS=1 bash bench/run.sh   # also the instructions per signed-in GET of each
-#                                      # gateway and the floor, counted by callgrind (valgrind)
+#                                      # gateway and the floor, counted by callgrind (valgrind;
+#                                      # the profiles: target/bench-callgrind-NAME.out)
 #   SMOKE=1 bash bench/run.sh          # CI: every case once for 1 s, tiny memory phases,
 #                                      # a debug build; fails on any wrong answer, no threshold
 #
@@ -547,7 +548,7 @@ fi
 instructions() { # name port command…
   local name="$1" port="$2"; shift 2
   local out="$WORK/$name.callgrind" log="$WORK/$name-callgrind.log" wrk_out="$WORK/$name-callgrind.wrk"
-  "${SERVER_CPU[@]}" env RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >"$log" 2>&1 &
+  "${SERVER_CPU[@]}" env RUST_LOG=warn valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$out" "$@" >"$log" 2>&1 &
   local vg=$!
   PIDS+=("$vg")
   for _ in $(seq 1 300); do
@@ -566,6 +567,7 @@ instructions() { # name port command…
   local requests total
   requests="$(awk '/requests in/ { print $1 }' "$wrk_out")"
   total="$(callgrind_annotate "$out".1 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')"
+  mkdir -p target && cp "$out".1 "target/bench-callgrind-$name.out"
   printf '   %-16s %9d requests %14d instructions %8d per request\n' "$name" "$requests" "$total" "$((total / requests))"
 }
 if [ -n "${INSTRUCTIONS:-}" ]; then

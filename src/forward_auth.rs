@@ -28,7 +28,8 @@ use crate::authz::{self, Claims, Subject};
 use crate::caller::Caller;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
-use crate::proxy::headers::{groups_header, set_header};
+use crate::identity::HeaderValues;
+use crate::proxy::headers::set_header;
 use crate::public::passes_without_session;
 use crate::session::Session;
 use crate::state::AppState;
@@ -140,21 +141,27 @@ fn decide(
 /// lacks may otherwise forward the client's own copy, or (Caddy before 2.7) the text of its
 /// unresolved placeholder.
 fn accepted(session: &Session, upstream: &UpstreamConfig) -> Response {
-    let identity = &session.identity;
+    let made;
+    let values = match session.header_values() {
+        Some(values) => values,
+        None => {
+            made = HeaderValues::new(&session.identity);
+            &made
+        }
+    };
     let mut response = StatusCode::ACCEPTED.into_response();
     let headers = response.headers_mut();
-    set_identity_header(headers, X_AUTH_REQUEST_USER, Some(&identity.user));
-    set_identity_header(headers, X_AUTH_REQUEST_EMAIL, identity.email.as_deref());
-    set_identity_header(
-        headers,
-        X_AUTH_REQUEST_PREFERRED_USERNAME,
-        identity.preferred_username.as_deref(),
-    );
-    set_identity_header(
-        headers,
-        X_AUTH_REQUEST_GROUPS,
-        groups_header(&identity.groups).as_deref(),
-    );
+    for (name, value) in [
+        (X_AUTH_REQUEST_USER, &values.user),
+        (X_AUTH_REQUEST_EMAIL, &values.email),
+        (
+            X_AUTH_REQUEST_PREFERRED_USERNAME,
+            &values.preferred_username,
+        ),
+        (X_AUTH_REQUEST_GROUPS, &values.groups),
+    ] {
+        headers.insert(name, value.clone().unwrap_or(HeaderValue::from_static("")));
+    }
     if upstream.pass_access_token {
         set_identity_header(
             headers,

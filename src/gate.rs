@@ -19,7 +19,7 @@ use crate::links::{redirect, sign_in_url, start_url};
 use crate::metrics::RouteSlot;
 use crate::pages::EchoPage;
 use crate::proxy::headers::remove_gateway_set_cookies;
-use crate::proxy::route::request_host;
+use crate::proxy::route::routed_host;
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
 use crate::public::passes_without_session;
 use crate::redirect::RedirectTarget;
@@ -51,11 +51,14 @@ pub(crate) async fn pass(
     if request.method() == Method::CONNECT {
         return Ok(connect_refused(&request));
     }
-    let host = request_host(request.headers(), request.uri(), request.version())
+    let host = routed_host(request.headers(), request.uri(), request.version())
         .map_err(|bad| AppError::BadRequest(bad.to_string()))?;
     let upstream = state
         .routes
-        .route(host, request.uri().path())
+        .route_normal(
+            host.as_ref().map(|(_, normal)| &**normal),
+            request.uri().path(),
+        )
         .ok_or(AppError::NoRoute)?;
     *slot = state.routes.slot(upstream);
     if passes_without_session(
@@ -171,6 +174,7 @@ async fn forward(
         gateway_cookie_name: &state.cookies.name,
         identity: session.map(|s| IdentityHeaders {
             identity: &s.identity,
+            values: s.header_values(),
             access_token: s.access_token.as_deref(),
             id_token: s.id_token.as_deref(),
         }),

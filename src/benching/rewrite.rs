@@ -9,7 +9,7 @@ use super::gateway::{self, Gateway, PUBLIC_HOST};
 use super::routing::PREFIX_HIT;
 use super::session::{alice, browser_cookies};
 use crate::config::UpstreamConfig;
-use crate::identity::Identity;
+use crate::identity::{HeaderValues, Identity};
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
 
 /// The fields of the request besides its `Cookie`, as a desktop Chrome sends them, and the
@@ -41,6 +41,8 @@ pub struct HeaderRewrite {
     /// The public URL's scheme, sent as `X-Forwarded-Proto`.
     proto: String,
     identity: Identity,
+    /// Its header values, made once, as the opened-session cache keeps them.
+    values: HeaderValues,
     access_token: String,
     id_token: String,
     uri: Uri,
@@ -72,6 +74,7 @@ impl HeaderRewrite {
             upstream,
             cookie_name: state.cookies.name.clone(),
             proto: state.config.server.public_url.scheme().to_owned(),
+            values: HeaderValues::new(&alice()),
             identity: alice(),
             access_token: "SlAV32hkKG2MAZdXnUqv0Iq4TWPcRzcXwjGgFIlyrcY".to_owned(),
             id_token: gateway.sign("JWT", &serde_json::json!({ "sub": alice().user }))?,
@@ -100,6 +103,7 @@ impl HeaderRewrite {
             gateway_cookie_name: &self.cookie_name,
             identity: Some(IdentityHeaders {
                 identity: &self.identity,
+                values: Some(&self.values),
                 access_token: Some(&self.access_token),
                 id_token: Some(&self.id_token),
             }),

@@ -18,13 +18,16 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 use super::hop_by_hop::{remove_hop_by_hop, requested_upgrade};
 use super::upgrade::TunnelIdleTimeout;
 use crate::config::{UpstreamConfig, UpstreamTarget};
-use crate::identity::{reads_as_written, Identity};
+use crate::identity::{header_value, HeaderValues, Identity};
 use crate::proxy::route::normalize_authority;
 
 /// What the gateway adds for an authenticated request (DESIGN §4).
 #[derive(Clone, Copy)]
 pub(crate) struct IdentityHeaders<'a> {
     pub(crate) identity: &'a Identity,
+    /// The identity's header values when they were made before (`Session::header_values`);
+    /// made here otherwise.
+    pub(crate) values: Option<&'a HeaderValues>,
     /// Sent as `X-Forwarded-Access-Token` when the route has `pass_access_token`.
     pub(crate) access_token: Option<&'a str>,
     /// Sent as `Authorization: Bearer …` when the route has `pass_authorization_header`.
@@ -36,6 +39,7 @@ impl std::fmt::Debug for IdentityHeaders<'_> {
         let redacted = |token: Option<&str>| token.map(|_| "[redacted]");
         f.debug_struct("IdentityHeaders")
             .field("identity", self.identity)
+            .field("values", &self.values.map(|_| ".."))
             .field("access_token", &redacted(self.access_token))
             .field("id_token", &redacted(self.id_token))
             .finish()
@@ -316,18 +320,6 @@ fn is_gateway_cookie(name: &[u8], gateway: &[u8]) -> bool {
     }
 }
 
-/// The groups as one comma-separated header value, `None` when none is left: a group that
-/// would not read as written (`crate::identity::reads_as_written`) or that has a comma (which
-/// would read as the separator of the list: `eng,admins` as `admins`) is left out.
-pub(crate) fn groups_header(groups: &[String]) -> Option<String> {
-    let groups: Vec<&str> = groups
-        .iter()
-        .map(String::as_str)
-        .filter(|group| !group.contains(',') && reads_as_written(group))
-        .collect();
-    (!groups.is_empty()).then(|| groups.join(","))
-}
-
 /// Sets the identity headers of DESIGN §4 for an authenticated request: `X-Forwarded-User`,
 /// `-Email`, `-Preferred-Username`, `-Groups` (comma-separated), `-Provider`, and by route
 /// option `X-Forwarded-Access-Token` and `Authorization: Bearer <id_token>` (RFC 6750 §2.1;
@@ -343,20 +335,25 @@ pub(crate) fn set_identity_headers(
     identity: &IdentityHeaders<'_>,
     upstream: &UpstreamConfig,
 ) {
-    let person = identity.identity;
-    set_header(headers, X_FORWARDED_USER, Some(&person.user));
-    set_header(headers, X_FORWARDED_EMAIL, person.email.as_deref());
-    set_header(
-        headers,
-        X_FORWARDED_PREFERRED_USERNAME,
-        person.preferred_username.as_deref(),
-    );
-    set_header(
-        headers,
-        X_FORWARDED_GROUPS,
-        groups_header(&person.groups).as_deref(),
-    );
-    set_header(headers, X_FORWARDED_PROVIDER, Some(&person.provider));
+    let made;
+    let values = match identity.values {
+        Some(values) => values,
+        None => {
+            made = HeaderValues::new(identity.identity);
+            &made
+        }
+    };
+    for (name, value) in [
+        (X_FORWARDED_USER, &values.user),
+        (X_FORWARDED_EMAIL, &values.email),
+        (X_FORWARDED_PREFERRED_USERNAME, &values.preferred_username),
+        (X_FORWARDED_GROUPS, &values.groups),
+        (X_FORWARDED_PROVIDER, &values.provider),
+    ] {
+        if let Some(value) = value {
+            headers.insert(name, value.clone());
+        }
+    }
     if upstream.pass_access_token {
         set_header(headers, X_FORWARDED_ACCESS_TOKEN, identity.access_token);
     }
@@ -390,10 +387,6 @@ pub(crate) fn set_forwarding_headers(
     }
 }
 
-/// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
-/// value or would not reach the upstream as written ([`reads_as_written`]; never panics), so
-/// no upstream (or proxy copying forward auth's answer) reads it as another value. Used for
-/// the identity headers of proxied requests and of forward auth's 202 alike.
 /// `ip` as text (`Display`), an IPv4 address written without the formatting machinery: it
 /// is written on every request.
 fn address_value(ip: IpAddr) -> HeaderValue {
@@ -417,16 +410,10 @@ fn address_value(ip: IpAddr) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static(""))
 }
 
+/// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
+/// value or would not reach the upstream as written (`crate::identity::header_value`).
 pub(crate) fn set_header(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
-    let Some(value) = value else { return };
-    if !reads_as_written(value) {
-        tracing::warn!(header = %name, "skipped a header value an upstream would read differently");
-        return;
-    }
-    match HeaderValue::from_bytes(value.as_bytes()) {
-        Ok(value) => {
-            headers.insert(name, value);
-        }
-        Err(_) => tracing::warn!(header = %name, "skipped a header value that is not valid"),
+    if let Some(value) = header_value(name.as_str(), value) {
+        headers.insert(name, value);
     }
 }

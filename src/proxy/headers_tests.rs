@@ -8,7 +8,7 @@ use http::{HeaderMap, Request, Version};
 
 use super::headers::{prepare_request, ForwardContext, IdentityHeaders};
 use crate::config::{UpstreamConfig, UpstreamTarget};
-use crate::identity::Identity;
+use crate::identity::{HeaderValues, Identity};
 
 fn upstream(url: &str) -> UpstreamConfig {
     UpstreamConfig {
@@ -52,6 +52,7 @@ fn ctx<'a>(identity: Option<IdentityHeaders<'a>>) -> ForwardContext<'a> {
 fn signed_in(identity: &Identity) -> Option<IdentityHeaders<'_>> {
     Some(IdentityHeaders {
         identity,
+        values: None,
         access_token: Some("access-abc"),
         id_token: Some("id-xyz"),
     })
@@ -180,6 +181,34 @@ fn forged_request_headers() -> Vec<(&'static str, &'static str)> {
         .iter()
         .flat_map(|name| [(*name, "forged"), (*name, "forged-again")])
         .collect()
+}
+
+/// Values made before (as the opened-session cache keeps them) give the very headers made
+/// on the request, for identities with every kind of value left out.
+#[test]
+fn header_values_made_before_give_the_same_headers() {
+    let mut odd = alice();
+    odd.user = "sub\r\nX-Injected: 1".to_owned();
+    odd.email = None;
+    odd.preferred_username = Some(" padded".to_owned());
+    odd.groups = vec!["eng,admins".to_owned(), "ok".to_owned(), "bad\n".to_owned()];
+    let mut groupless = alice();
+    groupless.groups.clear();
+    let forged = [
+        ("X-Forwarded-Groups", "admins"),
+        ("x_forwarded_user", "root"),
+    ];
+    for identity in [alice(), odd, groupless] {
+        let values = HeaderValues::new(&identity);
+        let remembered = Some(IdentityHeaders {
+            values: Some(&values),
+            ..signed_in(&identity).unwrap()
+        });
+        let upstream = upstream("http://127.0.0.1:9000");
+        let made_now = prepared("/x", &forged, &upstream, &ctx(signed_in(&identity)));
+        let made_before = prepared("/x", &forged, &upstream, &ctx(remembered));
+        assert_eq!(made_now.headers(), made_before.headers(), "{identity:?}");
+    }
 }
 
 #[test]
@@ -335,6 +364,7 @@ fn authorization_is_replaced_only_when_the_route_asks_and_someone_is_signed_in()
 
     let without_token = Some(IdentityHeaders {
         identity: &alice,
+        values: None,
         access_token: None,
         id_token: None,
     });
@@ -381,6 +411,7 @@ fn invalid_header_values_are_skipped_without_panicking() {
     route.pass_authorization_header = true;
     let headers = Some(IdentityHeaders {
         identity: &identity,
+        values: None,
         access_token: Some("tok\r\n"),
         id_token: Some("id\n"),
     });

@@ -13,7 +13,7 @@ mod unroutable;
 use crate::config::{HostPattern, UpstreamConfig};
 use crate::metrics::RouteSlot;
 
-pub(crate) use host::{normalize_authority, normalize_host, request_host};
+pub(crate) use host::{normalize_authority, normalize_host, request_host, routed_host};
 pub(crate) use normalize::normalize_path;
 
 /// The `[[upstream]]` entries, ordered for matching.
@@ -67,14 +67,20 @@ impl RouteTable {
             Some(host) => Some(normalize_host(host)?),
             None => None,
         };
+        self.route_normal(host.as_deref(), path)
+    }
+
+    /// [`RouteTable::route`] for a host already normalised ([`normalize_host`]), as
+    /// [`routed_host`] gives it.
+    pub(crate) fn route_normal(&self, host: Option<&str>, path: &str) -> Option<&UpstreamConfig> {
         if path.contains('#') {
             return None;
         }
         let path = path.split('?').next().unwrap_or_default();
         if unroutable::is_plain(path) {
-            return self.route_plain(host.as_deref(), path);
+            return self.route_plain(host, path);
         }
-        self.route_any(host.as_deref(), path)
+        self.route_any(host, path)
     }
 
     /// [`RouteTable::route`] for a path that every reading leaves as it is

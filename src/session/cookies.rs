@@ -41,7 +41,8 @@ pub(crate) struct SessionTooLarge(pub(crate) usize);
 /// The cookies of one request, parsed once.
 pub(crate) struct CookieJar<'a> {
     settings: &'a CookieSettings,
-    pairs: Vec<(String, String)>,
+    /// Borrowed from the request's fields: a session cookie is a kilobyte or more.
+    pairs: Vec<(&'a str, &'a str)>,
 }
 
 /// A `Cookie` field value's bytes, `None` when it holds a byte outside ASCII. A field value
@@ -74,22 +75,21 @@ fn is_white(c: char) -> bool {
 }
 
 impl<'a> CookieJar<'a> {
-    pub(crate) fn from_headers(settings: &'a CookieSettings, headers: &HeaderMap) -> CookieJar<'a> {
+    pub(crate) fn from_headers(
+        settings: &'a CookieSettings,
+        headers: &'a HeaderMap,
+    ) -> CookieJar<'a> {
         let pairs = headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(ascii_field)
             .flat_map(cookie_pairs)
-            .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
         CookieJar { settings, pairs }
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
+        self.pairs.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
     }
 
     /// The attributes this jar writes cookies with.
@@ -98,8 +98,8 @@ impl<'a> CookieJar<'a> {
     }
 
     /// Every `(name, value)` of the request, in the order sent.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.pairs.iter().copied()
     }
 
     /// The session cookie's value, joined from its chunks when it was split (borrowed from

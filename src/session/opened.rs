@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::record::Session;
+use crate::identity::Remembered;
 
 /// Sessions remembered at most; about 3 KB each with their sealed values.
 pub(crate) const CAPACITY: usize = 1024;
@@ -64,11 +65,16 @@ impl OpenedSessions {
                 entries.remove(&evict);
             }
         }
+        // Every request that finds it sends the same identity headers: made once, here.
+        let session = Session {
+            header_values: Remembered::made_for(&session.identity),
+            ..session.clone()
+        };
         entries.insert(
             key(sealed).into(),
             Entry {
                 sealed: sealed.into(),
-                session: session.clone(),
+                session,
                 stale_key,
             },
         );

@@ -38,6 +38,12 @@ fn a_value_opened_once_is_remembered_and_gives_the_same_session() {
     assert_eq!(first, second);
     assert_eq!(second.0, alice);
     assert_eq!(store.opened.len(), 1);
+    // Each request's copy comes with the identity headers' values, made once.
+    let values = second.0.header_values().expect("made when remembered");
+    assert_eq!(
+        values.groups.as_ref().map(|value| value.to_str().unwrap()),
+        Some("staff")
+    );
 }
 
 #[test]

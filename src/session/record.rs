@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::codec::SessionCodec;
-use crate::identity::Identity;
+use crate::identity::{HeaderValues, Identity, Remembered};
 
 /// Associated data for session cookies.
 pub(crate) const SESSION_PURPOSE: &[u8] = b"portcullis session v1";
@@ -65,6 +65,10 @@ pub struct Session {
     /// pre-refresh cookie (DESIGN §6, "Refresh").
     #[serde(rename = "g", default, skip_serializing_if = "is_zero")]
     pub generation: u32,
+    /// The identity headers' values, kept in memory by the opened-session cache; never
+    /// sealed or stored.
+    #[serde(skip)]
+    pub header_values: Remembered,
 }
 
 impl std::fmt::Debug for Session {
@@ -107,7 +111,14 @@ impl Session {
             checked_at: now,
             seen_at: 0,
             generation: 0,
+            header_values: Remembered::default(),
         }
+    }
+
+    /// The identity headers' values of this session's identity as it is now, if they were
+    /// made and kept for it ([`Remembered::of`]).
+    pub(crate) fn header_values(&self) -> Option<&HeaderValues> {
+        self.header_values.of(&self.identity)
     }
 
     /// Seals the session for its cookie.

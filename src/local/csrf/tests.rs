@@ -35,7 +35,8 @@ fn browser_with(set_cookie: &HeaderValue) -> HeaderMap {
 /// A first visit: a token and the cookie it is bound to.
 fn first_visit(now: u64) -> (String, HeaderMap) {
     let settings = settings();
-    let jar = CookieJar::from_headers(&settings, &HeaderMap::new());
+    let no_cookies = HeaderMap::new();
+    let jar = CookieJar::from_headers(&settings, &no_cookies);
     let (token, cookie) = form_token(&jar, &codec(), now);
     (token, browser_with(&cookie.unwrap()))
 }
@@ -67,7 +68,8 @@ fn the_cookie_is_set_once_and_reused_by_later_pages() {
 #[test]
 fn the_cookie_is_http_only_lax_and_scoped_to_the_gateway_paths() {
     let settings = settings();
-    let jar = CookieJar::from_headers(&settings, &HeaderMap::new());
+    let no_cookies = HeaderMap::new();
+    let jar = CookieJar::from_headers(&settings, &no_cookies);
     let (_, cookie) = form_token(&jar, &codec(), 0);
     let cookie = cookie.unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("_portcullis_form="), "{cookie}");

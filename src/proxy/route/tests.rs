@@ -289,6 +289,48 @@ fn hosts_are_normalised() {
     }
 }
 
+/// `host::labels_ok`, one pass, equals the reading it replaced (split at dots, each label 1
+/// to 63 letters, digits, `-` or `_`) on every name of up to 6 characters over the bytes
+/// that matter, and at the 63-character bound.
+#[test]
+fn the_one_pass_label_check_equals_the_split_one() {
+    fn split_reading(name: &[u8]) -> bool {
+        name.split(|&byte| byte == b'.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    }
+    const ALPHABET: &[u8] = b"aZ9-_.~ :\xff";
+    let mut checked = 0;
+    for len in 0..=6u32 {
+        for mut n in 0..ALPHABET.len().pow(len) {
+            let name: Vec<u8> = (0..len)
+                .map(|_| {
+                    let byte = ALPHABET[n % ALPHABET.len()];
+                    n /= ALPHABET.len();
+                    byte
+                })
+                .collect();
+            assert_eq!(host::labels_ok(&name), split_reading(&name), "{name:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 1_000_000, "only {checked} names");
+    for name in [
+        "a".repeat(63),
+        "a".repeat(64),
+        format!("{}.b", "a".repeat(63)),
+        format!("b.{}", "a".repeat(64)),
+    ] {
+        assert_eq!(
+            host::labels_ok(name.as_bytes()),
+            split_reading(name.as_bytes())
+        );
+    }
+}
+
 #[test]
 fn authorities_are_normalised_with_their_port() {
     let cases = [
