@@ -89,10 +89,27 @@ impl Hasher for Fnv {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 struct Origin {
     scheme: Scheme,
     authority: Authority,
+}
+
+/// Hashes what tells a few configured origins apart cheaply: the authority's length and its
+/// last bytes (the port, mostly), lowered as `Authority`'s case-blind equality requires.
+/// Equality still compares everything; a collision only costs a comparison.
+impl std::hash::Hash for Origin {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let authority = self.authority.as_str().as_bytes();
+        state.write_usize(authority.len());
+        let tail = authority
+            .get(authority.len().saturating_sub(8)..)
+            .unwrap_or_default();
+        for byte in tail {
+            state.write_u8(byte.to_ascii_lowercase());
+        }
+        state.write_u8(u8::from(self.scheme == Scheme::HTTPS));
+    }
 }
 
 struct Idle {

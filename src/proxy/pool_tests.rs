@@ -41,7 +41,16 @@ async fn numbered_upstream(
     after: After,
     len: usize,
 ) -> (SocketAddr, mpsc::UnboundedReceiver<usize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    numbered_upstream_at("127.0.0.1:0", after, len).await
+}
+
+/// [`numbered_upstream`] on the address `bind`.
+async fn numbered_upstream_at(
+    bind: &str,
+    after: After,
+    len: usize,
+) -> (SocketAddr, mpsc::UnboundedReceiver<usize>) {
+    let listener = TcpListener::bind(bind).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (accepted_tx, accepted_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -109,6 +118,28 @@ async fn a_connection_read_to_the_end_carries_the_next_request() {
     assert_eq!(accepted.recv().await, Some(0));
     assert!(accepted.try_recv().is_err(), "one connection for all five");
     assert_eq!(pool.idle_count(), 1);
+}
+
+/// Two origins that differ only before their last 8 characters (`127.0.0.1:P` and
+/// `127.1.0.1:P`, both loopback) hash alike in the idle lists; each keeps its own connection.
+#[tokio::test]
+async fn origins_that_hash_alike_keep_their_own_connections() {
+    let (one, mut one_accepted) = numbered_upstream(After::KeepAlive, 16).await;
+    let bind = format!("127.1.0.1:{}", one.port());
+    let (two, mut two_accepted) = numbered_upstream_at(&bind, After::KeepAlive, 16).await;
+    let pool = pool();
+    for _ in 0..3 {
+        assert_eq!(text(&pool, one).await, "conn 0");
+        assert_eq!(text(&pool, two).await, "conn 0");
+    }
+    for accepted in [&mut one_accepted, &mut two_accepted] {
+        assert_eq!(accepted.recv().await, Some(0));
+        assert!(
+            accepted.try_recv().is_err(),
+            "one connection for each origin"
+        );
+    }
+    assert_eq!(pool.idle_count(), 2);
 }
 
 #[tokio::test]
