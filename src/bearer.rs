@@ -51,7 +51,9 @@ pub(crate) async fn authenticate(
                 .map_err(|err| AppError::InvalidBearer(err.to_string())),
         );
     }
-    Some(validate(state, &accepting, token).await)
+    // Boxed: validating (keys fetched when unknown) is a future of kilobytes that every
+    // request's future would otherwise carry and move, bearer token or not.
+    Some(Box::pin(validate(state, &accepting, token)).await)
 }
 
 /// The unverified `iss` of a JWT, to route it to the keys that must have signed it.

@@ -65,7 +65,9 @@ pub(crate) async fn check(state: &AppState, session: &mut Session, now: u64) -> 
         .and_then(|provider| provider.membership_check())
         .filter(|check| now.saturating_sub(session.checked_at) >= check.interval().as_secs());
     match check {
-        Some(check) => read_again(session, &check, now).await,
+        // Boxed, as renewal is: the provider's calls are a future of kilobytes that every
+        // request's future would otherwise carry and move, though few are due.
+        Some(check) => Box::pin(read_again(session, &check, now)).await,
         None => Membership::Unchanged,
     }
 }

@@ -169,7 +169,10 @@ impl Pool {
         loop {
             let (mut upstream, reused) = match self.checkout(&origin).await {
                 Some(upstream) => (upstream, true),
-                None => (self.connect(&uri).await?, false),
+                // Boxed: connecting (TCP, TLS, the HTTP/1.1 handshake) is a future of
+                // kilobytes that every request's future would otherwise carry and move,
+                // though most requests find an idle connection.
+                None => (Box::pin(self.connect(&uri)).await?, false),
             };
             match upstream.sender.try_send_request(req).await {
                 Ok(response) => {

@@ -110,7 +110,8 @@ impl Revocations {
         if let Some(sid) = &session.sid {
             keys.push(key("sid", &[provider, sid]));
         }
-        let values = self.read(&keys, now).await?;
+        // Boxed, as the store's Redis calls are (`SessionStore::load`).
+        let values = Box::pin(self.read(&keys, now)).await?;
         let value = |index: usize| values.get(index).copied().flatten();
         let ended_at_or_after = |at: Option<u64>| at.is_some_and(|at| session.issued_at <= at);
         if value(0).is_some() || ended_at_or_after(value(1)) || ended_at_or_after(value(3)) {

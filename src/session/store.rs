@@ -105,9 +105,11 @@ impl SessionStore {
         let Some(value) = jar.session_value() else {
             return Ok(None);
         };
+        // The Redis calls are boxed: futures of a kilobyte that every request's future
+        // would otherwise carry and move, with the cookie store too.
         let opened = match &self.kind {
             StoreKind::Cookie(store) => store.open(&value, now),
-            StoreKind::Redis(store) => store.load(&value, now).await?,
+            StoreKind::Redis(store) => Box::pin(store.load(&value, now)).await?,
         };
         let Some((session, stale_key)) = opened else {
             return Ok(None);
@@ -121,7 +123,7 @@ impl SessionStore {
         if let Some(idle) = self.idle_timeout {
             if now.saturating_sub(last_seen) >= idle.as_secs() {
                 if let StoreKind::Redis(store) = &self.kind {
-                    store.delete(&session).await?;
+                    Box::pin(store.delete(&session)).await?;
                 }
                 return Ok(None);
             }
