@@ -11,14 +11,13 @@
 
 mod establish;
 mod flow_cookie;
+mod logout_return;
 mod sign_in_page;
 mod sign_out;
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use openidconnect::{PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
@@ -27,7 +26,6 @@ use crate::authz;
 use crate::caller::Caller;
 use crate::error::{AppError, LoginError};
 use crate::links::redirect;
-use crate::pages::{Pages, SignedOutPage};
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
 use crate::session::{unix_now, CookieJar, Issued, Session};
@@ -38,6 +36,7 @@ pub(crate) use establish::{establish, login_failed, Failure};
 use flow_cookie::flow_cookie_name;
 /// For the fuzz targets (`crate::fuzzing`).
 pub(crate) use flow_cookie::FlowState;
+pub(crate) use logout_return::signed_out;
 pub(crate) use sign_in_page::{sign_in_page, FormNotice};
 pub(crate) use sign_out::sign_out;
 
@@ -241,13 +240,6 @@ fn sanitize(text: &str) -> String {
         .filter(|c| c.is_ascii_graphic() || *c == ' ')
         .take(200)
         .collect()
-}
-
-/// `GET /oauth2/signed_out`: where providers send people back after logout.
-pub(crate) async fn signed_out(State(pages): State<Arc<Pages>>) -> Html<String> {
-    Html(pages.signed_out(&SignedOutPage {
-        sign_in_url: "/oauth2/sign_in".to_owned(),
-    }))
 }
 
 /// `GET /oauth2/userinfo`: who is signed in, as JSON (memberships read again when due,

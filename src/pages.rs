@@ -115,6 +115,9 @@ pub(crate) struct ErrorPage {
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct SignedOutPage {
     pub(crate) sign_in_url: String,
+    /// The provider's name when the browser came back from its end-session endpoint with
+    /// the `state` this browser's sign-out sent (`flow::logout_return`), else none.
+    pub(crate) provider: Option<String>,
 }
 
 /// `/oauth2/sign_out` asked from another site: "Sign out?", with a button that POSTs to
@@ -256,10 +259,15 @@ impl Pages {
     /// The page shown after sign-out.
     pub(crate) fn signed_out(&self, page: &SignedOutPage) -> String {
         self.render("signed_out.html", page, || {
+            let provider = page
+                .provider
+                .as_deref()
+                .map(|name| format!("<p>You were signed out at {} too.</p>", escape_html(name)))
+                .unwrap_or_default();
             self.fallback_html(
                 "You are signed out",
                 &format!(
-                    "<p><a href=\"{}\">Sign in again</a></p>",
+                    "{provider}<p><a href=\"{}\">Sign in again</a></p>",
                     escape_html(&page.sign_in_url)
                 ),
             )

@@ -27,6 +27,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use super::logout_return::LogoutReturn;
 use crate::error::AppError;
 use crate::links::redirect;
 use crate::pages::{SignOutPage, SigningOutPage};
@@ -113,14 +114,15 @@ pub(crate) async fn sign_out(
         }
         tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
     }
-    let target = sign_out_target(&state, session.as_ref(), params.get("rd"));
+    let (target, way_back) = sign_out_target(&state, session.as_ref(), params.get("rd"), now);
     let mut response = if confirmed && !target.starts_with('/') {
         let page = SigningOutPage { next_url: target };
         Html(state.pages.signing_out(&page)).into_response()
     } else {
         redirect(&target)
     };
-    for cookie in jar.clear_session() {
+    let way_back = way_back.and_then(|way_back| way_back.cookie(&jar, &state.codec));
+    for cookie in jar.clear_session().into_iter().chain(way_back) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -150,23 +152,29 @@ fn id_token_hint(session: &Session) -> Option<&str> {
 }
 
 /// Where sign-out sends the browser: the provider's end-session endpoint when it has one
-/// (RP-Initiated Logout 1.0), else `rd`, else the signed-out page.
-fn sign_out_target(state: &AppState, session: Option<&Session>, rd: Option<&str>) -> String {
+/// (RP-Initiated Logout 1.0 §2, with a fresh `state` and the [`LogoutReturn`] that checks it
+/// on the way back), else `rd`, else the signed-out page.
+fn sign_out_target(
+    state: &AppState,
+    session: Option<&Session>,
+    rd: Option<&str>,
+    now: u64,
+) -> (String, Option<LogoutReturn>) {
+    let allowed_hosts = &state.config.server.allowed_redirect_hosts;
+    let rd = rd.map(|rd| RedirectTarget::parse(Some(rd), allowed_hosts));
     let signed_out_url = format!("{}/oauth2/signed_out", state.public_url);
     let end_session = session.and_then(|s| {
-        state
-            .providers
-            .get(&s.identity.provider)
-            .and_then(|p| p.end_session_url(id_token_hint(s), &signed_out_url))
+        let provider = state.providers.get(&s.identity.provider)?;
+        let url = provider.end_session_url(id_token_hint(s), &signed_out_url)?;
+        Some((url, LogoutReturn::new(provider.id(), rd.as_ref(), now)))
     });
     match (end_session, rd) {
-        (Some(url), _) => url.to_string(),
-        (None, Some(rd)) => {
-            RedirectTarget::parse(Some(rd), &state.config.server.allowed_redirect_hosts)
-                .as_str()
-                .to_owned()
+        (Some((mut url, way_back)), _) => {
+            url.query_pairs_mut().append_pair("state", &way_back.state);
+            (url.to_string(), Some(way_back))
         }
-        (None, None) => "/oauth2/signed_out".to_owned(),
+        (None, Some(rd)) => (rd.as_str().to_owned(), None),
+        (None, None) => ("/oauth2/signed_out".to_owned(), None),
     }
 }
 

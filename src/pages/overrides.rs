@@ -75,6 +75,7 @@ impl Pages {
                 "signed_out.html",
                 &SignedOutPage {
                     sign_in_url: "/oauth2/sign_in".into(),
+                    provider: Some("Corp ID".into()),
                 },
             ),
         );

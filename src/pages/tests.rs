@@ -98,11 +98,23 @@ fn error_page_links_to_retry_url_when_given() {
 fn signed_out_page_offers_sign_in_again() {
     let html = pages().signed_out(&SignedOutPage {
         sign_in_url: "/oauth2/sign_in".into(),
+        provider: None,
     });
 
     assert_common_layout(&html);
     assert!(html.contains("You are signed out"));
     assert!(html.contains("href=\"/oauth2/sign_in\">Sign in again</a>"));
+    assert!(!html.contains("too"));
+}
+
+#[test]
+fn signed_out_page_names_the_provider_of_a_confirmed_return() {
+    let html = pages().signed_out(&SignedOutPage {
+        sign_in_url: "/oauth2/sign_in".into(),
+        provider: Some("Corp <ID>".into()),
+    });
+
+    assert!(html.contains("signed out at Corp &lt;ID&gt; too"));
 }
 
 #[test]
@@ -234,6 +246,7 @@ fn a_missing_template_falls_back_for_every_page() {
     });
     let signed_out = empty.signed_out(&SignedOutPage {
         sign_in_url: "/oauth2/sign_in".into(),
+        provider: None,
     });
     let dev = empty.dev_authorize(&DevAuthorizePage {
         action: "/oauth2/dev/authorize".into(),

@@ -54,6 +54,7 @@ mod session_store_lifecycle;
 mod sessions;
 mod shutdown;
 mod sign_out_confirmation;
+mod sign_out_return;
 mod traces;
 mod tunnels;
 mod unauthenticated;

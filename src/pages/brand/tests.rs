@@ -30,6 +30,7 @@ fn sign_in_page() -> SignInPage {
 fn signed_out_page() -> SignedOutPage {
     SignedOutPage {
         sign_in_url: "/oauth2/sign_in".into(),
+        provider: None,
     }
 }
 

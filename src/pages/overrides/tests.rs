@@ -44,6 +44,7 @@ fn a_replacing_template_is_used_in_place_of_the_built_in_one() {
 
     let signed_out = pages.signed_out(&SignedOutPage {
         sign_in_url: "/oauth2/sign_in".into(),
+        provider: None,
     });
     let sign_in = pages.sign_in(&sign_in_page(Vec::new()));
 

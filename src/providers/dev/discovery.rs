@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::Uri;
 use axum::response::Response;
 use axum::Json;
 
 use super::DevProvider;
+use crate::query::QueryParams;
 
 pub(super) async fn discovery(State(dev): State<Arc<DevProvider>>) -> Json<serde_json::Value> {
     let issuer = &dev.issuer;
@@ -35,7 +37,16 @@ pub(super) async fn jwks(State(dev): State<Arc<DevProvider>>) -> Json<serde_json
 }
 
 /// RP-initiated logout: the development provider keeps no session of its own, so it only
-/// sends the browser to the gateway's signed-out page (never to a caller-chosen address).
-pub(super) async fn end_session(State(dev): State<Arc<DevProvider>>) -> Response {
-    crate::links::redirect(&dev.signed_out_uri)
+/// sends the browser to the gateway's signed-out page (never to a caller-chosen address),
+/// with the request's `state` as RP-Initiated Logout 1.0 §3 asks.
+pub(super) async fn end_session(State(dev): State<Arc<DevProvider>>, uri: Uri) -> Response {
+    let params = QueryParams::from_uri(&uri);
+    let mut target = dev.signed_out_uri.clone();
+    if let Some(state) = params.get("state") {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("state", state)
+            .finish();
+        target = format!("{target}?{query}");
+    }
+    crate::links::redirect(&target)
 }
