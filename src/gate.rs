@@ -26,6 +26,7 @@ use crate::redirect::RedirectTarget;
 use crate::session::Session;
 use crate::state::AppState;
 use crate::telemetry::is_browser;
+use crate::telemetry::trace::UpstreamExchange;
 
 /// The methods the gateway forwards, for the `Allow` header of a 405 (RFC 9110 §15.5.6);
 /// extension methods are forwarded too.
@@ -179,9 +180,17 @@ async fn forward(
             id_token: s.id_token.as_deref(),
         }),
     };
-    let prepared = prepare_request(request, upstream, &ctx);
+    let mut prepared = prepare_request(request, upstream, &ctx);
     let mut response = match &upstream.target {
-        UpstreamTarget::Http(_) => state.upstream.send(prepared, upstream.timeout).await?,
+        UpstreamTarget::Http(url) => {
+            // With `[telemetry]`: the exchange's span, and its `traceparent` on the request.
+            let exchange = UpstreamExchange::begin(&mut prepared, url);
+            let sent = state.upstream.send(prepared, upstream.timeout).await;
+            if let Some(exchange) = exchange {
+                exchange.finish(sent.as_ref().ok());
+            }
+            sent?
+        }
         UpstreamTarget::Echo => echo(state, &prepared),
     };
     remove_gateway_set_cookies(response.headers_mut(), &state.cookies.name);

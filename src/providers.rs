@@ -206,7 +206,8 @@ impl ProviderRegistry {
     pub(crate) fn spawn_discovery(&self) {
         for provider in &self.providers {
             let provider = Arc::clone(provider);
-            tokio::spawn(async move {
+            let scope = crate::telemetry::trace::Current::background(None);
+            tokio::spawn(crate::telemetry::trace::run_in(scope, async move {
                 let mut delay = Duration::from_millis(250);
                 loop {
                     match provider.discover().await {
@@ -221,7 +222,7 @@ impl ProviderRegistry {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
-            });
+            }));
         }
     }
 }

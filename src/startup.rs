@@ -97,12 +97,16 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.state.providers.spawn_discovery();
+        // Discovery's provider calls are traced, each call a trace of its own.
+        crate::telemetry::trace::with_tracer(self.state.tracer.as_ref(), || {
+            self.state.providers.spawn_discovery();
+        });
         self.state.local.spawn_watch();
         let server = &self.state.config.server;
         let settings = server.connections;
         let trusted_proxies = server.trusted_proxies.clone();
         let metrics = Arc::clone(&self.state.metrics);
+        let tracer = self.state.tracer.clone();
         let app = app::App::new(self.state);
         let stop = stop.boxed().shared();
         let gateway = crate::server::serve(
@@ -115,7 +119,9 @@ impl Application {
             stop.clone(),
         );
         let Some(metrics_listener) = self.metrics_listener else {
-            return gateway.await;
+            let served = gateway.await;
+            flush_traces(tracer.as_ref()).await;
+            return served;
         };
         let limits = ConnectionLimits {
             max_connections: METRICS_CONNECTIONS,
@@ -131,7 +137,15 @@ impl Application {
             stop,
         );
         let (gateway, scrapes) = tokio::join!(gateway, scrapes);
+        flush_traces(tracer.as_ref()).await;
         gateway.and(scrapes)
+    }
+}
+
+/// Sends the spans still queued before the process exits, 5 s at most.
+async fn flush_traces(tracer: Option<&crate::telemetry::trace::Tracer>) {
+    if let Some(tracer) = tracer {
+        tracer.flush(std::time::Duration::from_secs(5)).await;
     }
 }
 

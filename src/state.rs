@@ -20,6 +20,7 @@ use crate::providers::ProviderRegistry;
 use crate::proxy::{RouteTable, UpstreamClient};
 use crate::rate_limit::FailureLimit;
 use crate::session::{CookieSettings, Flights, SessionCodec, SessionNeeds, SessionStore};
+use crate::telemetry::trace::Tracer;
 
 /// Everything request handlers share; cheap to clone.
 #[derive(Clone)]
@@ -52,6 +53,9 @@ pub(crate) struct Inner {
     /// The Prometheus metrics (`crate::metrics`), laid out from the route table and the
     /// providers.
     pub(crate) metrics: Arc<Metrics>,
+    /// `[telemetry]`: the OpenTelemetry tracer and its exporter (`crate::telemetry::trace`);
+    /// `None` traces nothing.
+    pub(crate) tracer: Option<Tracer>,
 }
 
 impl std::ops::Deref for AppState {
@@ -106,6 +110,14 @@ impl AppState {
             Arc::clone(&metrics),
         )
         .context("connecting to the session store")?;
+        // A new exporter for every state: the one of a state replaced by a reload sends what
+        // it holds once the requests still on that state are done, then stops.
+        let tracer = config
+            .telemetry
+            .as_ref()
+            .map(|telemetry| Tracer::start(telemetry, &config.server.trusted_proxies))
+            .transpose()
+            .context("starting the trace exporter")?;
         Ok(AppState(Arc::new(Inner {
             one_time: OneTime::new(sessions.redis().cloned()),
             login_limit: config
@@ -117,6 +129,7 @@ impl AppState {
             flights: Flights::default(),
             routes,
             metrics,
+            tracer,
             upstream: UpstreamClient::new(),
             public_url,
             providers: ProviderRegistry::new(providers),

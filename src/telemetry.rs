@@ -1,4 +1,5 @@
-//! Logging: tracing set-up, request ids, and one access-log line per request.
+//! Logging: tracing set-up, request ids, and one access-log line per request; OpenTelemetry
+//! traces in `trace` (spans made) and `otlp` (spans sent).
 //!
 //! Log lines carry paths but never query strings: the callback's query holds the
 //! authorization code and state, and `rd` values can carry anything.
@@ -198,5 +199,8 @@ pub(crate) fn is_browser(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("text/html"))
 }
 
+mod otlp;
+mod span;
 #[cfg(test)]
 mod tests;
+pub(crate) mod trace;

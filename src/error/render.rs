@@ -19,6 +19,7 @@ use tracing::instrument::{Instrument as _, Instrumented};
 use super::ErrorReport;
 use crate::metrics::{Metrics, RouteSlot, UpstreamFailure};
 use crate::pages::{ErrorPage, Pages};
+use crate::telemetry::trace::{Current, RequestTrace, Tracer};
 use crate::telemetry::RequestId;
 
 /// The middleware around every request (DESIGN §11): gives it its [`RequestId`], renders an
@@ -32,16 +33,34 @@ pub(crate) struct RequestLayer {
     finisher: Arc<Finisher>,
 }
 
-/// What finishing an answer needs: the pages errors are rendered with, and the metrics.
+/// What finishing an answer needs: the pages errors are rendered with, the metrics, and
+/// the tracer that records the request's span (`[telemetry]`).
 struct Finisher {
     pages: Arc<Pages>,
     metrics: Arc<Metrics>,
+    tracer: Option<Tracer>,
 }
 
 impl RequestLayer {
     pub(crate) fn new(pages: Arc<Pages>, metrics: Arc<Metrics>) -> RequestLayer {
         RequestLayer {
-            finisher: Arc::new(Finisher { pages, metrics }),
+            finisher: Arc::new(Finisher {
+                pages,
+                metrics,
+                tracer: None,
+            }),
+        }
+    }
+
+    /// Gives every request a span of `tracer`'s (`crate::telemetry::trace`).
+    #[must_use]
+    pub(crate) fn traced(self, tracer: Option<Tracer>) -> RequestLayer {
+        RequestLayer {
+            finisher: Arc::new(Finisher {
+                pages: Arc::clone(&self.finisher.pages),
+                metrics: Arc::clone(&self.finisher.metrics),
+                tracer,
+            }),
         }
     }
 }
@@ -106,6 +125,11 @@ where
         request.extensions_mut().insert(request_id.clone());
         // Every line logged while the request is answered names it (the span's field).
         let span = tracing::info_span!("request", request_id = %request_id);
+        let trace = self
+            .finisher
+            .tracer
+            .as_ref()
+            .map(|tracer| tracer.begin_request(&request));
         let asked = Asked {
             started: Some(Instant::now()),
             wants_html: crate::telemetry::is_browser(request.headers()),
@@ -115,6 +139,7 @@ where
         };
         Answer {
             inner: span.in_scope(|| self.inner.call(request)).instrument(span),
+            trace,
             asked,
             finisher: Arc::clone(&self.finisher),
         }
@@ -136,6 +161,8 @@ pin_project! {
     pub(crate) struct Answer<F> {
         #[pin]
         inner: Instrumented<F>,
+        // The request's OpenTelemetry span, when `[telemetry]` is set.
+        trace: Option<Box<RequestTrace>>,
         asked: Asked,
         finisher: Arc<Finisher>,
     }
@@ -150,7 +177,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(answered) = ready!(this.inner.poll(cx));
+        let inner = this.inner;
+        let polled = match this.trace.as_mut() {
+            Some(trace) => Current::poll_in(&mut trace.current, || inner.poll(cx)),
+            None => inner.poll(cx),
+        };
+        let Ok(answered) = ready!(polled);
         let (response, slot) = answered.into_parts();
         let asked = std::mem::take(this.asked);
         let metrics = &this.finisher.metrics;
@@ -176,6 +208,14 @@ where
             &asked.path,
             elapsed,
         );
+        if let Some(trace) = this.trace.take() {
+            trace.finish(
+                asked.method.as_str(),
+                &asked.path,
+                response.status().as_u16(),
+                &asked.request_id.to_string(),
+            );
+        }
         Poll::Ready(Ok(response))
     }
 }

@@ -20,6 +20,7 @@ use crate::providers::github;
 use crate::providers::oidc::{groups_from_json, json_bool, VerifiedLogin};
 use crate::providers::refresh::{RefreshError, Renewed};
 use crate::providers::token_endpoint::{TokenClient, Tokens};
+use crate::telemetry::trace::provider_call;
 
 /// Settings for one plain OAuth 2.0 provider, fixed at start-up.
 pub(crate) struct OAuth2Settings {
@@ -114,7 +115,9 @@ impl OAuth2Provider {
         let access_token = tokens.access_token;
         let identity = match &self.settings.api {
             OAuth2Api::Generic(config) => {
-                let userinfo = get_json(&self.http, &config.userinfo_url, &access_token)
+                let url = &config.userinfo_url;
+                let fetch = get_json(&self.http, url, &access_token);
+                let userinfo = provider_call("userinfo", self.id(), url.as_str(), fetch)
                     .await
                     .map_err(|err| LoginError::Userinfo(err.to_string()))?;
                 identity_from_userinfo(&userinfo, &config.claims, self.id())?
@@ -141,11 +144,15 @@ impl OAuth2Provider {
         current: &Identity,
     ) -> Result<Renewed, RefreshError> {
         let (_, token_url) = self.endpoints();
-        let tokens = self
-            .token_client()
-            .refresh(token_url, refresh_token)
-            .await
-            .map_err(RefreshError::TokenEndpoint)?;
+        let url = token_url.to_string();
+        let tokens = provider_call(
+            "refresh",
+            self.id(),
+            &url,
+            self.token_client().refresh(token_url, refresh_token),
+        )
+        .await
+        .map_err(RefreshError::TokenEndpoint)?;
         Ok(Renewed::keeping(current, tokens))
     }
 
@@ -164,10 +171,10 @@ impl OAuth2Provider {
     /// OAuth 2.0 answers carry no ID token (one that comes is not read).
     async fn exchange_code(&self, code: &str, pkce_verifier: &str) -> Result<Tokens, LoginError> {
         let (_, token_url) = self.endpoints();
-        Ok(self
-            .token_client()
-            .exchange_code(token_url, code, pkce_verifier)
-            .await?)
+        let url = token_url.to_string();
+        let client = self.token_client();
+        let exchange = client.exchange_code(token_url, code, pkce_verifier);
+        Ok(provider_call("token_exchange", self.id(), &url, exchange).await?)
     }
 }
 

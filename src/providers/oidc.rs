@@ -41,6 +41,7 @@ use crate::jwt;
 use crate::providers::presets;
 use crate::providers::refresh::{RefreshError, Renewed};
 use crate::providers::token_endpoint::TokenClient;
+use crate::telemetry::trace::provider_call;
 
 /// A token naming an unknown `kid` may trigger a JWKS refetch at most this often.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
@@ -128,8 +129,10 @@ impl OidcProvider {
 
     /// Fetches the discovery document and the JWKS (`oidc/discovery.rs`) and keeps them.
     pub(crate) async fn discover(&self) -> Result<(), DiscoveryError> {
+        let discover =
+            discovery::discover(&self.http, &self.settings.issuer, &self.settings.preset);
         let discovered =
-            discovery::discover(&self.http, &self.settings.issuer, &self.settings.preset).await?;
+            provider_call("discovery", self.id(), &self.settings.issuer, discover).await?;
         self.store(discovered);
         Ok(())
     }
@@ -144,7 +147,9 @@ impl OidcProvider {
             return Ok(discovered.jwks.clone());
         }
         *last = Some(Instant::now());
-        let jwks = discovery::fetch_jwks(&self.http, &discovered.jwks_uri).await?;
+        let fetch = discovery::fetch_jwks(&self.http, &discovered.jwks_uri);
+        let jwks =
+            provider_call("jwks", self.id(), discovered.jwks_uri.url().as_str(), fetch).await?;
         tracing::info!(
             provider = self.id(),
             keys = jwks.keys().len(),
@@ -295,10 +300,10 @@ impl OidcProvider {
         nonce: &str,
     ) -> Result<VerifiedLogin, LoginError> {
         let discovered = self.ready()?;
-        let tokens = self
-            .token_client()
-            .exchange_code(discovered.token_endpoint.clone(), code, pkce_verifier)
-            .await?;
+        let (endpoint, client) = (&discovered.token_endpoint, self.token_client());
+        let exchange = client.exchange_code(endpoint.clone(), code, pkce_verifier);
+        let tokens =
+            provider_call("token_exchange", self.id(), endpoint.as_str(), exchange).await?;
         let id_token = tokens.id_token.ok_or_else(|| {
             LoginError::TokenExchange("the token response has no id_token".into())
         })?;
@@ -328,9 +333,9 @@ impl OidcProvider {
         current: &Identity,
     ) -> Result<Renewed, RefreshError> {
         let discovered = self.current().ok_or(RefreshError::NotDiscovered)?;
-        let tokens = self
-            .token_client()
-            .refresh(discovered.token_endpoint.clone(), refresh_token)
+        let (endpoint, client) = (&discovered.token_endpoint, self.token_client());
+        let renewal = client.refresh(endpoint.clone(), refresh_token);
+        let tokens = provider_call("refresh", self.id(), endpoint.as_str(), renewal)
             .await
             .map_err(RefreshError::TokenEndpoint)?;
         let Some(id_token) = tokens.id_token.clone() else {
@@ -369,7 +374,8 @@ impl OidcProvider {
         let mut userinfo = None;
         if claims.needs_userinfo() || presets::wants_userinfo(&self.settings.preset) {
             if let Some(endpoint) = &discovered.userinfo_endpoint {
-                let answer = userinfo::fetch(&self.http, endpoint, access_token)
+                let fetch = userinfo::fetch(&self.http, endpoint, access_token);
+                let answer = provider_call("userinfo", self.id(), endpoint.as_str(), fetch)
                     .await
                     .map_err(CompletionError::Userinfo)?;
                 claims

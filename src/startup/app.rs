@@ -40,7 +40,8 @@ impl App {
         let layer = RequestLayer::new(
             std::sync::Arc::clone(&state.pages),
             std::sync::Arc::clone(&state.metrics),
-        );
+        )
+        .traced(state.tracer.clone());
         App {
             router: super::routes::router(state.clone()),
             gate: layer.layer(Gate(state)),

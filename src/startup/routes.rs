@@ -70,10 +70,13 @@ pub(crate) fn router(state: AppState) -> Router {
         // Around everything: the request id, error rendering inside the request log (so the
         // log line sees the final status and the page carries the log's request id) and
         // the metrics of every answer.
-        .layer(crate::error::render::RequestLayer::new(
-            Arc::clone(&state.pages),
-            Arc::clone(&state.metrics),
-        ))
+        .layer(
+            crate::error::render::RequestLayer::new(
+                Arc::clone(&state.pages),
+                Arc::clone(&state.metrics),
+            )
+            .traced(state.tracer.clone()),
+        )
         .with_state(state)
 }
 
