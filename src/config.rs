@@ -125,7 +125,7 @@ pub struct ConnectionSettings {
     pub max_connections_per_client: Option<usize>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionConfig {
     /// Decoded secret bytes (≥ 32). `None` only when every provider is `kind = "dev"` and no
     /// secret was given: the gateway then generates an ephemeral one and logs that it did.
@@ -170,7 +170,7 @@ pub enum SessionStoreKind {
 
 /// How to reach Redis: `redis_url` (`redis://`, `rediss://`, `redis+sentinel://`,
 /// `rediss+sentinel://`), `cluster`, `key_prefix`, `redis_timeout`.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     /// One URL, or with `cluster` the seed nodes (each `redis://` or `rediss://`). They may
     /// carry a password, so `Debug` prints none of them.
@@ -194,7 +194,7 @@ impl std::fmt::Debug for RedisConfig {
 }
 
 /// Secret key material for cookie encryption; never printed.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionSecret(pub Vec<u8>);
 
 impl std::fmt::Debug for SessionSecret {

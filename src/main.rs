@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use portcullis::config::Config;
-use portcullis::startup::Application;
+use portcullis::startup::{Application, ConfigSource};
 use portcullis::telemetry::{self, LogFormat};
 use rand::RngCore;
 
@@ -103,7 +103,7 @@ fn main() -> ExitCode {
                     .unwrap_or(LogFormat::Text),
             );
             raise_descriptor_limit();
-            match run(config) {
+            match run(config, cli.config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("portcullis: {err:#}");
@@ -208,7 +208,7 @@ fn raise_descriptor_limit() {
     }
 }
 
-fn run(config: Config) -> anyhow::Result<()> {
+fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
     // One event loop per CPU the process may use (its affinity and CPU quota), each on a
     // thread of its own: this one, which also runs the background work (provider discovery,
     // key refresh, the Redis client), and one more per further CPU.
@@ -218,7 +218,10 @@ fn run(config: Config) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let public_url = config.server.public_url.clone();
-        let app = Application::build(config).await?.with_threads(threads);
+        let app = Application::build(config)
+            .await?
+            .with_threads(threads)
+            .reloading_from(ConfigSource::file(path));
         tracing::info!(listen = %app.local_addr(), public_url = %public_url, threads, "portcullis is listening");
         if let Some(metrics) = app.metrics_addr() {
             tracing::info!(metrics_listen = %metrics, "metrics at http://{metrics}/metrics");

@@ -16,6 +16,7 @@
 mod exposition;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{HostPattern, ProviderConfig, ProviderKind, UpstreamConfig};
@@ -183,11 +184,20 @@ struct ProviderSeries {
 }
 
 /// Every counter of one gateway; shared (`Arc`) by the request middleware, the handlers and
-/// the Redis client.
+/// the Redis client. A configuration reload lays out a new one ([`Metrics::relaid`]) that
+/// shares every series whose labels are still configured, so the counters go on, and the
+/// requests still answered on the old configuration count in the same series.
 pub(crate) struct Metrics {
-    routes: Box<[RouteSeries]>,
+    routes: Box<[Arc<RouteSeries>]>,
     /// In configuration order.
-    providers: Box<[ProviderSeries]>,
+    providers: Box<[Arc<ProviderSeries>]>,
+    /// The series no configuration changes.
+    totals: Arc<Totals>,
+}
+
+/// The series of the gateway as a whole.
+#[derive(Default)]
+struct Totals {
     unknown_provider: ProviderSeries,
     store_failures: [AtomicU64; STORE_FAILURES.len()],
     reloads: [AtomicU64; RELOAD_OUTCOMES.len()],
@@ -197,27 +207,66 @@ impl Metrics {
     /// The series of `upstreams` (in the route table's matching order, so that
     /// [`RouteSlot::upstream`] finds them) and of `providers`.
     pub(crate) fn new(upstreams: &[UpstreamConfig], providers: &[ProviderConfig]) -> Metrics {
-        let gateway = RouteSeries::default();
+        Metrics::empty().relaid(upstreams, providers)
+    }
+
+    fn empty() -> Metrics {
+        Metrics {
+            routes: Box::new([Arc::new(RouteSeries::default())]),
+            providers: Box::new([]),
+            totals: Arc::default(),
+        }
+    }
+
+    /// The series of a reloaded configuration: those of an upstream (by its label) or a
+    /// provider (by its id and kind) that this layout has too are shared, so they count on;
+    /// the others start at 0, and those no longer configured are no longer shown.
+    pub(crate) fn relaid(
+        &self,
+        upstreams: &[UpstreamConfig],
+        providers: &[ProviderConfig],
+    ) -> Metrics {
+        let gateway = self.routes.first().map_or_else(Arc::default, Arc::clone);
         let routes = std::iter::once(gateway)
-            .chain(upstreams.iter().map(|upstream| RouteSeries {
-                label: upstream_label(upstream),
-                ..RouteSeries::default()
+            .chain(upstreams.iter().map(|upstream| {
+                let label = upstream_label(upstream);
+                self.routes
+                    .iter()
+                    .skip(1)
+                    .find(|series| series.label == label)
+                    .map_or_else(
+                        || {
+                            Arc::new(RouteSeries {
+                                label,
+                                ..RouteSeries::default()
+                            })
+                        },
+                        Arc::clone,
+                    )
             }))
             .collect();
         let providers = providers
             .iter()
-            .map(|provider| ProviderSeries {
-                id: provider.id.clone(),
-                kind: Some(provider.kind),
-                ..ProviderSeries::default()
+            .map(|provider| {
+                self.providers
+                    .iter()
+                    .find(|series| series.id == provider.id && series.kind == Some(provider.kind))
+                    .map_or_else(
+                        || {
+                            Arc::new(ProviderSeries {
+                                id: provider.id.clone(),
+                                kind: Some(provider.kind),
+                                ..ProviderSeries::default()
+                            })
+                        },
+                        Arc::clone,
+                    )
             })
             .collect();
         Metrics {
             routes,
             providers,
-            unknown_provider: ProviderSeries::default(),
-            store_failures: Default::default(),
-            reloads: Default::default(),
+            totals: Arc::clone(&self.totals),
         }
     }
 
@@ -272,20 +321,13 @@ impl Metrics {
 
     /// A session store (Redis) command failed.
     pub(crate) fn store_failed(&self, failure: StoreFailure) {
-        add(&self.store_failures, failure as usize);
+        add(&self.totals.store_failures, failure as usize);
     }
 
-    /// A configuration reload: taken (`ok`) or refused. Hot reload (DESIGN §11) is not built
-    /// yet; it will call this.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "hot reload, which will count here, is not built yet"
-        )
-    )]
+    /// A configuration reload (DESIGN §11, `crate::startup::reload`): taken (`ok`) or
+    /// refused.
     pub(crate) fn config_reloaded(&self, ok: bool) {
-        add(&self.reloads, usize::from(!ok));
+        add(&self.totals.reloads, usize::from(!ok));
     }
 
     /// The series of `id`, or of the unknown provider.
@@ -293,7 +335,7 @@ impl Metrics {
         self.providers
             .iter()
             .find(|series| series.id == id)
-            .unwrap_or(&self.unknown_provider)
+            .map_or(&self.totals.unknown_provider, |series| series)
     }
 
     /// The Prometheus text exposition (format 0.0.4) of every series.

@@ -87,6 +87,15 @@ impl Provider {
         }
     }
 
+    /// Takes what discovery found for `previous`, the same provider in the configuration
+    /// before a reload, when it has the same issuer and rules: no rediscovery, and no login
+    /// waits for one.
+    fn adopt_discovery(&self, previous: &Provider) {
+        if let (Provider::Oidc(p), Provider::Oidc(previous)) = (self, previous) {
+            p.adopt_discovery(previous);
+        }
+    }
+
     /// The authorization request; `nonce` is only sent to OpenID providers.
     pub(crate) fn authorization_url(
         &self,
@@ -201,10 +210,33 @@ impl ProviderRegistry {
         self.providers.iter()
     }
 
-    /// Starts discovery for every provider in the background, retrying with back-off until
-    /// it succeeds, so a provider that is down at start-up does not stop the gateway.
-    pub(crate) fn spawn_discovery(&self) {
+    /// Takes, for each provider, what discovery found for the provider of the same id in
+    /// `previous` (the registry before a reload), where the issuer is unchanged.
+    pub(crate) fn adopt_discovery(&self, previous: &ProviderRegistry) {
         for provider in &self.providers {
+            if let Some(old) = previous.get(provider.id()) {
+                provider.adopt_discovery(old);
+            }
+        }
+    }
+
+    /// Discovers, once and at the same time, every provider not discovered yet; for a
+    /// reload, before the new providers take over (the caller bounds the wait).
+    pub(crate) async fn discover_pending(&self) {
+        let pending = self.providers.iter().filter(|p| !p.is_ready());
+        futures::future::join_all(pending.map(|provider| async move {
+            if let Err(err) = provider.discover().await {
+                tracing::warn!(provider = provider.id(), error = %error_chain(&err), "provider discovery failed");
+            }
+        }))
+        .await;
+    }
+
+    /// Starts discovery for every provider not discovered yet in the background, retrying
+    /// with back-off until it succeeds, so a provider that is down at start-up does not stop
+    /// the gateway.
+    pub(crate) fn spawn_discovery(&self) {
+        for provider in self.providers.iter().filter(|p| !p.is_ready()) {
             let provider = Arc::clone(provider);
             let scope = crate::telemetry::trace::Current::background(None);
             tokio::spawn(crate::telemetry::trace::run_in(scope, async move {
@@ -262,11 +294,14 @@ pub(crate) struct BuiltProviders {
 
 /// Every configured provider, in configuration order, by protocol; and the embedded
 /// development provider when one is configured (its routes are served by the gateway).
-/// `public_url` has no trailing slash.
+/// `public_url` has no trailing slash. `running_dev` is the development provider of the
+/// configuration before a reload: kept, with its key and the codes and tokens it issued,
+/// when it serves the same public URL, id and client.
 pub(crate) fn build(
     configs: &[ProviderConfig],
     public_url: &str,
     pages: &Arc<Pages>,
+    running_dev: Option<&Arc<DevProvider>>,
 ) -> Result<BuiltProviders, BuildError> {
     let http = provider_http_client().map_err(BuildError::HttpClient)?;
     let mut dev = None;
@@ -310,10 +345,20 @@ pub(crate) fn build(
                 if dev.is_some() {
                     return Err(BuildError::SecondDev);
                 }
-                let embedded = Arc::new(
-                    DevProvider::new(public_url, &config.id, &config.client_id, Arc::clone(pages))
+                let embedded = match running_dev
+                    .filter(|dev| dev.serves(public_url, &config.id, &config.client_id))
+                {
+                    Some(running) => Arc::clone(running),
+                    None => Arc::new(
+                        DevProvider::new(
+                            public_url,
+                            &config.id,
+                            &config.client_id,
+                            Arc::clone(pages),
+                        )
                         .map_err(BuildError::Dev)?,
-                );
+                    ),
+                };
                 // The gateway signs in with its own development provider like with any
                 // other: discovery, the code exchange and ID-token checks over HTTP.
                 let client = Provider::Oidc(OidcProvider::new(

@@ -1,7 +1,8 @@
 //! The top of the gateway: the router (`routes`: every route in one function, the middleware
 //! order commented), the service every connection answers with (`app`: the router, with a
-//! shortcut to the gate) and the listener ([`Application`]). Nothing imports this module; the
-//! shared state it hands to the handlers lives in `crate::state`.
+//! shortcut to the gate; `live`: the one in effect, which a reload swaps), hot reload
+//! (`reload`) and the listener ([`Application`]). Nothing imports this module; the shared
+//! state it hands to the handlers lives in `crate::state`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +15,11 @@ use crate::server::ConnectionLimits;
 use crate::state::AppState;
 
 mod app;
+mod live;
+mod reload;
 mod routes;
+
+pub use reload::{ConfigSource, ReloadError, Reloader};
 
 /// Connections `server.metrics_listen` serves at once (each scraper holds one or two).
 const METRICS_CONNECTIONS: usize = 64;
@@ -24,7 +29,9 @@ pub struct Application {
     listener: std::net::TcpListener,
     /// `server.metrics_listen`, bound.
     metrics_listener: Option<std::net::TcpListener>,
-    state: AppState,
+    live: live::Live,
+    /// Where a reload reads the configuration; `None`: no reloads.
+    source: Option<ConfigSource>,
     limits: ConnectionLimits,
     threads: usize,
 }
@@ -56,10 +63,26 @@ impl Application {
         Ok(Application {
             listener,
             metrics_listener,
-            state,
+            live: live::Live::new(state),
+            source: None,
             limits,
             threads: 1,
         })
+    }
+
+    /// Reloads from `source` on SIGHUP and when it (or a file it names) changes, once
+    /// running (DESIGN §11, `reload`).
+    #[must_use]
+    pub fn reloading_from(mut self, source: ConfigSource) -> Application {
+        self.source = Some(source);
+        self
+    }
+
+    /// Reloads on demand, from the source given to [`Application::reloading_from`].
+    pub fn reloader(&self) -> Option<Reloader> {
+        self.source
+            .clone()
+            .map(|source| Reloader::new(self.live.clone(), source))
     }
 
     /// Serves on `threads` event loops: the runtime that runs the gateway and `threads - 1`
@@ -98,26 +121,29 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // Discovery's provider calls are traced, each call a trace of its own.
-        crate::telemetry::trace::with_tracer(self.state.tracer.as_ref(), || {
-            self.state.providers.spawn_discovery();
+        let state = self.live.state();
+        crate::telemetry::trace::with_tracer(state.tracer.as_ref(), || {
+            state.providers.spawn_discovery();
         });
-        self.state.local.spawn_watch();
-        let server = &self.state.config.server;
+        state.local.spawn_watch();
+        let server = &state.config.server;
         let settings = server.connections;
         let trusted_proxies = server.trusted_proxies.clone();
-        let metrics = Arc::clone(&self.state.metrics);
-        let tracer = self.state.tracer.clone();
-        let app = app::App::new(self.state);
+        let tracer = state.tracer.clone();
         let stop = stop.boxed().shared();
+        if let Some(reloader) = self.reloader() {
+            reload::spawn_watch(reloader, stop.clone());
+        }
         let gateway = crate::server::serve(
             self.listener,
-            app,
+            self.live.service(),
             settings,
             self.limits,
             trusted_proxies,
             self.threads,
             stop.clone(),
         );
+        let live = self.live.clone();
         let Some(metrics_listener) = self.metrics_listener else {
             let served = gateway.await;
             flush_traces(tracer.as_ref()).await;
@@ -129,7 +155,7 @@ impl Application {
         };
         let scrapes = crate::server::serve(
             metrics_listener,
-            routes::metrics_router(metrics),
+            routes::metrics_router(move || Arc::clone(&live.state().metrics)),
             settings,
             limits,
             Vec::new(),

@@ -49,8 +49,10 @@ pub(crate) struct LocalProvider {
     pub(crate) name: String,
     pub(crate) settings: LocalAccounts,
     pub(crate) accounts: Arc<Accounts>,
-    per_username: FailureLimit,
-    per_client: FailureLimit,
+    /// Shared with the provider of the same id and limits after a reload, so a reload does
+    /// not forgive failed attempts.
+    per_username: Arc<FailureLimit>,
+    per_client: Arc<FailureLimit>,
 }
 
 /// What one username/password attempt came to.
@@ -66,12 +68,14 @@ pub(crate) enum Attempt {
 
 impl LocalProviders {
     /// The local providers of `configs`; `secret` and `previous` are the session secrets the
-    /// token keys derive from.
+    /// token keys derive from. `running` are the providers before a reload: one of the same
+    /// id and `failed_logins` hands its failure counts on.
     pub(crate) fn new(
         configs: &[ProviderConfig],
         public_url: &str,
         secret: &[u8],
         previous: &[&[u8]],
+        running: Option<&LocalProviders>,
     ) -> Result<LocalProviders, LocalBuildError> {
         let mut providers = Vec::new();
         for config in configs {
@@ -84,12 +88,22 @@ impl LocalProviders {
                     errors,
                 })?;
             let limits = settings.failed_logins;
+            let carried = running
+                .and_then(|running| running.get(&config.id))
+                .filter(|old| old.settings.failed_logins == limits);
+            let (per_username, per_client) = match carried {
+                Some(old) => (Arc::clone(&old.per_username), Arc::clone(&old.per_client)),
+                None => (
+                    Arc::new(FailureLimit::new(limits.per_username, limits.window)),
+                    Arc::new(FailureLimit::new(limits.per_client, limits.window)),
+                ),
+            };
             providers.push(Arc::new(LocalProvider {
                 id: config.id.clone(),
                 name: config.name.clone(),
                 accounts: Arc::new(Accounts::new(settings.users_file.clone(), users)),
-                per_username: FailureLimit::new(limits.per_username, limits.window),
-                per_client: FailureLimit::new(limits.per_client, limits.window),
+                per_username,
+                per_client,
                 settings: settings.clone(),
             }));
         }

@@ -43,7 +43,7 @@ pub(super) fn render(metrics: &Metrics) -> String {
         "counter",
         "Session store (Redis) commands that failed, whatever asked for them, by why.",
     );
-    for (kind, count) in STORE_FAILURES.iter().zip(&metrics.store_failures) {
+    for (kind, count) in STORE_FAILURES.iter().zip(&metrics.totals.store_failures) {
         text.sample(
             "portcullis_session_store_errors_total",
             &[("kind", kind)],
@@ -53,10 +53,9 @@ pub(super) fn render(metrics: &Metrics) -> String {
     text.family(
         "portcullis_config_reloads_total",
         "counter",
-        "Configuration reloads, taken (ok) or refused (failed). Hot reload is not built yet: \
-         both stay at 0.",
+        "Configuration reloads (SIGHUP or a changed file), taken (ok) or refused (failed).",
     );
-    for (outcome, count) in RELOAD_OUTCOMES.iter().zip(&metrics.reloads) {
+    for (outcome, count) in RELOAD_OUTCOMES.iter().zip(&metrics.totals.reloads) {
         text.sample(
             "portcullis_config_reloads_total",
             &[("outcome", outcome)],
@@ -246,7 +245,8 @@ fn providers(metrics: &Metrics) -> impl Iterator<Item = &ProviderSeries> {
     metrics
         .providers
         .iter()
-        .chain(std::iter::once(&metrics.unknown_provider))
+        .map(|series| &**series)
+        .chain(std::iter::once(&metrics.totals.unknown_provider))
 }
 
 fn load(counter: &AtomicU64) -> u64 {

@@ -379,3 +379,58 @@ fn label_values_are_escaped() {
         "a\\\\b\\\"c\\nd"
     );
 }
+
+#[test]
+fn a_reload_keeps_the_series_still_configured_and_drops_the_others() {
+    let configured = Configured::new("relaid");
+    let (routes, metrics) = configured.metrics();
+    let api = routes
+        .upstreams()
+        .iter()
+        .position(|upstream| upstream.path == "/api")
+        .unwrap();
+    metrics.request(RouteSlot::upstream(api), 200, Duration::from_millis(1));
+    metrics.request(RouteSlot::GATEWAY, 404, Duration::from_millis(1));
+    metrics.login_succeeded("corp");
+    metrics.store_failed(StoreFailure::Timeout);
+    let mut next = configured.config.clone();
+    next.upstreams.retain(|upstream| upstream.host.is_none());
+    next.providers.retain(|provider| provider.id == "corp");
+    let next_routes = RouteTable::new(next.upstreams.clone());
+
+    let relaid = metrics.relaid(next_routes.upstreams(), &next.providers);
+    // A request answered on the old configuration after the swap counts in the new series.
+    metrics.request(RouteSlot::upstream(api), 200, Duration::from_millis(1));
+    relaid.config_reloaded(true);
+
+    let value = |series: &str| relaid.value(series);
+    assert_eq!(
+        value("portcullis_requests_total{upstream=\"/api\",status_class=\"2xx\"}"),
+        Some(2)
+    );
+    assert_eq!(
+        value("portcullis_requests_total{upstream=\"\",status_class=\"4xx\"}"),
+        Some(1)
+    );
+    assert_eq!(
+        value("portcullis_logins_total{provider=\"corp\",outcome=\"success\"}"),
+        Some(1)
+    );
+    assert_eq!(
+        value("portcullis_session_store_errors_total{kind=\"timeout\"}"),
+        Some(1)
+    );
+    assert_eq!(
+        metrics.value("portcullis_config_reloads_total{outcome=\"ok\"}"),
+        Some(1),
+        "one count for the gateway, whichever layout counted it"
+    );
+    assert!(
+        !relaid.render().contains("*.example.com"),
+        "the removed upstream is gone"
+    );
+    assert!(
+        !relaid.render().contains("provider=\"staff\""),
+        "the removed provider is gone"
+    );
+}

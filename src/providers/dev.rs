@@ -142,6 +142,14 @@ impl DevProvider {
         &self.issuer
     }
 
+    /// Whether this is the provider [`DevProvider::new`] would make for these arguments (but
+    /// for its random key and secret): a reload keeps it.
+    pub(crate) fn serves(&self, public_url: &str, provider_id: &str, client_id: &str) -> bool {
+        self.issuer == format!("{public_url}/oauth2/dev")
+            && self.redirect_uri == format!("{public_url}/oauth2/callback/{provider_id}")
+            && self.client_id == client_id
+    }
+
     /// The secret the gateway's own client uses at this provider's token endpoint.
     pub(crate) fn client_secret(&self) -> SecretString {
         self.client_secret.clone()

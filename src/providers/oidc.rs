@@ -127,6 +127,20 @@ impl OidcProvider {
         })
     }
 
+    /// Takes what discovery found for `previous` when it has the same issuer and rules.
+    pub(crate) fn adopt_discovery(&self, previous: &OidcProvider) {
+        if previous.settings.issuer != self.settings.issuer
+            || previous.settings.preset != self.settings.preset
+        {
+            return;
+        }
+        if let Some(discovered) = previous.current() {
+            if let Ok(mut slot) = self.discovered.write() {
+                *slot = Some(discovered);
+            }
+        }
+    }
+
     /// Fetches the discovery document and the JWKS (`oidc/discovery.rs`) and keeps them.
     pub(crate) async fn discover(&self) -> Result<(), DiscoveryError> {
         let discover =

@@ -40,8 +40,8 @@ pub(crate) struct Loaded {
 pub(crate) struct SessionStore {
     kind: StoreKind,
     /// Signed-out and back-channel-ended sessions of the cookie store; in Redis when
-    /// `redis_url` is set.
-    revocations: Revocations,
+    /// `redis_url` is set. The memory table outlives a reload ([`SessionStore::succeeding`]).
+    revocations: Arc<Revocations>,
     idle_timeout: Option<Duration>,
     lifetime: Duration,
     redis: Option<Redis>,
@@ -68,10 +68,44 @@ impl SessionStore {
             .as_ref()
             .map(|redis| Redis::connect(redis, metrics))
             .transpose()?;
-        let revocations = match &redis {
+        let revocations = Arc::new(match &redis {
             Some(redis) => Revocations::Redis(redis.clone()),
             None => Revocations::in_memory(),
+        });
+        Ok(SessionStore::with(
+            config,
+            codec,
+            wants_id_token,
+            redis,
+            revocations,
+        ))
+    }
+
+    /// The store of a reloaded configuration whose `[session]` changed: on `redis`, the
+    /// running connection when its settings are unchanged; the running store's revocations
+    /// kept when both keep them in memory, so a signed-out session stays signed out.
+    pub(crate) fn succeeding(
+        config: &Config,
+        codec: SessionCodec,
+        wants_id_token: bool,
+        redis: Option<Redis>,
+        running: &SessionStore,
+    ) -> SessionStore {
+        let revocations = match (&redis, running.revocations.as_ref()) {
+            (Some(redis), _) => Arc::new(Revocations::Redis(redis.clone())),
+            (None, Revocations::Memory(_)) => Arc::clone(&running.revocations),
+            (None, Revocations::Redis(_)) => Arc::new(Revocations::in_memory()),
         };
+        SessionStore::with(config, codec, wants_id_token, redis, revocations)
+    }
+
+    fn with(
+        config: &Config,
+        codec: SessionCodec,
+        wants_id_token: bool,
+        redis: Option<Redis>,
+        revocations: Arc<Revocations>,
+    ) -> SessionStore {
         let kind = match (config.session.store, &redis) {
             (SessionStoreKind::Redis, Some(redis)) => StoreKind::Redis(RedisStore::new(
                 redis.clone(),
@@ -80,13 +114,13 @@ impl SessionStore {
             )),
             _ => StoreKind::Cookie(CookieStore::new(codec, wants_id_token)),
         };
-        Ok(SessionStore {
+        SessionStore {
             kind,
             revocations,
             idle_timeout: config.session.idle_timeout,
             lifetime: config.session.lifetime,
             redis,
-        })
+        }
     }
 
     /// The Redis connection, when `redis_url` is set (for the other one-time records that

@@ -80,13 +80,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The router of `server.metrics_listen`: `GET /metrics` and 404 for anything else, without
-/// the request log (a scrape every few seconds would fill it) and not counted itself.
-pub(crate) fn metrics_router(metrics: Arc<Metrics>) -> Router {
+/// The router of `server.metrics_listen`: `GET /metrics` of the metrics in effect (those
+/// `in_effect` answers, which a reload replaces) and 404 for anything else, without the request log (a scrape every few seconds would fill
+/// it) and not counted itself.
+pub(crate) fn metrics_router(
+    in_effect: impl Fn() -> Arc<Metrics> + Clone + Send + Sync + 'static,
+) -> Router {
     Router::new()
-        .route("/metrics", get(metrics_text))
+        .route("/metrics", get(move || metrics_text(State(in_effect()))))
         .fallback(|| async { StatusCode::NOT_FOUND })
-        .with_state(metrics)
 }
 
 /// Headers on every `/oauth2/*` answer: no framing, no referrer, no caching of pages that

@@ -72,6 +72,8 @@ pub struct TestConfig {
     /// Replaces the generated `[[provider]]` (and `provider_extra`): one or more blocks, with
     /// `{issuer}` replaced by the mock provider's issuer (tests/api/presets).
     pub provider_blocks: Option<String>,
+    /// Write `providers.toml` to a file the gateway reloads from (`TestApp::reload_with`).
+    pub reloadable: bool,
 }
 
 impl Default for TestConfig {
@@ -104,6 +106,7 @@ impl Default for TestConfig {
             extra_toml: String::new(),
             env: HashMap::new(),
             provider_blocks: None,
+            reloadable: false,
         }
     }
 }
@@ -320,7 +323,27 @@ pub struct TestApp {
     pub refused_addr: SocketAddr,
     /// Where `server.metrics_listen` serves `/metrics`, when the test set it.
     pub metrics_addr: Option<SocketAddr>,
+    /// With [`TestConfig::reloadable`]: the file the gateway reloads from, and how.
+    pub reload: Option<Reloadable>,
     _refused: TcpSocket,
+}
+
+/// A reloadable test gateway's configuration file (removed with its directory on drop), the
+/// variables its `${VAR}`s resolve to, and its reloader.
+pub struct Reloadable {
+    pub file: std::path::PathBuf,
+    pub reloader: portcullis::startup::Reloader,
+    env: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    issuer: String,
+    upstream: String,
+}
+
+impl Drop for Reloadable {
+    fn drop(&mut self) {
+        if let Some(dir) = self.file.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// A gateway with the default [`TestConfig`], ready to serve.
@@ -375,12 +398,7 @@ pub async fn try_spawn_app_with(change: impl FnOnce(&mut TestConfig)) -> Result<
             refused: refused_addr,
         },
     );
-    let mut env = cfg.env.clone();
-    env.insert(
-        "PORTCULLIS_TEST_SECRET".to_owned(),
-        cfg.session_secret.clone(),
-    );
-    env.insert("MOCK_CLIENT_SECRET".to_owned(), cfg.client_secret.clone());
+    let env = test_env(&cfg);
 
     let config =
         portcullis::config::Config::parse(&toml, "providers.toml", &|name| env.get(name).cloned())
@@ -388,9 +406,33 @@ pub async fn try_spawn_app_with(change: impl FnOnce(&mut TestConfig)) -> Result<
                 format!("config rejected:\n{errors}\n--- providers.toml ---\n{toml}")
             })?;
     let gateway_config = config.clone();
-    let app = portcullis::startup::Application::with_listener(config, listener)
+    let mut app = portcullis::startup::Application::with_listener(config, listener)
         .await
         .map_err(|error| format!("start-up failed: {error:#}"))?;
+    let mut reload = None;
+    if cfg.reloadable {
+        let dir = std::env::temp_dir().join(format!(
+            "portcullis-reload-{}-{}",
+            std::process::id(),
+            gateway.port()
+        ));
+        std::fs::create_dir_all(&dir).expect("a directory for providers.toml");
+        let file = dir.join("providers.toml");
+        std::fs::write(&file, &toml).expect("write providers.toml");
+        let shared = Arc::new(std::sync::Mutex::new(env));
+        let lookup = Arc::clone(&shared);
+        app = app.reloading_from(
+            portcullis::startup::ConfigSource::file(&file)
+                .with_env(move |name| lookup.lock().unwrap().get(name).cloned()),
+        );
+        reload = Some(Reloadable {
+            file,
+            reloader: app.reloader().expect("a reloader"),
+            env: shared,
+            issuer: issuer.clone(),
+            upstream: upstream_url.clone(),
+        });
+    }
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
     tokio::spawn(app.run_until_stopped());
@@ -410,12 +452,24 @@ pub async fn try_spawn_app_with(change: impl FnOnce(&mut TestConfig)) -> Result<
         gateway_config,
         refused_addr,
         metrics_addr,
+        reload,
         _refused: refused,
     };
     if test_app.config.provider_running && test_app.config.wait_until_ready {
         test_app.wait_until_ready().await;
     }
     Ok(test_app)
+}
+
+/// The `${VAR}`s of the generated `providers.toml`.
+fn test_env(cfg: &TestConfig) -> HashMap<String, String> {
+    let mut env = cfg.env.clone();
+    env.insert(
+        "PORTCULLIS_TEST_SECRET".to_owned(),
+        cfg.session_secret.clone(),
+    );
+    env.insert("MOCK_CLIENT_SECRET".to_owned(), cfg.client_secret.clone());
+    env
 }
 
 /// Gateway logs in test output when `RUST_LOG` is set (`cargo test -- --nocapture`).
@@ -429,6 +483,29 @@ fn init_tracing() {
 }
 
 impl TestApp {
+    /// Applies `change` to the configuration, writes the file again and reloads it (the
+    /// gateway must be [`TestConfig::reloadable`]).
+    pub async fn reload_with(
+        &mut self,
+        change: impl FnOnce(&mut TestConfig),
+    ) -> Result<(), portcullis::startup::ReloadError> {
+        change(&mut self.config);
+        let reload = self.reload.as_ref().expect("a reloadable gateway");
+        let toml = render_toml(
+            &self.config,
+            &Addresses {
+                gateway: self.addr,
+                issuer: &reload.issuer,
+                upstream: &reload.upstream,
+                refused: self.refused_addr,
+            },
+        );
+        *reload.env.lock().unwrap() = test_env(&self.config);
+        std::fs::write(&reload.file, &toml).expect("write providers.toml");
+        self.toml = toml;
+        reload.reloader.reload().await
+    }
+
     /// `{address}{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

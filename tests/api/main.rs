@@ -47,6 +47,8 @@ mod redis_faults;
 mod redis_server;
 mod redis_topologies;
 mod refresh;
+mod reload;
+mod reload_signals;
 mod replicas;
 mod route_rules;
 mod session_store;
