@@ -1,8 +1,8 @@
 //! Hot reload (DESIGN §11): on SIGHUP, or when the configuration file or a file it names
-//! changes (what is watched, and how, is `reload/watch.rs`), the file is read, parsed and validated in full by the code
-//! `portcullis check` runs, the new state is built beside the running one
-//! (`AppState::successor` says what is rebuilt and what is kept), and only then swapped in
-//! (`super::live`). Any problem keeps the running configuration: each is logged with its
+//! changes (what is watched, and how, is `reload/watch.rs`), the file is read, parsed and
+//! validated in full by the code `portcullis check` runs, the new state is built beside the
+//! running one (`AppState::successor` says what is rebuilt and what is kept), and only then
+//! swapped in (`super::live`). Any problem keeps the running configuration: each is logged with its
 //! file, line and column, and the reload is counted as failed.
 //!
 //! What the listeners were started with cannot change without a restart (`server.listen`,

@@ -2,8 +2,9 @@
 //! (the `[pages]` logo, stylesheet and templates directory with its templates), polled every
 //! [`POLL_EVERY`] for their size, modification time and inode, which sees an edit in place, a
 //! new file renamed over the old one and a symlink swapped to a new target (how Kubernetes
-//! updates a mounted ConfigMap); no watcher dependency, and nothing platform-specific. A users file is watched by its local provider already
-//! (`crate::local`), and reloaded on its own.
+//! updates a mounted ConfigMap); no watcher dependency, and nothing platform-specific. A
+//! users file is watched by its local provider already (`crate::local`), and reloaded on its
+//! own.
 //!
 //! A change is read [`SETTLE`] after it is seen, so that a write in progress can end; a file
 //! caught half-written all the same is simply a failed reload, and the write that completes
