@@ -15,6 +15,7 @@ mod browserless;
 mod concurrent_logins;
 mod cookies;
 mod cross_site_sign_out;
+mod glewlwyd;
 mod journey;
 mod local_login;
 mod login_timeout;

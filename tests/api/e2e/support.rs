@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub use chrome::{Browser, CdpCookie, Page, DESKTOP, PHONE};
 pub use op::{Backchannel, OpSettings, OpStats, OpenIdProvider};
+pub use process::{ChildProcess, Unready};
 // Sign-in, a code flow of the test's own and sign-out at the provider, for every journey.
 pub use op_forms::*;
 
@@ -73,7 +74,7 @@ pub struct Deployment {
 pub struct WorkDir(PathBuf);
 
 impl WorkDir {
-    fn create() -> WorkDir {
+    pub fn create() -> WorkDir {
         let test = std::thread::current()
             .name()
             .unwrap_or("e2e")
@@ -103,13 +104,13 @@ impl Drop for WorkDir {
 
 /// The gateway's log lines, written to `gateway.log` in the work directory: the gateway runs
 /// on the test's own (current-thread) runtime, so a thread-default subscriber sees them.
-struct GatewayLog {
+pub struct GatewayLog {
     path: PathBuf,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl GatewayLog {
-    fn start(path: PathBuf) -> GatewayLog {
+    pub fn start(path: PathBuf) -> GatewayLog {
         let file = std::fs::File::create(&path).expect("create gateway.log");
         let subscriber = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
@@ -180,23 +181,26 @@ struct Tools {
 fn tools_or_skip(needs: Needs) -> Option<Tools> {
     match find_tools(needs) {
         Ok(tools) => Some(tools),
-        Err(reason) => {
-            let test = std::thread::current()
-                .name()
-                .unwrap_or("an e2e test")
-                .to_owned();
-            if std::env::var("PORTCULLIS_E2E").as_deref() == Ok("1") {
-                panic!("PORTCULLIS_E2E=1, but {reason}");
-            }
-            // Straight to stderr in one write, past the test harness's output capture, so
-            // that a skip is visible in a plain `cargo test` run.
-            let line = format!(
-                "skipped: {test}: {reason} (set PORTCULLIS_E2E=1 to make this a failure)\n"
-            );
-            let _ = std::io::stderr().write_all(line.as_bytes());
-            None
-        }
+        Err(reason) => skip(&reason),
     }
+}
+
+/// Prints why the current test is skipped (a real component is missing, `reason` says which
+/// and how to get it) and returns `None`; with `PORTCULLIS_E2E=1` it fails the test instead
+/// (DESIGN §8).
+pub fn skip<T>(reason: &str) -> Option<T> {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("an e2e test")
+        .to_owned();
+    if std::env::var("PORTCULLIS_E2E").as_deref() == Ok("1") {
+        panic!("PORTCULLIS_E2E=1, but {reason}");
+    }
+    // Straight to stderr in one write, past the test harness's output capture, so that a
+    // skip is visible in a plain `cargo test` run.
+    let line = format!("skipped: {test}: {reason} (set PORTCULLIS_E2E=1 to make this a failure)\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    None
 }
 
 fn find_tools(needs: Needs) -> Result<Tools, String> {
@@ -233,7 +237,7 @@ fn find_tools(needs: Needs) -> Result<Tools, String> {
 
 /// The file named by the environment variable `overridden_by` when it is set, else
 /// `program` on PATH; the error says what is missing and `how_to_fix` it.
-fn find_program(
+pub fn find_program(
     program: &str,
     overridden_by: Option<&str>,
     how_to_fix: &str,
@@ -258,7 +262,7 @@ fn find_program(
 
 /// The cargo target directory this test binary was built in (`target/debug/deps/api-…`
 /// → `target/`).
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     exe.ancestors()
         .nth(3)
@@ -348,7 +352,7 @@ url = "builtin:echo"
 }
 
 /// Polls `/ready` until the gateway has discovered the provider.
-async fn wait_until_ready(ready_url: &str) {
+pub async fn wait_until_ready(ready_url: &str) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
