@@ -203,11 +203,23 @@ impl Current {
     }
 
     /// Runs `poll` with `slot`'s trace current, and puts it back in `slot` after.
+    /// A panicking `poll` still puts the previous one back, so no later work on this thread
+    /// runs in a dead request's trace.
     pub(crate) fn poll_in<T>(slot: &mut Option<Current>, poll: impl FnOnce() -> T) -> T {
+        /// Puts `previous` back in the thread-local, and what was there into `slot`.
+        struct Restore<'a> {
+            slot: &'a mut Option<Current>,
+            previous: Option<Current>,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let previous = self.previous.take();
+                *self.slot = CURRENT.with(|current| current.replace(previous));
+            }
+        }
         let previous = CURRENT.with(|current| current.replace(slot.take()));
-        let result = poll();
-        *slot = CURRENT.with(|current| current.replace(previous));
-        result
+        let _restore = Restore { slot, previous };
+        poll()
     }
 
     /// What background work spawned now should run in: the current trace's tracer without

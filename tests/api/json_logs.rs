@@ -17,14 +17,18 @@ const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
 
 /// The binary on a free loopback port with `server_lines` in `[server]`, every path a public
 /// route to `upstream`, its stdout kept.
-struct Gateway {
+pub(crate) struct Gateway {
     child: Child,
     url: String,
     dir: PathBuf,
 }
 
 impl Gateway {
-    async fn start(upstream: &EchoUpstream, server_lines: &str, args: &[&str]) -> Gateway {
+    pub(crate) async fn start(
+        upstream: &EchoUpstream,
+        server_lines: &str,
+        args: &[&str],
+    ) -> Gateway {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -85,12 +89,12 @@ public = true
         panic!("the gateway did not answer /ping");
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
 
     /// Stops the gateway with SIGTERM and returns everything it wrote to stdout.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())

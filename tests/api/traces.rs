@@ -324,3 +324,27 @@ async fn without_telemetry_trace_context_is_stripped_and_none_is_made() {
     assert!(!echo.has_header("tracestate"), "{echo:?}");
     assert!(app.gateway_config.telemetry.is_none());
 }
+
+/// The binary, stopped with SIGTERM right after a request: the span still queued for the
+/// next batch reaches the collector before the process exits. (Two worker threads: the
+/// collector answers while this one waits for the process.)
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_gateway_sends_the_spans_it_holds_first() {
+    let (collector, url) = Collector::start().await;
+    let upstream = crate::echo_upstream::EchoUpstream::start().await;
+    let telemetry = format!("\n[telemetry]\notlp_endpoint = \"{url}\"\n");
+    let gateway = crate::json_logs::Gateway::start(&upstream, &telemetry, &[]).await;
+
+    let answer = reqwest::get(gateway.url("/flushed")).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    gateway.stop();
+
+    let spans = collector.spans();
+    assert!(
+        spans
+            .iter()
+            .any(|span| attribute(span, "url.path") == Some(Value::from("/flushed"))),
+        "{spans:?}"
+    );
+}

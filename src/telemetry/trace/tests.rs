@@ -189,3 +189,18 @@ fn a_full_queue_drops_and_counts_never_waits() {
     }
     assert_eq!(tracer.0.dropped.load(Ordering::Relaxed), 12);
 }
+
+#[test]
+fn a_panic_inside_a_traced_poll_leaves_no_trace_current() {
+    let (tracer, _queue) = tracer(1.0, &[]);
+    let mut trace = tracer.begin_request(&request_from("192.0.2.1:1", None));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Current::poll_in(&mut trace.current, || panic!("the handler failed"))
+    }));
+    assert!(panicked.is_err());
+    assert!(
+        Current::get().is_none(),
+        "the thread is back outside any trace"
+    );
+    assert!(trace.current.is_some(), "the request keeps its context");
+}
