@@ -97,6 +97,14 @@ pub struct ServerConfig {
     /// `/oauth2/start`, `/oauth2/callback/*`, `/oauth2/local/*` and `/oauth2/token`, in a
     /// burst or spread out; over it, 429 with `Retry-After`. `None` (`0`): no limit.
     pub login_rate_limit: Option<u32>,
+    /// `tls = { cert, key }`: the listener speaks HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with
+    /// this certificate, which a reload may swap ([`crate::tls::ServerCertificate`]); `None`
+    /// serves plain HTTP (TLS ends in front of the gateway, or on loopback).
+    pub tls: Option<crate::tls::ServerTls>,
+    /// `ca_file`: roots trusted, on top of the built-in ones, by every provider and upstream
+    /// client (each may add its own `ca_file` too); validation puts it first in every
+    /// provider's and upstream's `ca_files`.
+    pub ca_file: Option<crate::tls::CaFile>,
     /// `log_format`: how log lines are written; `None` leaves it to `--log-format` (text by
     /// default). Read at start-up only.
     pub log_format: Option<LogFormat>,
@@ -311,6 +319,9 @@ pub struct UpstreamConfig {
     /// is proxied without a session (the Fetch standard's CORS preflight never carries
     /// cookies).
     pub cors_preflight: bool,
+    /// The roots trusted for this upstream's `https://` URL on top of the built-in ones:
+    /// `server.ca_file`, then the upstream's own `ca_file` (each when set).
+    pub ca_files: Vec<crate::tls::CaFile>,
 }
 
 impl Config {

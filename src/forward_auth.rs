@@ -222,6 +222,7 @@ mod tests {
             allow: None,
             skip_auth: Vec::new(),
             cors_preflight: false,
+            ca_files: Vec::new(),
             websocket_idle_timeout: crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         }
     }

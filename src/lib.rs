@@ -44,3 +44,4 @@ mod signed_in;
 pub mod startup;
 mod state;
 pub mod telemetry;
+pub mod tls;

@@ -24,6 +24,7 @@ use crate::error::LoginError;
 use crate::error_chain::error_chain;
 use crate::identity::Identity;
 use crate::pages::Pages;
+use crate::tls::CaFile;
 use dev::DevProvider;
 pub(crate) use github::MembershipCheck;
 pub(crate) use oauth2::OAuth2Provider;
@@ -69,6 +70,14 @@ impl Provider {
         match self {
             Provider::Oidc(p) => p.logo(),
             Provider::OAuth2(p) => p.logo(),
+        }
+    }
+
+    /// Why the provider is not ready, when its last discovery failed.
+    pub(crate) fn discovery_failure(&self) -> Option<String> {
+        match self {
+            Provider::Oidc(p) => p.discovery_failure(),
+            Provider::OAuth2(_) => None,
         }
     }
 
@@ -309,6 +318,7 @@ pub(crate) fn build(
     for config in configs {
         let redirect_uri = format!("{public_url}/oauth2/callback/{}", config.id);
         let logo = logo_for(config.kind);
+        let http = trusting(&http, &config.ca_files).map_err(BuildError::HttpClient)?;
         let provider = match &config.protocol {
             // Local accounts sign in at the gateway itself (`crate::local`).
             ProviderProtocol::Local(_) => continue,
@@ -385,9 +395,30 @@ pub(crate) fn build(
     Ok(BuiltProviders { providers, dev })
 }
 
-/// The one HTTP client for all provider calls: timeouts, a user agent, redirects off
-/// (a provider endpoint that redirects is a misconfiguration, not something to follow).
+/// The provider client for `ca_files`: the shared one when there are none, else one of its
+/// own that trusts them on top of the built-in roots (`crate::tls`).
+fn trusting(
+    shared: &reqwest::Client,
+    ca_files: &[CaFile],
+) -> Result<reqwest::Client, reqwest::Error> {
+    if ca_files.is_empty() {
+        return Ok(shared.clone());
+    }
+    let mut builder = provider_client_builder();
+    for certificate in ca_files.iter().flat_map(CaFile::certificates) {
+        builder = builder.add_root_certificate(reqwest::Certificate::from_der(certificate)?);
+    }
+    builder.build()
+}
+
+/// The one HTTP client for all provider calls (but those with a `ca_file` of their own, see
+/// [`build`]): timeouts, a user agent, redirects off (a provider endpoint that redirects is
+/// a misconfiguration, not something to follow).
 pub(crate) fn provider_http_client() -> Result<reqwest::Client, reqwest::Error> {
+    provider_client_builder().build()
+}
+
+fn provider_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(5))
@@ -398,5 +429,4 @@ pub(crate) fn provider_http_client() -> Result<reqwest::Client, reqwest::Error> 
         // dropped before the common server timeouts instead.
         .pool_idle_timeout(Duration::from_secs(4))
         .redirect(reqwest::redirect::Policy::none())
-        .build()
 }

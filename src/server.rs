@@ -1,5 +1,6 @@
 //! The listener: accepting client connections, admitting them within the connection bounds
-//! ([`admission`]), serving each with its timeouts ([`connection`]), and stopping gracefully.
+//! ([`admission`]), serving each with its timeouts ([`connection`]) over plain TCP or TLS
+//! ([`Transport`]), and stopping gracefully.
 //! Also the process's descriptor limit, which the default bound is derived from.
 
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use std::convert::Infallible;
 
 use axum::body::Body;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -39,6 +40,18 @@ mod admission;
 mod connection;
 
 pub(crate) use admission::ConnectionLimits;
+
+/// How a listener speaks to its clients: over TLS or plain TCP, and the
+/// `Strict-Transport-Security` its answers carry.
+#[derive(Clone, Default)]
+pub(crate) struct Transport {
+    /// `server.tls`: every connection starts with a TLS handshake, which must be done within
+    /// `server.header_timeout` of the connect, like the first request head after it.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Added to every answer that has no `Strict-Transport-Security` of its own (RFC 6797):
+    /// the gateway's pages and endpoints, and upstream answers unless the upstream set one.
+    pub(crate) hsts: Option<HeaderValue>,
+}
 
 /// How long accepting pauses after an error such as running out of descriptors (`EMFILE`),
 /// so the loop does not spin while connections end and free some.
@@ -79,12 +92,14 @@ pub fn descriptor_limit() -> Option<u64> {
 /// served for its whole life, upstream exchanges included, by the loop that accepted it, so
 /// no request is handed between threads (the kernel wakes the loops on new connections, and
 /// whichever accepts first serves it).
+#[allow(clippy::too_many_arguments)] // one per independent input, as startup has them
 pub(crate) async fn serve(
     listener: std::net::TcpListener,
     router: impl Answerer,
     settings: ConnectionSettings,
     limits: ConnectionLimits,
     trusted_proxies: Vec<IpNetwork>,
+    transport: Transport,
     threads: usize,
     stop: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
@@ -92,6 +107,7 @@ pub(crate) async fn serve(
     let acceptor = Acceptor {
         router,
         settings,
+        transport,
         admission: Arc::new(admission::Admission::new(limits, trusted_proxies)),
         stop: stop_rx,
     };
@@ -149,6 +165,7 @@ enum Stop {
 struct Acceptor<S> {
     router: S,
     settings: ConnectionSettings,
+    transport: Transport,
     admission: Arc<admission::Admission>,
     stop: watch::Receiver<Stop>,
 }
@@ -219,6 +236,7 @@ impl<S: Answerer> Acceptor<S> {
                 Arc::clone(&self.admission),
                 self.router.clone(),
                 self.settings,
+                self.transport.clone(),
                 self.stop.clone(),
             );
             let alive = alive.clone();

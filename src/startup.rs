@@ -11,8 +11,9 @@ use anyhow::Context as _;
 use futures::FutureExt as _;
 
 use crate::config::Config;
-use crate::server::ConnectionLimits;
+use crate::server::{ConnectionLimits, Transport};
 use crate::state::AppState;
+use crate::tls::ServerCertificate;
 
 mod app;
 mod live;
@@ -34,6 +35,8 @@ pub struct Application {
     source: Option<ConfigSource>,
     limits: ConnectionLimits,
     threads: usize,
+    /// `server.tls`: the listener's certificate, swapped by a reload.
+    certificate: Option<ServerCertificate>,
 }
 
 impl Application {
@@ -59,6 +62,7 @@ impl Application {
             })
             .transpose()?;
         let limits = connection_limits(&config);
+        let certificate = config.server.tls.clone().map(ServerCertificate::new);
         let state = AppState::new(config)?;
         Ok(Application {
             listener,
@@ -67,6 +71,7 @@ impl Application {
             source: None,
             limits,
             threads: 1,
+            certificate,
         })
     }
 
@@ -92,6 +97,12 @@ impl Application {
     pub fn with_threads(mut self, threads: usize) -> Application {
         self.threads = threads.max(1);
         self
+    }
+
+    /// The listener's certificate when `server.tls` is set: a handle whose
+    /// [`ServerCertificate::reload`] re-reads the files for every new handshake (hot reload).
+    pub fn tls_certificate(&self) -> Option<ServerCertificate> {
+        self.certificate.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -130,6 +141,7 @@ impl Application {
         let settings = server.connections;
         let trusted_proxies = server.trusted_proxies.clone();
         let tracer = state.tracer.clone();
+        let transport = transport(self.certificate.as_ref(), &server.public_url);
         let stop = stop.boxed().shared();
         if let Some(reloader) = self.reloader() {
             reload::spawn_watch(reloader, stop.clone());
@@ -140,6 +152,7 @@ impl Application {
             settings,
             self.limits,
             trusted_proxies,
+            transport,
             self.threads,
             stop.clone(),
         );
@@ -159,6 +172,7 @@ impl Application {
             settings,
             limits,
             Vec::new(),
+            Transport::default(),
             1,
             stop,
         );
@@ -172,6 +186,19 @@ impl Application {
 async fn flush_traces(tracer: Option<&crate::telemetry::trace::Tracer>) {
     if let Some(tracer) = tracer {
         tracer.flush(std::time::Duration::from_secs(5)).await;
+    }
+}
+
+/// The main listener's TLS (`server.tls`) and HSTS: `max-age` one year (RFC 6797 §6.1,
+/// what the HSTS preload list asks for) when the public URL is https, without
+/// `includeSubDomains`, which would bind hosts the gateway does not serve. `/metrics` on
+/// `server.metrics_listen` is plain HTTP without HSTS.
+fn transport(certificate: Option<&ServerCertificate>, public_url: &url::Url) -> Transport {
+    Transport {
+        tls: certificate
+            .map(|certificate| tokio_rustls::TlsAcceptor::from(certificate.server_config())),
+        hsts: (public_url.scheme() == "https")
+            .then(|| axum::http::HeaderValue::from_static("max-age=31536000")),
     }
 }
 

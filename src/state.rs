@@ -193,7 +193,10 @@ impl AppState {
             routes,
             metrics,
             tracer,
-            upstream: running.map_or_else(UpstreamClient::new, |running| running.upstream.clone()),
+            upstream: running.map_or_else(
+                || UpstreamClient::for_upstreams(&config.upstreams),
+                |running| running.upstream.successor(&config.upstreams),
+            ),
             public_url,
             providers: ProviderRegistry::new(providers),
             session_secret: secret,

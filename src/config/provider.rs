@@ -154,6 +154,10 @@ pub struct ProviderConfig {
     /// How the gateway signs in with this provider; each protocol carries exactly what it
     /// needs, so no combination is re-checked at start-up.
     pub protocol: ProviderProtocol,
+    /// The roots trusted for this provider's endpoints (discovery, JWKS, token, userinfo,
+    /// end-session) on top of the built-in ones: `server.ca_file`, then the provider's own
+    /// `ca_file` (each when set).
+    pub ca_files: Vec<crate::tls::CaFile>,
 }
 
 /// A provider by protocol.

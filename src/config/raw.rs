@@ -45,6 +45,8 @@ pub(super) struct RawServer {
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
     pub(super) login_rate_limit: Option<Spanned<i64>>,
     pub(super) metrics_listen: Option<Text>,
+    pub(super) tls: Option<Spanned<RawTls>>,
+    pub(super) ca_file: Option<Text>,
     pub(super) log_format: Option<Text>,
 }
 
@@ -111,6 +113,15 @@ pub(super) struct RawProvider {
     pub(super) refresh_lifetime: Option<Text>,
     pub(super) clients: Option<Vec<RawTokenClient>>,
     pub(super) failed_logins: Option<RawFailedLogins>,
+    pub(super) ca_file: Option<Text>,
+}
+
+/// `server.tls = { cert = "cert.pem", key = "key.pem" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTls {
+    pub(super) cert: Option<Text>,
+    pub(super) key: Option<Text>,
 }
 
 /// One of a `local` provider's `clients = [{ id = "ci", secret = "${CI_SECRET}" }]`.
@@ -183,6 +194,7 @@ pub(super) struct RawUpstream {
     pub(super) allow: Option<RawAuthorize>,
     pub(super) skip_auth: Option<Vec<RawSkipAuth>>,
     pub(super) cors_preflight: Option<bool>,
+    pub(super) ca_file: Option<Text>,
 }
 
 /// `[pages]`: the branding of the pages (DESIGN §11).

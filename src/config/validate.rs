@@ -34,6 +34,9 @@ mod skip_auth;
 mod telemetry;
 #[cfg(test)]
 mod tests;
+mod tls;
+#[cfg(test)]
+mod tls_tests;
 mod upstreams;
 
 /// Parses and validates `source`; see [`Config::parse`].
@@ -88,7 +91,7 @@ impl Checker<'_, '_> {
         let upstreams = self.upstreams(&raw.upstream, provider_ids.as_deref());
         let pages = self.pages(raw.pages.as_ref());
         let telemetry = self.telemetry(raw.telemetry.as_ref());
-        Some(Config {
+        let mut config = Config {
             server: server?,
             session: session?,
             providers: providers?,
@@ -96,7 +99,9 @@ impl Checker<'_, '_> {
             upstreams: upstreams?,
             pages: pages?,
             telemetry: telemetry?,
-        })
+        };
+        tls::share_server_ca_file(&mut config);
+        Some(config)
     }
 
     fn error(&mut self, offset: usize, key: &str, message: impl Into<String>) {

@@ -52,6 +52,8 @@ pub(crate) struct OidcProvider {
     http: reqwest::Client,
     discovered: RwLock<Option<Arc<Discovered>>>,
     last_jwks_refetch: Mutex<Option<Instant>>,
+    /// Why the last discovery failed, while none has succeeded since (for `/ready`).
+    discovery_failure: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -88,6 +90,7 @@ impl OidcProvider {
             http,
             discovered: RwLock::new(None),
             last_jwks_refetch: Mutex::new(None),
+            discovery_failure: std::sync::Mutex::new(None),
         }
     }
 
@@ -145,10 +148,30 @@ impl OidcProvider {
     pub(crate) async fn discover(&self) -> Result<(), DiscoveryError> {
         let discover =
             discovery::discover(&self.http, &self.settings.issuer, &self.settings.preset);
-        let discovered =
-            provider_call("discovery", self.id(), &self.settings.issuer, discover).await?;
+        let discovered = provider_call("discovery", self.id(), &self.settings.issuer, discover)
+            .await
+            .inspect_err(|err| {
+                self.set_discovery_failure(Some(crate::error_chain::error_chain(err)))
+            })?;
         self.store(discovered);
+        self.set_discovery_failure(None);
         Ok(())
+    }
+
+    /// Why the last discovery failed, while none has succeeded since: a provider behind a
+    /// private CA without `ca_file` says so here (an unknown issuer of its certificate).
+    pub(crate) fn discovery_failure(&self) -> Option<String> {
+        self.discovery_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_discovery_failure(&self, failure: Option<String>) {
+        *self
+            .discovery_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
     }
 
     /// Refetches the JWKS unless that happened less than [`JWKS_REFETCH_INTERVAL`] ago; then

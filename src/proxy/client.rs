@@ -1,5 +1,6 @@
 //! The one pooled upstream client (DESIGN §9, STYLE "Outbound HTTP hygiene"): HTTP/1.1 over
-//! plain TCP or TLS, bodies streamed both ways, protocol upgrades (WebSocket) forwarded.
+//! plain TCP or TLS, bodies streamed both ways, protocol upgrades (WebSocket) forwarded; the
+//! origins of upstreams with `ca_files` get a pool of their own that trusts them.
 
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -10,14 +11,15 @@ use axum::body::{Body, Bytes};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body as _, Frame, SizeHint};
-use hyper_rustls::HttpsConnectorBuilder;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::error::ProxyError;
 use super::hop_by_hop::remove_hop_by_hop;
 use super::pool::Pool;
 use super::upgrade::{self, TunnelIdleTimeout};
-use crate::config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT;
+use crate::config::{UpstreamConfig, UpstreamTarget, DEFAULT_WEBSOCKET_IDLE_TIMEOUT};
+use crate::tls::CaFile;
 
 /// How long to wait for a TCP connection to an upstream.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,10 +29,43 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// One pooled client for every upstream, built once at start-up and cloned cheaply.
 ///
 /// `http://` and `https://` upstreams (TLS with rustls, the ring provider, Mozilla's roots
-/// from `webpki-roots`); connect timeout 5 s; idle connections kept 90 s.
+/// from `webpki-roots`, plus an upstream's `ca_files` for its origin); connect timeout 5 s;
+/// idle connections kept 90 s.
 #[derive(Clone)]
 pub(crate) struct UpstreamClient {
+    /// Every origin but those in `private`: the built-in roots.
     pool: Arc<Pool>,
+    /// The `https://` origins of upstreams with `ca_files`, each with a pool that trusts them
+    /// too (two upstreams on one origin: the files of both). Usually empty.
+    private: Arc<Vec<PrivateOrigin>>,
+}
+
+/// An origin whose connections trust more than the built-in roots.
+struct PrivateOrigin {
+    origin: OriginKey,
+    ca_files: Vec<CaFile>,
+    pool: Arc<Pool>,
+}
+
+/// An origin as a connection is made to it: scheme, host and port (the scheme's default when
+/// none is written), lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OriginKey {
+    https: bool,
+    host: String,
+    port: u16,
+}
+
+impl OriginKey {
+    fn of(uri: &http::Uri) -> Option<OriginKey> {
+        let https = uri.scheme_str()?.eq_ignore_ascii_case("https");
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Some(OriginKey {
+            https,
+            host: uri.host()?.to_ascii_lowercase(),
+            port,
+        })
+    }
 }
 
 impl std::fmt::Debug for UpstreamClient {
@@ -46,21 +81,58 @@ impl Default for UpstreamClient {
 }
 
 impl UpstreamClient {
+    /// A client that trusts the built-in roots only.
     pub(crate) fn new() -> UpstreamClient {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        // `with_webpki_roots` uses rustls' process-default provider, which is ring: it is the
-        // only provider compiled in (`cargo tree -i rustls -e features` shows no aws-lc-rs).
-        let https = HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         UpstreamClient {
-            pool: Arc::new(Pool::new(https, POOL_IDLE_TIMEOUT)),
+            pool: Arc::new(Pool::new(connector(&[]), POOL_IDLE_TIMEOUT)),
+            private: Arc::default(),
         }
+    }
+
+    /// The client for `upstreams`: the built-in roots, and for the origin of each `https://`
+    /// upstream with `ca_files` those too.
+    pub(crate) fn for_upstreams(upstreams: &[UpstreamConfig]) -> UpstreamClient {
+        UpstreamClient::new().successor(upstreams)
+    }
+
+    /// The client for `upstreams` after a reload: this one's pools (and their idle
+    /// connections) where the trusted roots of an origin did not change, new ones where they
+    /// did.
+    pub(crate) fn successor(&self, upstreams: &[UpstreamConfig]) -> UpstreamClient {
+        let private = private_origins(upstreams)
+            .into_iter()
+            .map(|(origin, ca_files)| {
+                let kept = self
+                    .private
+                    .iter()
+                    .find(|old| old.origin == origin && old.ca_files == ca_files);
+                let pool = match kept {
+                    Some(old) => Arc::clone(&old.pool),
+                    None => Arc::new(Pool::new(connector(&ca_files), POOL_IDLE_TIMEOUT)),
+                };
+                PrivateOrigin {
+                    origin,
+                    ca_files,
+                    pool,
+                }
+            })
+            .collect();
+        UpstreamClient {
+            pool: Arc::clone(&self.pool),
+            private: Arc::new(private),
+        }
+    }
+
+    /// The pool of the origin `uri` names.
+    fn pool_for(&self, uri: &http::Uri) -> &Arc<Pool> {
+        if self.private.is_empty() {
+            return &self.pool;
+        }
+        let origin = OriginKey::of(uri);
+        self.private
+            .iter()
+            .find(|private| Some(&private.origin) == origin.as_ref())
+            .map_or(&self.pool, |private| &private.pool)
     }
 
     /// Sends a request prepared by [`super::prepare_request`] and returns the upstream's
@@ -103,7 +175,8 @@ impl UpstreamClient {
             }),
         };
 
-        let response = tokio::time::timeout(timeout, self.pool.send(req))
+        let pool = self.pool_for(req.uri());
+        let response = tokio::time::timeout(timeout, pool.send(req))
             .await
             .map_err(|_| ProxyError::Timeout)?
             .map_err(|err| match body_failure.as_ref().and_then(|failure| failure.get()) {
@@ -127,6 +200,54 @@ impl UpstreamClient {
         remove_hop_by_hop(&mut parts.headers, false);
         Ok(Response::from_parts(parts, body))
     }
+}
+
+/// The `https://` origins of `upstreams` with `ca_files`, each with the files of every
+/// upstream on it.
+fn private_origins(upstreams: &[UpstreamConfig]) -> Vec<(OriginKey, Vec<CaFile>)> {
+    let mut origins: Vec<(OriginKey, Vec<CaFile>)> = Vec::new();
+    for upstream in upstreams {
+        let UpstreamTarget::Http(url) = &upstream.target else {
+            continue;
+        };
+        let uri: Option<http::Uri> = url.as_str().parse().ok();
+        let Some(origin) = uri.as_ref().and_then(OriginKey::of) else {
+            continue;
+        };
+        if !origin.https || upstream.ca_files.is_empty() {
+            continue;
+        }
+        let index = match origins.iter().position(|(known, _)| *known == origin) {
+            Some(index) => index,
+            None => {
+                origins.push((origin, Vec::new()));
+                origins.len() - 1
+            }
+        };
+        let Some((_, files)) = origins.get_mut(index) else {
+            continue;
+        };
+        for file in &upstream.ca_files {
+            if !files.contains(file) {
+                files.push(file.clone());
+            }
+        }
+    }
+    origins
+}
+
+/// The connector of every pool: TCP with the connect timeout and no Nagle delay, TLS (HTTP/1.1,
+/// no ALPN) trusting the built-in roots plus `ca_files` (`crate::tls`) for `https://`.
+fn connector(ca_files: &[CaFile]) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    HttpsConnectorBuilder::new()
+        .with_tls_config(crate::tls::client_config(ca_files))
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
 }
 
 /// A request body that remembers why it failed, so that a failed exchange can be told apart:

@@ -36,6 +36,7 @@ fn upstream_at(addr: SocketAddr) -> UpstreamConfig {
         allow: None,
         skip_auth: Vec::new(),
         cors_preflight: false,
+        ca_files: Vec::new(),
     }
 }
 

@@ -27,6 +27,7 @@ fn upstream(url: &str) -> UpstreamConfig {
         allow: None,
         skip_auth: Vec::new(),
         cors_preflight: false,
+        ca_files: Vec::new(),
     }
 }
 

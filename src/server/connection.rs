@@ -12,6 +12,11 @@
 //! run while the first bytes are read to choose the protocol (so a silent connection is held
 //! forever), it does not exist for HTTP/2, and it runs from the end of the previous
 //! response, so it cannot differ from the keep-alive time.
+//!
+//! Over TLS the handshake comes first, within `server.header_timeout` of the connect (the
+//! clock's first deadline runs from the connect too, so handshake and first request head
+//! share it): a client that never finishes its handshake holds its place no longer than one
+//! that never finishes its request head.
 
 use std::io;
 use std::net::SocketAddr;
@@ -23,6 +28,8 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
+use http::header::STRICT_TRANSPORT_SECURITY;
+use http::HeaderValue;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -34,7 +41,7 @@ use tokio::time::Instant;
 use tower::ServiceExt as _;
 
 use super::admission::{Admission, ConnectionSlot};
-use super::{Answerer, Stop};
+use super::{Answerer, Stop, Transport};
 use crate::config::ConnectionSettings;
 
 /// How long a connection being closed for a timeout may take to say goodbye (an HTTP/2
@@ -43,6 +50,7 @@ const CLOSING_GRACE: Duration = Duration::from_secs(1);
 
 /// Serves `stream` until it closes, a timeout closes it, or `stop` says so: at
 /// [`Stop::Finishing`] once its requests are done, at [`Stop::Cutting`] at once.
+#[allow(clippy::too_many_arguments)] // one per independent input, as the acceptor has them
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -50,68 +58,130 @@ pub(crate) async fn serve(
     admission: Arc<Admission>,
     router: impl Answerer,
     settings: ConnectionSettings,
+    transport: Transport,
     mut stop: watch::Receiver<Stop>,
 ) {
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(ClientIo {
+    let io = ClientIo {
         stream,
         activity: Arc::clone(&activity),
         _slot: slot,
-    });
-    let requests = Arc::clone(&activity);
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        answer(&router, &admission, &requests, peer, request)
-    });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().header_read_timeout(None);
-    // The extended CONNECT of RFC 8441: WebSockets over HTTP/2.
-    builder.http2().enable_connect_protocol();
-    let mut connection = pin!(builder.serve_connection_with_upgrades(io, service));
+    };
+    let responder = Responder::new(router, admission, activity, peer, transport.hsts);
+    let Some(tls) = transport.tls else {
+        return responder.serve(io, settings, stop).await;
+    };
+    let handshake = tokio::time::timeout(settings.header_timeout, tls.accept(io));
+    let handshake = tokio::select! {
+        done = handshake => done,
+        _ = stop.wait_for(|stop| *stop >= Stop::Finishing) => return,
+    };
+    match handshake {
+        Ok(Ok(io)) => responder.serve(io, settings, stop).await,
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+        Err(_) => tracing::debug!(
+            %peer,
+            timeout = "server.header_timeout",
+            "closing a client connection whose TLS handshake took too long"
+        ),
+    }
+}
 
-    // The clock looks at the connection at least every `interval` and exactly at its
-    // deadline when that comes sooner. No phase change needs to wake it: every deadline is
-    // at least `interval` after its phase began, so the look that follows a change comes
-    // before the new deadline. (Waking it on each request would cost a task wake-up and a
-    // new timer per request.)
-    let interval = settings.header_timeout.min(settings.keepalive_timeout);
-    let mut seen = Stop::Serving;
-    let mut closing_until: Option<Instant> = None;
-    let mut clock = pin!(tokio::time::sleep_until(next_look(
-        activity.deadline(&settings).map(|(at, _)| at),
-        interval
-    )));
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(%peer, error, "client connection ended with an error");
-                }
-                return;
-            }
-            now = stop.wait_for(|now| *now > seen) => {
-                let now = now.map_or(Stop::Cutting, |now| *now);
-                if now == Stop::Cutting {
-                    tracing::debug!(%peer, "closing a client connection still busy at shutdown");
-                    return;
-                }
-                seen = now;
-                connection.as_mut().graceful_shutdown();
-            }
-            () = clock.as_mut() => {
-                let now = Instant::now();
-                if closing_until.is_some_and(|until| now >= until) {
-                    return;
-                }
-                let deadline = activity.deadline(&settings);
-                if let Some((at, timeout)) = deadline {
-                    if closing_until.is_none() && now >= at {
-                        tracing::debug!(%peer, timeout, "closing a client connection that waited too long");
-                        connection.as_mut().graceful_shutdown();
-                        closing_until = Some(now + CLOSING_GRACE);
+/// What answers the requests of one connection, once its bytes are HTTP.
+struct Responder<S> {
+    router: S,
+    admission: Arc<Admission>,
+    activity: Arc<Activity>,
+    peer: SocketAddr,
+    hsts: Option<HeaderValue>,
+}
+
+impl<S: Answerer> Responder<S> {
+    fn new(
+        router: S,
+        admission: Arc<Admission>,
+        activity: Arc<Activity>,
+        peer: SocketAddr,
+        hsts: Option<HeaderValue>,
+    ) -> Responder<S> {
+        Responder {
+            router,
+            admission,
+            activity,
+            peer,
+            hsts,
+        }
+    }
+
+    async fn serve<I>(self, io: I, settings: ConnectionSettings, stop: watch::Receiver<Stop>)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Responder {
+            router,
+            admission,
+            activity,
+            peer,
+            hsts,
+        } = self;
+        let requests = Arc::clone(&activity);
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            answer(&router, &admission, &requests, peer, hsts.clone(), request)
+        });
+        let io = TokioIo::new(io);
+        let mut stop = stop;
+
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().header_read_timeout(None);
+        // The extended CONNECT of RFC 8441: WebSockets over HTTP/2.
+        builder.http2().enable_connect_protocol();
+        let mut connection = pin!(builder.serve_connection_with_upgrades(io, service));
+
+        // The clock looks at the connection at least every `interval` and exactly at its
+        // deadline when that comes sooner. No phase change needs to wake it: every deadline is
+        // at least `interval` after its phase began, so the look that follows a change comes
+        // before the new deadline. (Waking it on each request would cost a task wake-up and a
+        // new timer per request.)
+        let interval = settings.header_timeout.min(settings.keepalive_timeout);
+        let mut seen = Stop::Serving;
+        let mut closing_until: Option<Instant> = None;
+        let mut clock = pin!(tokio::time::sleep_until(next_look(
+            activity.deadline(&settings).map(|(at, _)| at),
+            interval
+        )));
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(%peer, error, "client connection ended with an error");
                     }
+                    return;
                 }
-                let due = closing_until.or_else(|| deadline.map(|(at, _)| at));
-                clock.as_mut().reset(next_look(due, interval));
+                now = stop.wait_for(|now| *now > seen) => {
+                    let now = now.map_or(Stop::Cutting, |now| *now);
+                    if now == Stop::Cutting {
+                        tracing::debug!(%peer, "closing a client connection still busy at shutdown");
+                        return;
+                    }
+                    seen = now;
+                    connection.as_mut().graceful_shutdown();
+                }
+                () = clock.as_mut() => {
+                    let now = Instant::now();
+                    if closing_until.is_some_and(|until| now >= until) {
+                        return;
+                    }
+                    let deadline = activity.deadline(&settings);
+                    if let Some((at, timeout)) = deadline {
+                        if closing_until.is_none() && now >= at {
+                            tracing::debug!(%peer, timeout, "closing a client connection that waited too long");
+                            connection.as_mut().graceful_shutdown();
+                            closing_until = Some(now + CLOSING_GRACE);
+                        }
+                    }
+                    let due = closing_until.or_else(|| deadline.map(|(at, _)| at));
+                    clock.as_mut().reset(next_look(due, interval));
+                }
             }
         }
     }
@@ -136,6 +206,7 @@ fn answer<S: Answerer>(
     admission: &Arc<Admission>,
     activity: &Arc<Activity>,
     peer: SocketAddr,
+    hsts: Option<HeaderValue>,
     request: Request<Incoming>,
 ) -> impl std::future::Future<Output = Result<Response<TrackedBody>, BoxError>> + Send + 'static {
     let (answering, others) = activity.request_started(request.version());
@@ -150,7 +221,13 @@ fn answer<S: Answerer>(
         let Ok(place) = place else {
             return Err(BoxError::from(h2::Error::from(h2::Reason::REFUSED_STREAM)));
         };
-        let Ok(response) = router.oneshot(request).await;
+        let Ok(mut response) = router.oneshot(request).await;
+        if let Some(hsts) = hsts {
+            response
+                .headers_mut()
+                .entry(STRICT_TRANSPORT_SECURITY)
+                .or_insert(hsts);
+        }
         Ok(response.map(|body| TrackedBody {
             body,
             _answering: answering,

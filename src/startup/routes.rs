@@ -158,11 +158,14 @@ async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> Response {
 /// 200 when every provider is discovered and the session store answers; 503 otherwise,
 /// saying what is missing.
 async fn ready(State(state): State<AppState>) -> Response {
-    let pending: Vec<&str> = state
+    let pending: Vec<String> = state
         .providers
         .iter()
         .filter(|p| !p.is_ready())
-        .map(|p| p.id())
+        .map(|p| match p.discovery_failure() {
+            Some(failure) => format!("{} (discovery failed: {failure})", p.id()),
+            None => p.id().to_owned(),
+        })
         .collect();
     let mut problems = Vec::new();
     if !pending.is_empty() {

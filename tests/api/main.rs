@@ -57,6 +57,7 @@ mod sessions;
 mod shutdown;
 mod sign_out_confirmation;
 mod sign_out_return;
+mod tls;
 mod traces;
 mod tunnels;
 mod unauthenticated;

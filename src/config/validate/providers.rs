@@ -117,6 +117,7 @@ impl Checker<'_, '_> {
             }
         };
         let client = client.filter(|_| foreign_keys_ok);
+        let ca_file = self.ca_file(raw.ca_file.as_ref(), &key("ca_file"));
         let provider = match (id, kind, client, name, scopes, token_endpoint_auth, bearer) {
             (
                 Some(id),
@@ -126,7 +127,7 @@ impl Checker<'_, '_> {
                 Some(scopes),
                 Some(token_endpoint_auth),
                 Some(bearer),
-            ) => {
+            ) if ca_file.is_some() => {
                 let auth = token_endpoint_auth.unwrap_or(TokenEndpointAuth::ClientSecretBasic);
                 let protocol = match protocol {
                     Protocol::Oidc {
@@ -157,6 +158,7 @@ impl Checker<'_, '_> {
                     client_id,
                     scopes,
                     protocol,
+                    ca_files: ca_file.flatten().into_iter().collect(),
                 })
             }
             _ => None,

@@ -61,6 +61,8 @@ impl Checker<'_, '_> {
         let login_rate_limit = self.login_rate_limit(raw.login_rate_limit.as_ref());
         let metrics_listen = self.metrics_listen(raw.metrics_listen.as_ref(), listen);
         let log_format = self.log_format(raw.log_format.as_ref());
+        let tls = self.server_tls(raw.tls.as_ref());
+        let ca_file = self.ca_file(raw.ca_file.as_ref(), "server.ca_file");
         let server = match (
             listen,
             public_url,
@@ -70,6 +72,8 @@ impl Checker<'_, '_> {
             login_rate_limit,
             metrics_listen,
             log_format,
+            tls,
+            ca_file,
         ) {
             (
                 Some(listen),
@@ -80,6 +84,8 @@ impl Checker<'_, '_> {
                 Some(login_rate_limit),
                 Some(metrics_listen),
                 Some(log_format),
+                Some(tls),
+                Some(ca_file),
             ) => Some(ServerConfig {
                 listen,
                 metrics_listen,
@@ -90,6 +96,8 @@ impl Checker<'_, '_> {
                 connections,
                 login_rate_limit,
                 log_format,
+                tls,
+                ca_file,
             }),
             _ => None,
         };

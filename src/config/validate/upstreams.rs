@@ -101,6 +101,7 @@ impl Checker<'_, '_> {
                 .map(Some),
         };
         let skip_auth = self.skip_auth(raw.skip_auth.as_deref().unwrap_or_default(), &table);
+        let ca_file = self.ca_file(raw.ca_file.as_ref(), &format!("{table}.ca_file"));
         Some(UpstreamConfig {
             path: path?,
             target: target?,
@@ -114,6 +115,7 @@ impl Checker<'_, '_> {
             allow: allow?,
             skip_auth: skip_auth?,
             cors_preflight: raw.cors_preflight.unwrap_or(false),
+            ca_files: ca_file?.into_iter().collect(),
         })
     }
 

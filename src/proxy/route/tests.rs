@@ -18,6 +18,7 @@ pub(super) fn upstream(host: Option<HostPattern>, path: &str, port: u16) -> Upst
         allow: None,
         skip_auth: Vec::new(),
         cors_preflight: false,
+        ca_files: Vec::new(),
     }
 }
 
