@@ -114,6 +114,15 @@ pub(crate) enum LoginError {
     Userinfo(String),
     #[error("not authorized: {0}")]
     NotAuthorized(String),
+    /// Not authorized because the email the provider sent does not count (no or a false
+    /// `email_verified`: `providers::unverified_email`); `why` names the claim and the option.
+    #[error("not authorized: {denial}: {why}")]
+    UnverifiedEmail {
+        denial: String,
+        why: String,
+        /// The provider said `email_verified: false` (rather than nothing).
+        said_false: bool,
+    },
     /// An identity value (`sub`, `email`, `preferred_username`, named as
     /// `Identity::ambiguous_field` names it) that an upstream would read as another one.
     #[error("the provider's {0} has surrounding white space or a control character")]
@@ -130,7 +139,9 @@ pub(crate) enum LoginError {
 impl LoginError {
     fn status(&self) -> StatusCode {
         match self {
-            LoginError::NotAuthorized(_) => StatusCode::FORBIDDEN,
+            LoginError::NotAuthorized(_) | LoginError::UnverifiedEmail { .. } => {
+                StatusCode::FORBIDDEN
+            }
             LoginError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             LoginError::ProviderError { code, .. } if code == "access_denied" => {
                 StatusCode::FORBIDDEN
@@ -154,7 +165,7 @@ impl LoginError {
             LoginError::TokenExchange(_) => "token_exchange",
             LoginError::InvalidIdToken(_) => "invalid_id_token",
             LoginError::Userinfo(_) => "userinfo",
-            LoginError::NotAuthorized(_) => "not_authorized",
+            LoginError::NotAuthorized(_) | LoginError::UnverifiedEmail { .. } => "not_authorized",
             LoginError::AmbiguousIdentity(_) => "ambiguous_identity",
             LoginError::SessionTooLarge(_) => "session_too_large",
             LoginError::StoreUnavailable => "session_store",
@@ -342,6 +353,21 @@ fn login_message(error: &LoginError) -> String {
         }
         LoginError::NotAuthorized(_) => {
             "You signed in, but your account is not allowed to use this application.".to_owned()
+        }
+        LoginError::UnverifiedEmail {
+            said_false: true, ..
+        } => {
+            "You signed in, but the provider says your email address is not verified \
+             (“email_verified” is false), so it cannot be used to let you in. Verify the \
+             address with the provider, then sign in again."
+                .to_owned()
+        }
+        LoginError::UnverifiedEmail { .. } => {
+            "You signed in, but the provider did not say that your email address is verified \
+             (its answer has no “email_verified” claim), so the address cannot be used to let \
+             you in. If this provider never asserts verification, an administrator can set \
+             allow_unverified_email = true on its [[provider]]."
+                .to_owned()
         }
         LoginError::AmbiguousIdentity(field) => {
             // `preferred_username` stands for the `name` claim when the provider sends none.

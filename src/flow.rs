@@ -26,6 +26,7 @@ use crate::authz;
 use crate::caller::Caller;
 use crate::error::{AppError, LoginError};
 use crate::links::redirect;
+use crate::providers::unverified_email::EmailDrop;
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
 use crate::session::{unix_now, CookieJar, Issued, Session};
@@ -214,10 +215,26 @@ async fn complete(
         tracing::warn!(provider = %provider_id, field, value = ?value, "login refused: an identity value that does not read as written");
         return Err(failed(LoginError::AmbiguousIdentity(field)));
     }
+    let dropped = login
+        .email_drop
+        .map(|drop| (drop.explain(provider_id), drop == EmailDrop::NotVerified));
+    if let Some((why, _)) = &dropped {
+        tracing::warn!(provider = %provider_id, user = %login.identity.user, "email not counted: {why}");
+    }
     let subject = authz::Subject::new(&login.identity, login.id_token.as_deref().into());
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
+        let error = match dropped {
+            Some((why, said_false)) if login.identity.email.is_none() => {
+                LoginError::UnverifiedEmail {
+                    denial: denial.to_string(),
+                    why,
+                    said_false,
+                }
+            }
+            _ => LoginError::NotAuthorized(denial.to_string()),
+        };
         return Err(Failure {
-            error: LoginError::NotAuthorized(denial.to_string()),
+            error,
             user: Some(login.identity.user),
             rd: Some(rd),
         });

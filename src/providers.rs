@@ -13,6 +13,7 @@ pub(crate) mod oidc;
 pub(crate) mod presets;
 pub(crate) mod refresh;
 pub(crate) mod token_endpoint;
+pub(crate) mod unverified_email;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -333,6 +334,7 @@ pub(crate) fn build(
                     redirect_uri,
                     logo,
                     api: client.api.clone(),
+                    allow_unverified_email: config.allow_unverified_email,
                 },
                 http.clone(),
             )),
@@ -348,6 +350,7 @@ pub(crate) fn build(
                     redirect_uri,
                     preset: client.preset.clone(),
                     logo,
+                    allow_unverified_email: config.allow_unverified_email,
                 },
                 http.clone(),
             )),
@@ -383,6 +386,7 @@ pub(crate) fn build(
                         redirect_uri,
                         preset: ProviderPreset::None,
                         logo,
+                        allow_unverified_email: false,
                     },
                     http.clone(),
                 ));

@@ -158,6 +158,9 @@ pub struct ProviderConfig {
     /// end-session) on top of the built-in ones: `server.ca_file`, then the provider's own
     /// `ca_file` (each when set).
     pub ca_files: Vec<crate::tls::CaFile>,
+    /// `allow_unverified_email` (default false): an email the provider sends without an
+    /// `email_verified` claim counts as verified; `email_verified: false` never does.
+    pub allow_unverified_email: bool,
 }
 
 /// A provider by protocol.

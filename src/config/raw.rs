@@ -114,6 +114,8 @@ pub(super) struct RawProvider {
     pub(super) clients: Option<Vec<RawTokenClient>>,
     pub(super) failed_logins: Option<RawFailedLogins>,
     pub(super) ca_file: Option<Text>,
+    /// `oidc`, `gitlab`, `keycloak`, `oauth2`.
+    pub(super) allow_unverified_email: Option<bool>,
 }
 
 /// `server.tls = { cert = "cert.pem", key = "key.pem" }`.

@@ -95,6 +95,11 @@ fn every_login_error() -> Vec<LoginError> {
         LoginError::InvalidIdToken(String::new()),
         LoginError::Userinfo(String::new()),
         LoginError::NotAuthorized(String::new()),
+        LoginError::UnverifiedEmail {
+            denial: String::new(),
+            why: String::new(),
+            said_false: false,
+        },
         LoginError::AmbiguousIdentity("sub"),
         LoginError::SessionTooLarge(String::new()),
         LoginError::StoreUnavailable,
@@ -114,6 +119,7 @@ fn every_login_error() -> Vec<LoginError> {
             | LoginError::InvalidIdToken(_)
             | LoginError::Userinfo(_)
             | LoginError::NotAuthorized(_)
+            | LoginError::UnverifiedEmail { .. }
             | LoginError::AmbiguousIdentity(_)
             | LoginError::SessionTooLarge(_)
             | LoginError::StoreUnavailable => {}

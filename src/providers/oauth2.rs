@@ -20,6 +20,7 @@ use crate::providers::github;
 use crate::providers::oidc::{groups_from_json, json_bool, VerifiedLogin};
 use crate::providers::refresh::{RefreshError, Renewed};
 use crate::providers::token_endpoint::{TokenClient, Tokens};
+use crate::providers::unverified_email::{email_that_counts, EmailDrop};
 use crate::telemetry::trace::provider_call;
 
 /// Settings for one plain OAuth 2.0 provider, fixed at start-up.
@@ -34,6 +35,8 @@ pub(crate) struct OAuth2Settings {
     pub(crate) redirect_uri: String,
     pub(crate) logo: &'static str,
     pub(crate) api: OAuth2Api,
+    /// `allow_unverified_email`: an email without `email_verified` counts (`unverified_email`).
+    pub(crate) allow_unverified_email: bool,
 }
 
 /// A plain OAuth 2.0 provider the gateway signs people in with.
@@ -113,18 +116,20 @@ impl OAuth2Provider {
     ) -> Result<VerifiedLogin, LoginError> {
         let tokens = self.exchange_code(code, pkce_verifier).await?;
         let access_token = tokens.access_token;
-        let identity = match &self.settings.api {
+        let (identity, email_drop) = match &self.settings.api {
             OAuth2Api::Generic(config) => {
                 let url = &config.userinfo_url;
                 let fetch = get_json(&self.http, url, &access_token);
                 let userinfo = provider_call("userinfo", self.id(), url.as_str(), fetch)
                     .await
                     .map_err(|err| LoginError::Userinfo(err.to_string()))?;
-                identity_from_userinfo(&userinfo, &config.claims, self.id())?
+                let allow = self.settings.allow_unverified_email;
+                identity_from_userinfo(&userinfo, &config.claims, self.id(), allow)?
             }
-            OAuth2Api::Github(config) => {
-                github::identity(&self.http, config, &access_token, self.id()).await?
-            }
+            OAuth2Api::Github(config) => (
+                github::identity(&self.http, config, &access_token, self.id()).await?,
+                None,
+            ),
         };
         Ok(VerifiedLogin {
             identity,
@@ -133,6 +138,7 @@ impl OAuth2Provider {
             refresh_token: tokens.refresh_token,
             expires_in: tokens.expires_in,
             sid: None,
+            email_drop,
         })
     }
 
@@ -179,12 +185,14 @@ impl OAuth2Provider {
 }
 
 /// The identity in a userinfo answer, by the configured JSON pointers. The id is required
-/// (a string or a number); the email counts only when `email_verified` says `true`.
+/// (a string or a number); the email counts only when `email_verified` says `true` (or, with
+/// `allow_unverified_email`, says nothing: `unverified_email`).
 pub(crate) fn identity_from_userinfo(
     userinfo: &Value,
     claims: &ClaimMapping,
     provider: &str,
-) -> Result<Identity, LoginError> {
+    allow_unverified_email: bool,
+) -> Result<(Identity, Option<EmailDrop>), LoginError> {
     let text = |pointer: &str| match userinfo.pointer(pointer) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -193,17 +201,19 @@ pub(crate) fn identity_from_userinfo(
     let user = text(&claims.id).ok_or_else(|| {
         LoginError::Userinfo(format!("the answer has no user id at {}", claims.id))
     })?;
-    let verified = userinfo.pointer(&claims.email_verified).and_then(json_bool) == Some(true);
-    Ok(Identity {
+    let verified = userinfo.pointer(&claims.email_verified).and_then(json_bool);
+    let (email, drop) = email_that_counts(text(&claims.email), verified, allow_unverified_email);
+    let identity = Identity {
         user,
-        email: text(&claims.email).filter(|_| verified),
+        email,
         preferred_username: text(&claims.username).or_else(|| text(&claims.name)),
         groups: userinfo
             .pointer(&claims.groups)
             .map(groups_from_json)
             .unwrap_or_default(),
         provider: provider.to_owned(),
-    })
+    };
+    Ok((identity, drop))
 }
 
 #[cfg(test)]
@@ -223,7 +233,9 @@ mod tests {
         };
         let answer = json!({ "data": { "id": 42, "mail": "a@example.com", "verified": true,
             "login": "alice", "teams": ["x", "y"] } });
-        let identity = identity_from_userinfo(&answer, &mapping, "corp").unwrap();
+        let identity = identity_from_userinfo(&answer, &mapping, "corp", false)
+            .unwrap()
+            .0;
         assert_eq!(identity.user, "42");
         assert_eq!(identity.email.as_deref(), Some("a@example.com"));
         assert_eq!(identity.preferred_username.as_deref(), Some("alice"));
@@ -231,10 +243,12 @@ mod tests {
 
         let unverified =
             json!({ "data": { "id": "7", "mail": "a@example.com", "verified": false } });
-        let identity = identity_from_userinfo(&unverified, &mapping, "corp").unwrap();
+        let identity = identity_from_userinfo(&unverified, &mapping, "corp", false)
+            .unwrap()
+            .0;
         assert_eq!(identity.email, None);
 
         let anonymous = json!({ "data": { "mail": "a@example.com" } });
-        assert!(identity_from_userinfo(&anonymous, &mapping, "corp").is_err());
+        assert!(identity_from_userinfo(&anonymous, &mapping, "corp", false).is_err());
     }
 }

@@ -14,6 +14,7 @@
 mod claims;
 mod discovery;
 mod logout_token;
+mod mismatch;
 mod settings;
 mod userinfo;
 mod verify;
@@ -41,6 +42,7 @@ use crate::jwt;
 use crate::providers::presets;
 use crate::providers::refresh::{RefreshError, Renewed};
 use crate::providers::token_endpoint::TokenClient;
+use crate::providers::unverified_email::EmailDrop;
 use crate::telemetry::trace::provider_call;
 
 /// A token naming an unknown `kid` may trigger a JWKS refetch at most this often.
@@ -81,6 +83,8 @@ pub(crate) struct VerifiedLogin {
     /// The ID token's `sid` (OpenID Connect Back-Channel Logout 1.0 §2.1); `None` for plain
     /// OAuth 2.0 providers.
     pub(crate) sid: Option<String>,
+    /// Why the email the provider sent does not count, when it does not.
+    pub(crate) email_drop: Option<EmailDrop>,
 }
 
 impl OidcProvider {
@@ -348,10 +352,11 @@ impl OidcProvider {
             .verify_id_token(&discovered, &id_token, ExpectedNonce::Equals(nonce))
             .await?;
         let sid = claims.sid.clone();
-        let identity = self
+        let (identity, email_drop) = self
             .identity(&discovered, claims, &id_token, &tokens.access_token)
             .await?;
         Ok(VerifiedLogin {
+            email_drop,
             identity,
             id_token: Some(id_token),
             access_token: tokens.access_token,
@@ -386,7 +391,7 @@ impl OidcProvider {
             return Err(RefreshError::SubjectChanged);
         }
         let sid = claims.sid.clone();
-        let identity = self
+        let (identity, _) = self
             .identity(&discovered, claims, &id_token, &tokens.access_token)
             .await?;
         Ok(Renewed {
@@ -407,7 +412,7 @@ impl OidcProvider {
         mut claims: LoginClaims,
         id_token: &str,
         access_token: &str,
-    ) -> Result<Identity, CompletionError> {
+    ) -> Result<(Identity, Option<EmailDrop>), CompletionError> {
         let mut userinfo = None;
         if claims.needs_userinfo() || presets::wants_userinfo(&self.settings.preset) {
             if let Some(endpoint) = &discovered.userinfo_endpoint {
@@ -430,7 +435,8 @@ impl OidcProvider {
             userinfo.as_ref(),
         )
         .map_err(CompletionError::Rejected)?;
-        Ok(claims.into_identity(self.id()))
+        let allow_unverified_email = self.settings.allow_unverified_email;
+        Ok(claims.into_identity(self.id(), allow_unverified_email))
     }
 }
 

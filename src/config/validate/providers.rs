@@ -159,6 +159,7 @@ impl Checker<'_, '_> {
                     scopes,
                     protocol,
                     ca_files: ca_file.flatten().into_iter().collect(),
+                    allow_unverified_email: raw.allow_unverified_email.unwrap_or(false),
                 })
             }
             _ => None,

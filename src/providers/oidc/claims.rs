@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LoginError;
 use crate::identity::Identity;
+use crate::providers::unverified_email::{email_that_counts, EmailDrop};
 
 /// ID token claims beyond the standard ones: `groups`, as a list or a single string, and
 /// the session id `sid` (OpenID Connect Back-Channel Logout 1.0 §2.1). Both are read as any
@@ -130,19 +131,23 @@ impl LoginClaims {
         Ok(())
     }
 
-    /// Unverified email addresses are dropped here, so no rule or header can rely on one.
-    pub(super) fn into_identity(self, provider: &str) -> Identity {
-        let email = match (self.email, self.email_verified) {
-            (Some(email), Some(true)) => Some(email),
-            _ => None,
-        };
-        Identity {
+    /// Unverified email addresses are dropped here, so no rule or header can rely on one
+    /// (`unverified_email`); the second value says why a sent one was.
+    pub(super) fn into_identity(
+        self,
+        provider: &str,
+        allow_unverified_email: bool,
+    ) -> (Identity, Option<EmailDrop>) {
+        let (email, drop) =
+            email_that_counts(self.email, self.email_verified, allow_unverified_email);
+        let identity = Identity {
             user: self.sub,
             email,
             preferred_username: self.preferred_username.or(self.name),
             groups: self.groups,
             provider: provider.to_owned(),
-        }
+        };
+        (identity, drop)
     }
 }
 

@@ -67,7 +67,10 @@ pub(crate) enum DiscoveryError {
     Status(u16),
     #[error("the discovery document is not valid")]
     Document(#[source] serde_json::Error),
-    #[error("the discovery document's issuer `{found}` is not `{expected}`")]
+    #[error(
+        "the discovery document's issuer `{found}` is not `{expected}`: {}",
+        super::mismatch::issuer_advice(found, expected)
+    )]
     IssuerMismatch { found: String, expected: String },
     #[error("the discovery document has no token_endpoint")]
     NoTokenEndpoint,
@@ -90,7 +93,10 @@ pub(super) async fn discover(
         Some(template) => discover_templated(http, &issuer, &template).await?,
         None => DiscoveredMetadata::discover_async(issuer, http)
             .await
-            .map_err(DiscoveryError::Discover)?,
+            .map_err(|err| match super::mismatch::issuer_mismatch(&err) {
+                Some((found, expected)) => DiscoveryError::IssuerMismatch { found, expected },
+                None => DiscoveryError::Discover(err),
+            })?,
     };
     let token_endpoint = metadata
         .token_endpoint()

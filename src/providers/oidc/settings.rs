@@ -21,4 +21,6 @@ pub(crate) struct ProviderSettings {
     pub(crate) preset: ProviderPreset,
     /// File name of the sign-in button's logo under `/oauth2/static/`.
     pub(crate) logo: &'static str,
+    /// `allow_unverified_email`: an email without `email_verified` counts (`unverified_email`).
+    pub(crate) allow_unverified_email: bool,
 }

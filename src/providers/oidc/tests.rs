@@ -18,6 +18,7 @@ fn provider_holding(kid: &str) -> OidcProvider {
             redirect_uri: "https://gateway.test/oauth2/callback/p".into(),
             preset: ProviderPreset::None,
             logo: "key.svg",
+            allow_unverified_email: false,
         },
         reqwest::Client::new(),
     );

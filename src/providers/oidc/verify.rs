@@ -137,7 +137,13 @@ pub(super) async fn id_token(
         .await
         .map_err(|err| match err {
             Keyed::Refetch(err) => IdTokenError::KeysUnavailable(err),
-            Keyed::Check(err) => LoginError::InvalidIdToken(error_chain(&err)).into(),
+            Keyed::Check(err) => match super::mismatch::algorithm_advice(&err) {
+                Some(advice) => {
+                    LoginError::InvalidIdToken(format!("{}: {advice}", error_chain(&err)))
+                }
+                None => LoginError::InvalidIdToken(error_chain(&err)),
+            }
+            .into(),
         })?;
     // The signature is verified: the payload's `nbf` can be trusted.
     check_not_before(&payload).map_err(|err| LoginError::InvalidIdToken(err.to_string()))?;
@@ -199,7 +205,9 @@ pub(super) async fn bearer(
     check_not_before(&payload)?;
     let mut claims = claims;
     presets::finish(&settings.preset, &mut claims, &payload, None)?;
-    Ok(claims.into_identity(&settings.id))
+    Ok(claims
+        .into_identity(&settings.id, settings.allow_unverified_email)
+        .0)
 }
 
 fn bearer_with(

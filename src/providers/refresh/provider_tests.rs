@@ -179,6 +179,7 @@ impl TestOp {
                 redirect_uri: "https://gateway.test/oauth2/callback/p".into(),
                 preset: ProviderPreset::None,
                 logo: "key.svg",
+                allow_unverified_email: false,
             },
             reqwest::Client::new(),
         );
@@ -340,6 +341,7 @@ async fn a_plain_oauth2_refresh_keeps_the_identity_and_rotates_the_token() {
             token_endpoint_auth: TokenEndpointAuth::ClientSecretPost,
             redirect_uri: "https://gateway.test/oauth2/callback/p".into(),
             logo: "key.svg",
+            allow_unverified_email: false,
             api: OAuth2Api::Generic(Box::new(OAuth2Config {
                 auth_url: url("/authorize"),
                 token_url: url("/token"),

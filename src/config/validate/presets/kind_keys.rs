@@ -20,7 +20,7 @@ impl Checker<'_, '_> {
         let first =
             |list: &Option<Vec<Text>>| list.as_ref().map(|l| l.first().map(|t| t.span().start));
         let at = |text: &Option<Text>| text.as_ref().map(|t| Some(t.span().start));
-        let keys: [KindKey<'_>; 18] = [
+        let keys: [KindKey<'_>; 19] = [
             (
                 "issuer",
                 raw.issuer.as_ref().map(|t| Some(t.span().start)),
@@ -80,6 +80,12 @@ impl Checker<'_, '_> {
                 "failed_logins",
                 raw.failed_logins.as_ref().map(|_| None),
                 &[Local],
+            ),
+            // Google, GitHub and Entra assert verification their own way (`presets`).
+            (
+                "allow_unverified_email",
+                raw.allow_unverified_email.map(|_| None),
+                &[Oidc, Gitlab, Keycloak, OAuth2],
             ),
         ];
         let mut ok = true;

@@ -33,6 +33,7 @@ async fn served() -> (Arc<DevProvider>, Provider) {
             redirect_uri: dev.redirect_uri.clone(),
             preset: ProviderPreset::None,
             logo: "logo.svg",
+            allow_unverified_email: false,
         },
         reqwest::Client::new(),
     );

@@ -56,6 +56,7 @@ fn provider(jwks_uri: &str) -> OidcProvider {
             redirect_uri: "https://gateway.test/oauth2/callback/p".into(),
             preset: ProviderPreset::None,
             logo: "key.svg",
+            allow_unverified_email: false,
         },
         reqwest::Client::builder().no_proxy().build().unwrap(),
     );
@@ -478,6 +479,7 @@ async fn a_plain_oauth2_provider_has_no_keys_for_logout_tokens() {
             token_endpoint_auth: TokenEndpointAuth::ClientSecretBasic,
             redirect_uri: "https://gateway.test/oauth2/callback/gh".into(),
             logo: "github.svg",
+            allow_unverified_email: false,
             api: OAuth2Api::Github(GithubConfig {
                 base_url: Url::parse("https://github.com").unwrap(),
                 orgs: vec![],
