@@ -19,7 +19,7 @@ use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::support::SESSION_COOKIE;
+use super::support::{text_of, SESSION_COOKIE};
 use crate::echo_upstream::EchoedRequest;
 use crate::helpers::{assert_redirects_to, location, Browser};
 use crate::refresh::sleep_until;
@@ -196,8 +196,18 @@ async fn sign_out_ends_the_glewlwyd_session_and_returns_to_signed_out() {
         StatusCode::UNAUTHORIZED,
         "the access token outlived the sign-out"
     );
-    let resp = browser.navigate(&way_back).await;
-    assert_eq!(resp.status(), StatusCode::OK, "{}", resp.url());
+    // The state comes back as sent: the page names the provider the person was signed out
+    // at (the provider's display name), once; a second visit is the plain page.
+    let page = text_of(browser.navigate(&way_back).await, StatusCode::OK).await;
+    assert!(
+        page.contains("glewlwyd"),
+        "the way back was not recognised:\n{page}"
+    );
+    let again = text_of(browser.navigate(&way_back).await, StatusCode::OK).await;
+    assert!(
+        !again.contains("glewlwyd"),
+        "one sign-out, one return:\n{again}"
+    );
 
     // Signing in again means glewlwyd's login again.
     let start = e2e.url(&format!("/oauth2/start?provider={PROVIDER_ID}&rd=/"));
