@@ -19,6 +19,7 @@ use super::{Config, ConfigErrors};
 mod authorize;
 mod claims;
 mod clients;
+mod dev_port;
 mod local;
 #[cfg(test)]
 mod local_tests;
@@ -83,6 +84,7 @@ impl Checker<'_, '_> {
         let (listen, server) = self.server(raw.server.as_ref());
         let (providers, needs_secret) = self.providers(&raw.provider, listen);
         let public_url = server.as_ref().map(|server| &server.public_url);
+        self.dev_port(raw.server.as_ref(), listen, public_url, providers.as_deref());
         let session = self.session(raw.session.as_ref(), needs_secret, public_url);
         let provider_ids: Option<Vec<String>> = providers
             .as_ref()
