@@ -87,7 +87,7 @@ impl Application {
     pub fn reloader(&self) -> Option<Reloader> {
         self.source
             .clone()
-            .map(|source| Reloader::new(self.live.clone(), source))
+            .map(|source| Reloader::new(self.live.clone(), source, self.certificate.clone()))
     }
 
     /// Serves on `threads` event loops: the runtime that runs the gateway and `threads - 1`

@@ -19,6 +19,7 @@ use std::time::Duration;
 use crate::config::{Config, ConfigErrors};
 use crate::error_chain::error_chain;
 use crate::state::AppState;
+use crate::tls::ServerCertificate;
 
 use super::live::Live;
 
@@ -96,6 +97,8 @@ pub struct Reloader {
     one_at_a_time: Arc<tokio::sync::Mutex<()>>,
     /// The watched files as the last reload (or the start) found them.
     seen: Arc<Mutex<Vec<watch::Seen>>>,
+    /// The listener's certificate (`server.tls`), replaced by each reload taken.
+    certificate: Option<ServerCertificate>,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -107,12 +110,17 @@ impl std::fmt::Debug for Reloader {
 }
 
 impl Reloader {
-    pub(crate) fn new(live: Live, source: ConfigSource) -> Reloader {
+    pub(crate) fn new(
+        live: Live,
+        source: ConfigSource,
+        certificate: Option<ServerCertificate>,
+    ) -> Reloader {
         let reloader = Reloader {
             live,
             source,
             one_at_a_time: Arc::default(),
             seen: Arc::default(),
+            certificate,
         };
         reloader.note_files();
         reloader
@@ -153,6 +161,11 @@ impl Reloader {
             Ok(next) => {
                 warn_about_restart(&running.config, &next.config);
                 next.metrics.config_reloaded(true);
+                // Validation read the certificate and key again: new handshakes take them.
+                if let (Some(certificate), Some(tls)) = (&self.certificate, &next.config.server.tls)
+                {
+                    certificate.replace(tls.clone());
+                }
                 self.live.replace(next.clone());
                 // The new configuration may name other files.
                 self.note_files();
@@ -272,6 +285,9 @@ fn warn_about_restart(running: &Config, next: &Config) {
             "server.header_timeout, keepalive_timeout, shutdown_timeout, max_connections or \
              max_connections_per_client",
         );
+    }
+    if old.tls.is_some() != new.tls.is_some() {
+        changed.push("server.tls (turning TLS on or off; a new certificate is taken)");
     }
     if old.trusted_proxies != new.trusted_proxies {
         changed.push("server.trusted_proxies (for the connection bounds per client only)");

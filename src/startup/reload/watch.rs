@@ -1,5 +1,6 @@
 //! What the file watch of a reload looks at: the configuration file and the files it names
-//! (the `[pages]` logo, stylesheet and templates directory with its templates), polled every
+//! (the `[pages]` logo, stylesheet and templates directory with its templates, the
+//! `server.tls` certificate and key, every `ca_file`), polled every
 //! [`POLL_EVERY`] for their size, modification time and inode, which sees an edit in place, a
 //! new file renamed over the old one and a symlink swapped to a new target (how Kubernetes
 //! updates a mounted ConfigMap); no watcher dependency, and nothing platform-specific. A
@@ -29,6 +30,26 @@ pub(super) fn named_files(config_file: &Path, config: &Config) -> Vec<PathBuf> {
     files.extend(pages.css.iter().cloned());
     files.extend(pages.templates_dir.iter().cloned());
     files.extend(pages.files.templates.iter().map(|file| file.path.clone()));
+    if let Some(tls) = &config.server.tls {
+        files.extend([tls.cert.clone(), tls.key.clone()]);
+    }
+    let ca_files = config.server.ca_file.iter().chain(
+        config
+            .providers
+            .iter()
+            .flat_map(|provider| &provider.ca_files)
+            .chain(
+                config
+                    .upstreams
+                    .iter()
+                    .flat_map(|upstream| &upstream.ca_files),
+            ),
+    );
+    for ca_file in ca_files {
+        if !files.contains(&ca_file.path) {
+            files.push(ca_file.path.clone());
+        }
+    }
     files
 }
 
