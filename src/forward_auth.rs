@@ -28,7 +28,7 @@ use crate::authz::{self, Claims, Subject};
 use crate::caller::Caller;
 use crate::config::UpstreamConfig;
 use crate::error::AppError;
-use crate::identity::HeaderValues;
+use crate::identity::header_values::HeaderValues;
 use crate::proxy::headers::set_header;
 use crate::public::passes_without_session;
 use crate::session::Session;

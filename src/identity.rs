@@ -2,10 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-mod header_values;
-
-pub(crate) use header_values::header_value;
-pub use header_values::{HeaderValues, Remembered};
+pub mod header_values;
 
 /// Who a session belongs to. Built once at the callback from the validated ID token (and
 /// userinfo), stored encrypted in the session cookie, and turned into identity headers for

@@ -9,7 +9,8 @@ use super::gateway::{self, Gateway, PUBLIC_HOST};
 use super::routing::PREFIX_HIT;
 use super::session::{alice, browser_cookies};
 use crate::config::UpstreamConfig;
-use crate::identity::{HeaderValues, Identity};
+use crate::identity::header_values::HeaderValues;
+use crate::identity::Identity;
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
 
 /// The fields of the request besides its `Cookie`, as a desktop Chrome sends them, and the

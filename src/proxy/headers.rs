@@ -18,7 +18,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 use super::hop_by_hop::{remove_hop_by_hop, requested_upgrade};
 use super::upgrade::TunnelIdleTimeout;
 use crate::config::{UpstreamConfig, UpstreamTarget};
-use crate::identity::{header_value, HeaderValues, Identity};
+use crate::identity::header_values::{header_value, HeaderValues};
+use crate::identity::Identity;
 use crate::proxy::route::normalize_authority;
 
 /// What the gateway adds for an authenticated request (DESIGN §4).
@@ -411,7 +412,7 @@ fn address_value(ip: IpAddr) -> HeaderValue {
 }
 
 /// Replaces `name` with `value`, skipping a missing value, and one that is not a valid field
-/// value or would not reach the upstream as written (`crate::identity::header_value`).
+/// value or would not reach the upstream as written (`crate::identity::header_values::header_value`).
 pub(crate) fn set_header(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
     if let Some(value) = header_value(name.as_str(), value) {
         headers.insert(name, value);

@@ -8,7 +8,8 @@ use http::{HeaderMap, Request, Version};
 
 use super::headers::{prepare_request, ForwardContext, IdentityHeaders};
 use crate::config::{UpstreamConfig, UpstreamTarget};
-use crate::identity::{HeaderValues, Identity};
+use crate::identity::header_values::HeaderValues;
+use crate::identity::Identity;
 
 fn upstream(url: &str) -> UpstreamConfig {
     UpstreamConfig {

@@ -17,7 +17,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::record::Session;
-use crate::identity::Remembered;
+use crate::identity::header_values::Remembered;
 
 /// Sessions remembered at most; about 3 KB each with their sealed values.
 pub(crate) const CAPACITY: usize = 1024;

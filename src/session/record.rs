@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::codec::SessionCodec;
-use crate::identity::{HeaderValues, Identity, Remembered};
+use crate::identity::header_values::{HeaderValues, Remembered};
+use crate::identity::Identity;
 
 /// Associated data for session cookies.
 pub(crate) const SESSION_PURPOSE: &[u8] = b"portcullis session v1";
