@@ -84,7 +84,12 @@ impl Checker<'_, '_> {
         let (listen, server) = self.server(raw.server.as_ref());
         let (providers, needs_secret) = self.providers(&raw.provider, listen);
         let public_url = server.as_ref().map(|server| &server.public_url);
-        self.dev_port(raw.server.as_ref(), listen, public_url, providers.as_deref());
+        self.dev_port(
+            raw.server.as_ref(),
+            listen,
+            public_url,
+            providers.as_deref(),
+        );
         let session = self.session(raw.session.as_ref(), needs_secret, public_url);
         let provider_ids: Option<Vec<String>> = providers
             .as_ref()

@@ -60,6 +60,6 @@ mod sign_out_return;
 mod tls;
 mod traces;
 mod tunnels;
-mod unverified_email;
 mod unauthenticated;
+mod unverified_email;
 mod upstream_errors;
