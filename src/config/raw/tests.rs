@@ -31,7 +31,7 @@ secret = \"x\"
 [extra]
 a = 1
 
-[server.tls]
+[server.acme]
 cert = \"c\"
 ";
     let errors = structural_errors(source);
@@ -42,7 +42,7 @@ cert = \"c\"
         ("provider[1].id", 11, 6, "expected a string"),
         ("provider[1].secret", 12, 1, "unknown key `secret`"),
         ("extra", 14, 2, "unknown key `extra`"),
-        ("server.tls", 17, 9, "unknown key `tls`"),
+        ("server.acme", 17, 9, "unknown key `acme`"),
     ];
     assert_eq!(errors.len(), expected.len(), "{errors:#?}");
     for (error, (key, line, column, fragment)) in errors.iter().zip(expected) {
