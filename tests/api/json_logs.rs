@@ -7,13 +7,11 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::binary::{answers_ping, free_port, public_echo_config, work_dir, BINARY};
 use crate::echo_upstream::EchoUpstream;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
 
 /// The binary on a free loopback port with `server_lines` in `[server]`, every path a public
 /// route to `upstream`, its stdout kept.
@@ -29,41 +27,11 @@ impl Gateway {
         server_lines: &str,
         args: &[&str],
     ) -> Gateway {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-logs-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a work directory");
+        let port = free_port();
+        let dir = work_dir("logs", port);
         let config = dir.join("providers.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-{server_lines}
-
-[session]
-secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-
-[[provider]]
-id = "dev"
-kind = "dev"
-
-[authorize]
-email_domains = ["example.com"]
-
-[[upstream]]
-path = "/"
-url = "{upstream}"
-public = true
-"#,
-                upstream = upstream.url()
-            ),
-        )
-        .expect("the configuration");
+        std::fs::write(&config, public_echo_config(port, upstream, server_lines))
+            .expect("the configuration");
         let child = Command::new(BINARY)
             .arg("--config")
             .arg(&config)
@@ -79,14 +47,11 @@ public = true
             url: format!("http://127.0.0.1:{port}"),
             dir,
         };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client.get(gateway.url("/ping")).send().await.is_ok() {
-                return gateway;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the gateway did not answer /ping");
+        assert!(
+            answers_ping(&gateway.url).await,
+            "the gateway did not answer /ping"
+        );
+        gateway
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

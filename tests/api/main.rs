@@ -12,6 +12,7 @@
 mod adversarial;
 mod backchannel;
 mod bearer;
+mod binary;
 mod branding;
 mod bypass;
 mod caddy;

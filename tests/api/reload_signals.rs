@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::binary::{answers_ping, free_port, public_echo_config, work_dir, BINARY};
 use crate::echo_upstream::EchoUpstream;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
 /// DESIGN §11: a change is in effect within 5 s.
 const IN_EFFECT_WITHIN: Duration = Duration::from_secs(5);
 /// How long anything else here may take at most.
@@ -27,15 +27,10 @@ struct Gateway {
 
 impl Gateway {
     async fn start(upstream: &EchoUpstream) -> Gateway {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-reload-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a work directory");
+        let port = free_port();
+        let dir = work_dir("reload", port);
         let file = dir.join("providers.toml");
-        std::fs::write(&file, config_text(port, upstream, "")).expect("write");
+        std::fs::write(&file, public_echo_config(port, upstream, "")).expect("write");
         let log = std::fs::File::create(dir.join("log")).expect("the log file");
         let child = Command::new(BINARY)
             .arg("--config")
@@ -51,14 +46,12 @@ impl Gateway {
             port,
             dir,
         };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client.get(gateway.url("/ping")).send().await.is_ok() {
-                return gateway;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the gateway did not answer /ping:\n{}", gateway.log());
+        assert!(
+            answers_ping(&gateway.url).await,
+            "the gateway did not answer /ping:\n{}",
+            gateway.log()
+        );
+        gateway
     }
 
     fn config_file(&self) -> PathBuf {
@@ -74,35 +67,8 @@ impl Gateway {
     }
 
     fn config(&self, upstream: &EchoUpstream, server_extra: &str) -> String {
-        config_text(self.port, upstream, server_extra)
+        public_echo_config(self.port, upstream, server_extra)
     }
-}
-
-/// Every path a public route to `upstream`; `server_extra` goes into `[server]`.
-fn config_text(port: u16, upstream: &EchoUpstream, server_extra: &str) -> String {
-    format!(
-        r#"[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-{server_extra}
-
-[session]
-secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-
-[[provider]]
-id = "dev"
-kind = "dev"
-
-[authorize]
-email_domains = ["example.com"]
-
-[[upstream]]
-path = "/"
-url = "{upstream}"
-public = true
-"#,
-        upstream = upstream.url()
-    )
 }
 
 impl Gateway {

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use crate::binary::{answers_ping, free_port, public_echo_config, work_dir, BINARY};
 use crate::echo_upstream::EchoUpstream;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
 /// How long anything here may take at most.
 const BOUND: Duration = Duration::from_secs(20);
 
@@ -31,41 +31,11 @@ impl Drop for TempDir {
 
 impl Process {
     async fn start(upstream: &EchoUpstream, server_lines: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-shutdown-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a work directory");
+        let port = free_port();
+        let dir = work_dir("shutdown", port);
         let config = dir.join("providers.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-{server_lines}
-
-[session]
-secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-
-[[provider]]
-id = "dev"
-kind = "dev"
-
-[authorize]
-email_domains = ["example.com"]
-
-[[upstream]]
-path = "/"
-url = "{upstream}"
-public = true
-"#,
-                upstream = upstream.url()
-            ),
-        )
-        .expect("the configuration");
+        std::fs::write(&config, public_echo_config(port, upstream, server_lines))
+            .expect("the configuration");
         let child = Command::new(BINARY)
             .arg("--config")
             .arg(&config)
@@ -79,19 +49,11 @@ public = true
             url: format!("http://127.0.0.1:{port}"),
             _dir: TempDir(dir),
         };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client
-                .get(format!("{}/ping", process.url))
-                .send()
-                .await
-                .is_ok()
-            {
-                return process;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the gateway did not answer /ping");
+        assert!(
+            answers_ping(&process.url).await,
+            "the gateway did not answer /ping"
+        );
+        process
     }
 
     fn terminate(&self) {
