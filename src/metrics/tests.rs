@@ -95,11 +95,6 @@ fn every_login_error() -> Vec<LoginError> {
         LoginError::InvalidIdToken(String::new()),
         LoginError::Userinfo(String::new()),
         LoginError::NotAuthorized(String::new()),
-        LoginError::UnverifiedEmail {
-            denial: String::new(),
-            why: String::new(),
-            said_false: false,
-        },
         LoginError::AmbiguousIdentity("sub"),
         LoginError::SessionTooLarge(String::new()),
         LoginError::StoreUnavailable,
