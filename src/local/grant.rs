@@ -22,6 +22,7 @@ use crate::authz;
 use crate::client_address::client_address;
 use crate::local::issue::{grant, Grant, Recipient, RefreshClaims};
 use crate::local::registry::{Attempt, LocalProvider};
+use crate::metrics::RefreshOutcome;
 use crate::query::QueryParams;
 use crate::rate_limit::RetryAfter;
 use crate::session::unix_now;
@@ -185,17 +186,17 @@ async fn password_grant(
     let user = match provider.attempt(username, password, client).await {
         Attempt::Valid(user) => user,
         Attempt::Incorrect => {
-            log_refusal(provider, username, "incorrect_password");
+            log_refusal(state, provider, PASSWORD, username, "incorrect_password");
             return Err(TokenError::InvalidGrant(
                 "Incorrect username or password".into(),
             ));
         }
         Attempt::Inactive => {
-            log_refusal(provider, username, "inactive_user");
+            log_refusal(state, provider, PASSWORD, username, "inactive_user");
             return Err(TokenError::InvalidGrant("Inactive user".into()));
         }
         Attempt::Limited(retry) => {
-            log_refusal(provider, username, "rate_limited");
+            log_refusal(state, provider, PASSWORD, username, "rate_limited");
             return Err(TokenError::Limited(retry));
         }
     };
@@ -206,7 +207,7 @@ async fn password_grant(
         &user,
         client_id.as_deref(),
         scope,
-        "password",
+        PASSWORD,
     )
 }
 
@@ -224,28 +225,40 @@ async fn refresh_grant(
     let claims =
         RefreshClaims::open(&state.codec, sealed).ok_or_else(|| invalid("is not valid"))?;
     let now = unix_now();
+    let refused = |why: &str| {
+        state
+            .metrics
+            .refreshed(&claims.provider, RefreshOutcome::Refused);
+        invalid(why)
+    };
     if claims.expires_at <= now {
-        return Err(invalid("has expired: sign in again"));
+        return Err(refused("has expired: sign in again"));
     }
     let provider = state
         .local
         .granting()
         .find(|p| p.id == claims.provider)
-        .ok_or_else(|| invalid("belongs to a provider that no longer issues tokens"))?;
+        .ok_or_else(|| refused("belongs to a provider that no longer issues tokens"))?;
     if params.get("provider").is_some_and(|p| p != provider.id) {
-        return Err(invalid("belongs to another provider"));
+        return Err(refused("belongs to another provider"));
     }
     let client_id = authenticate_client(provider, headers, params)?;
     if client_id != claims.client_id {
-        return Err(invalid("was issued to another client"));
+        return Err(refused("was issued to another client"));
     }
     let Some(user) = provider.accounts.active(&claims.username) else {
-        log_refusal(provider, &claims.username, "inactive_user");
+        log_refusal(
+            state,
+            provider,
+            REFRESH_TOKEN,
+            &claims.username,
+            "inactive_user",
+        );
         return Err(TokenError::InvalidGrant("Inactive user".into()));
     };
     let credential = user.credential_tag();
     if !bool::from(credential.as_bytes().ct_eq(claims.credential.as_bytes())) {
-        return Err(invalid(
+        return Err(refused(
             "was issued before the password changed: sign in again",
         ));
     }
@@ -256,11 +269,20 @@ async fn refresh_grant(
     {
         Ok(true) => {}
         Ok(false) => {
-            log_refusal(provider, &claims.username, "refresh_token_reused");
+            log_refusal(
+                state,
+                provider,
+                REFRESH_TOKEN,
+                &claims.username,
+                "refresh_token_reused",
+            );
             return Err(invalid("was already used (refresh tokens are single-use)"));
         }
         Err(err) => {
             tracing::error!(error = %crate::error_chain::error_chain(&err), "the refresh token could not be recorded as used");
+            state
+                .metrics
+                .refreshed(&provider.id, RefreshOutcome::SessionStore);
             return Err(TokenError::Unavailable(
                 "the gateway's store cannot be reached; try again".into(),
             ));
@@ -272,7 +294,7 @@ async fn refresh_grant(
         &user,
         claims.client_id.as_deref(),
         claims.scope.as_deref(),
-        "refresh_token",
+        REFRESH_TOKEN,
     )
 }
 
@@ -288,7 +310,13 @@ fn issue(
     let identity = provider.identity(user);
     let subject = authz::Subject::new(&identity, authz::Claims::None);
     if let Err(denial) = authz::authorize(&state.config.authorize, &subject) {
-        log_refusal(provider, &user.username, "not_authorized");
+        log_refusal(
+            state,
+            provider,
+            grant_type,
+            &user.username,
+            "not_authorized",
+        );
         return Err(TokenError::InvalidGrant(format!(
             "not authorized: {denial}"
         )));
@@ -308,14 +336,47 @@ fn issue(
     )
     .map_err(|err| {
         tracing::error!(error = %crate::error_chain::error_chain(&err), "tokens could not be issued");
+        count(state, provider, grant_type, Err("other"));
         TokenError::Unavailable("the tokens could not be issued".into())
     })?;
     tracing::info!(provider = %provider.id, user = %user.username, grant_type, client_id = client_id.unwrap_or(""), result = "success", "token");
+    count(state, provider, grant_type, Ok(()));
     Ok(grant)
 }
 
-fn log_refusal(provider: &LocalProvider, username: &str, reason: &'static str) {
-    tracing::warn!(provider = %provider.id, user = %username.chars().take(128).collect::<String>(), result = "failure", reason, "token");
+/// The `grant_type` of RFC 6749 §4.3 and of §6.
+const PASSWORD: &str = "password";
+const REFRESH_TOKEN: &str = "refresh_token";
+
+fn log_refusal(
+    state: &AppState,
+    provider: &LocalProvider,
+    grant_type: &'static str,
+    username: &str,
+    reason: &'static str,
+) {
+    tracing::warn!(provider = %provider.id, user = %username.chars().take(128).collect::<String>(), grant_type, result = "failure", reason, "token");
+    count(state, provider, grant_type, Err(reason));
+}
+
+/// Counts a grant in `crate::metrics`: the password grant as a login (its refusals by their
+/// `reason`, one of the login failures), a refresh token's redemption as a refresh.
+fn count(
+    state: &AppState,
+    provider: &LocalProvider,
+    grant_type: &'static str,
+    outcome: Result<(), &'static str>,
+) {
+    let metrics = &state.metrics;
+    match (grant_type, outcome) {
+        (PASSWORD, Ok(())) => metrics.login_succeeded(&provider.id),
+        (PASSWORD, Err(reason)) => metrics.login_failed(&provider.id, reason),
+        (_, Ok(())) => metrics.refreshed(&provider.id, RefreshOutcome::Success),
+        (_, Err("not_authorized")) => {
+            metrics.refreshed(&provider.id, RefreshOutcome::NotAuthorized)
+        }
+        (_, Err(_)) => metrics.refreshed(&provider.id, RefreshOutcome::Refused),
+    }
 }
 
 /// The provider `named`, or the only one that grants tokens.

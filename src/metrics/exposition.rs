@@ -190,9 +190,10 @@ fn refreshes(text: &mut Text, metrics: &Metrics) {
     text.family(
         NAME,
         "counter",
-        "Refresh token redemptions (RFC 6749 section 6) by provider and outcome; failures by \
-         reason: refused and not_authorized end the session, provider_error and session_store \
-         keep it.",
+        "Refresh token redemptions (RFC 6749 section 6) by provider and outcome, at the \
+         provider for a session and at /oauth2/token for a local provider's tokens; failures \
+         by reason: refused and not_authorized end the session, provider_error and \
+         session_store keep it.",
     );
     for provider in providers(metrics) {
         let shown = provider

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 
 use crate::backchannel::{logout_claims, post_logout, send_logout, signed};
 use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
+use crate::local_accounts::fixture::{granting, refresh, spawn_local, token_request, tokens, User};
 use crate::proxy_in_front::installed_or_skip;
 use crate::refresh::{refreshing, signed_in, sleep_until, LIFETIME, WINDOW};
 
@@ -191,6 +192,43 @@ async fn logins_count_by_provider_and_outcome_and_unknown_providers_share_one_se
         !text.contains("nowhere"),
         "a provider id from a path became a label"
     );
+}
+
+#[tokio::test]
+async fn the_token_endpoints_grants_count_as_logins_and_refreshes() {
+    let app = spawn_local(&[User::new("alice")], &granting("")).await;
+    let success = "portcullis_logins_total{provider=\"local\",outcome=\"success\"}";
+    let renewed = "portcullis_refreshes_total{provider=\"local\",outcome=\"success\"}";
+    let refused =
+        "portcullis_refreshes_total{provider=\"local\",outcome=\"failure\",reason=\"refused\"}";
+    let incorrect = login_failures("local", "incorrect_password");
+    assert_eq!(value(&app, success).await, 0);
+    assert_eq!(value(&app, &incorrect).await, 0);
+
+    let first = tokens(&app, "alice").await;
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "wrong"),
+    ];
+    assert_eq!(
+        token_request(&app, &wrong).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let spent = first["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh(&app, spent).await.status(), StatusCode::OK);
+    assert_eq!(
+        refresh(&app, spent).await.status(),
+        StatusCode::BAD_REQUEST,
+        "a refresh token is single-use"
+    );
+
+    let text = scrape(&app).await;
+    let value = |series: &str| value_in(&text, series).unwrap_or_else(|| panic!("{series}"));
+    assert_eq!(value(success), 1);
+    assert_eq!(value(&incorrect), 1);
+    assert_eq!(value(renewed), 1);
+    assert_eq!(value(refused), 1);
 }
 
 #[tokio::test]
