@@ -577,7 +577,9 @@ if [ -n "${INSTRUCTIONS:-}" ]; then
     config="$WORK/$gw.toml"
     [ -f "$config" ] || continue
     port="$(free_port)"
-    sed "s/^listen = .*/listen = \"127.0.0.1:$port\"/" "$config" >"$WORK/$gw-callgrind.toml"
+    # Both addresses move: the dev provider refuses a loopback public_url on another port.
+    sed -e "s/^listen = .*/listen = \"127.0.0.1:$port\"/" \
+      -e "s|^public_url = .*|public_url = \"http://127.0.0.1:$port\"|" "$config" >"$WORK/$gw-callgrind.toml"
     bin="$BIN"
     [ "$gw" = gateway-cookie ] || bin="$COMPARE_BIN"
     instructions "$gw" "$port" "$bin" --config "$WORK/$gw-callgrind.toml"
