@@ -144,7 +144,7 @@ pub struct ProviderConfig {
     /// `[a-z0-9_-]{1,64}`; used in `/oauth2/start?provider=` and `/oauth2/callback/{id}`.
     pub id: String,
     pub kind: ProviderKind,
-    /// Button label; defaults from the kind ("OpenID Connect", "Development sign-in").
+    /// Button label; defaults from the kind ("OpenID Connect", "Development provider").
     pub name: String,
     /// For `dev`: defaults to `portcullis-dev`.
     pub client_id: String,

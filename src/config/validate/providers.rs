@@ -339,7 +339,7 @@ impl Checker<'_, '_> {
 fn default_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Oidc => "OpenID Connect",
-        ProviderKind::Dev => "Development sign-in",
+        ProviderKind::Dev => "Development provider",
         ProviderKind::Google => "Google",
         ProviderKind::Github => "GitHub",
         ProviderKind::Gitlab => "GitLab",

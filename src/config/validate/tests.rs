@@ -417,7 +417,7 @@ url = "builtin:echo"
     assert!(!config.server.auto_redirect);
     let dev = &config.providers[0];
     assert_eq!(dev.kind, ProviderKind::Dev);
-    assert_eq!(dev.name, "Development sign-in");
+    assert_eq!(dev.name, "Development provider");
     assert_eq!(dev.client_id, "portcullis-dev");
     assert!(dev.issuer().is_none() && dev.credentials().is_none());
     assert_eq!(dev.scopes, ["openid", "email", "profile"]);
