@@ -14,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::proxy::ProxyError;
 
+mod login;
 pub(crate) mod render;
+
+pub(crate) use login::LoginError;
 
 /// Everything that can go wrong while serving a request, grouped by where the fault lies.
 #[derive(Debug, thiserror::Error)]
@@ -77,102 +80,6 @@ impl From<ProxyError> for AppError {
     }
 }
 
-/// Why a sign-in attempt at the callback failed. Every variant but `StoreUnavailable` is a 4xx: bad input from the
-/// browser or the provider is never a server error.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum LoginError {
-    #[error("the callback has no state parameter")]
-    MissingState,
-    #[error("no sign-in was started in this browser for this state (or it expired)")]
-    NoFlowCookie,
-    #[error("the state does not match the sign-in started in this browser")]
-    StateMismatch,
-    #[error("the sign-in took longer than the allowed time")]
-    FlowExpired,
-    /// A flow cookie that already went through a callback, replayed (with another code).
-    #[error("this sign-in was already completed (or attempted) once")]
-    FlowReplayed,
-    #[error("the callback belongs to a different provider")]
-    ProviderMismatch,
-    #[error("the iss parameter does not name the expected issuer (RFC 9207)")]
-    IssuerMismatch,
-    /// The provider's error answer at the callback (RFC 6749 §4.1.2.1), as shown to the person.
-    #[error("the provider answered with an error: {detail}")]
-    ProviderError {
-        /// The `error` code (`access_denied`, `server_error`, …), printable ASCII only.
-        code: String,
-        /// The code and its `error_description`, printable and shortened.
-        detail: String,
-    },
-    #[error("the callback has no authorization code")]
-    MissingCode,
-    #[error("the code exchange failed: {0}")]
-    TokenExchange(String),
-    #[error("the ID token is invalid: {0}")]
-    InvalidIdToken(String),
-    #[error("userinfo failed: {0}")]
-    Userinfo(String),
-    #[error("not authorized: {0}")]
-    NotAuthorized(String),
-    /// Not authorized because the email the provider sent does not count (no or a false
-    /// `email_verified`: `providers::unverified_email`); `why` names the claim and the option.
-    #[error("not authorized: {denial}: {why}")]
-    UnverifiedEmail {
-        denial: String,
-        why: String,
-        /// The provider said `email_verified: false` (rather than nothing).
-        said_false: bool,
-    },
-    /// An identity value (`sub`, `email`, `preferred_username`, named as
-    /// `Identity::ambiguous_field` names it) that an upstream would read as another one.
-    #[error("the provider's {0} has surrounding white space or a control character")]
-    AmbiguousIdentity(&'static str),
-    /// The identity (groups, most often) does not fit in the session cookies.
-    #[error("{0}")]
-    SessionTooLarge(String),
-    /// The session store (Redis) could not record the sign-in: a 503, the one login failure
-    /// that is nobody's input.
-    #[error("the session store could not be reached")]
-    StoreUnavailable,
-}
-
-impl LoginError {
-    fn status(&self) -> StatusCode {
-        match self {
-            LoginError::NotAuthorized(_) | LoginError::UnverifiedEmail { .. } => {
-                StatusCode::FORBIDDEN
-            }
-            LoginError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            LoginError::ProviderError { code, .. } if code == "access_denied" => {
-                StatusCode::FORBIDDEN
-            }
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-
-    /// A short machine-readable reason, used in login-outcome log lines and metrics.
-    pub(crate) fn reason(&self) -> &'static str {
-        match self {
-            LoginError::MissingState => "missing_state",
-            LoginError::NoFlowCookie => "no_flow_cookie",
-            LoginError::StateMismatch => "state_mismatch",
-            LoginError::FlowExpired => "flow_expired",
-            LoginError::FlowReplayed => "flow_replayed",
-            LoginError::ProviderMismatch => "provider_mismatch",
-            LoginError::IssuerMismatch => "issuer_mismatch",
-            LoginError::ProviderError { .. } => "provider_error",
-            LoginError::MissingCode => "missing_code",
-            LoginError::TokenExchange(_) => "token_exchange",
-            LoginError::InvalidIdToken(_) => "invalid_id_token",
-            LoginError::Userinfo(_) => "userinfo",
-            LoginError::NotAuthorized(_) | LoginError::UnverifiedEmail { .. } => "not_authorized",
-            LoginError::AmbiguousIdentity(_) => "ambiguous_identity",
-            LoginError::SessionTooLarge(_) => "session_too_large",
-            LoginError::StoreUnavailable => "session_store",
-        }
-    }
-}
-
 /// What the renderer needs, stored in the response extensions by `AppError::into_response`.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorReport {
@@ -181,6 +88,13 @@ pub(crate) struct ErrorReport {
     pub(crate) title: &'static str,
     pub(crate) message: String,
     pub(crate) retry_url: Option<String>,
+    /// The retry link's label; "Try again" when `None`.
+    pub(crate) retry_label: Option<&'static str>,
+    /// The account a denied sign-in was refused for, as it may be shown
+    /// (`Identity::shown_account`).
+    pub(crate) account: Option<String>,
+    /// A second way on, to the sign-in page (another provider, another way to sign in).
+    pub(crate) sign_in_url: Option<String>,
     /// The full cause, for the log line only.
     pub(crate) cause: String,
     /// `WWW-Authenticate` for 401 answers (RFC 6750 §3).
@@ -221,8 +135,8 @@ impl AppError {
             AppError::Login(error) => (
                 error.status(),
                 error.reason(),
-                "Sign-in failed",
-                login_message(error),
+                error.title(),
+                error.message(),
                 Some("/oauth2/sign_in".to_owned()),
             ),
             AppError::Forbidden(_) => (
@@ -330,64 +244,11 @@ impl AppError {
             title,
             message,
             retry_url,
+            retry_label: None,
+            account: None,
+            sign_in_url: None,
             cause: self.to_string(),
         }
-    }
-}
-
-fn login_message(error: &LoginError) -> String {
-    match error {
-        LoginError::NoFlowCookie | LoginError::FlowExpired => {
-            "This sign-in attempt has expired or was started in another browser. Please start again."
-                .to_owned()
-        }
-        LoginError::ProviderError { code, detail } if code == "access_denied" => format!(
-            "The sign-in was cancelled, or the provider did not allow it ({detail}). \
-             You can start again."
-        ),
-        LoginError::ProviderError { detail, .. } => {
-            format!("The sign-in provider refused the sign-in ({detail}).")
-        }
-        LoginError::FlowReplayed => {
-            "This sign-in link was already used. Please start again.".to_owned()
-        }
-        LoginError::NotAuthorized(_) => {
-            "You signed in, but your account is not allowed to use this application.".to_owned()
-        }
-        LoginError::UnverifiedEmail {
-            said_false: true, ..
-        } => {
-            "You signed in, but the provider says your email address is not verified \
-             (“email_verified” is false), so it cannot be used to let you in. Verify the \
-             address with the provider, then sign in again."
-                .to_owned()
-        }
-        LoginError::UnverifiedEmail { .. } => {
-            "You signed in, but the provider did not say that your email address is verified \
-             (its answer has no “email_verified” claim), so the address cannot be used to let \
-             you in. If this provider never asserts verification, an administrator can set \
-             allow_unverified_email = true on its [[provider]]."
-                .to_owned()
-        }
-        LoginError::AmbiguousIdentity(field) => {
-            // `preferred_username` stands for the `name` claim when the provider sends none.
-            let claim = match *field {
-                "preferred_username" => "“preferred_username” (or “name”)".to_owned(),
-                other => format!("“{other}”"),
-            };
-            format!(
-                "The sign-in provider sent your account's {claim} claim with white space at \
-                 its start or end, or with a control character, so the applications behind \
-                 this gateway could read it as another account's. Ask the provider's \
-                 administrator to correct it."
-            )
-        }
-        LoginError::SessionTooLarge(_) => {
-            "You signed in, but your account carries more information (groups, most often) than \
-             a session cookie can hold. Ask an administrator to send fewer groups."
-                .to_owned()
-        }
-        _ => "The sign-in could not be completed. Please start again.".to_owned(),
     }
 }
 
@@ -396,6 +257,29 @@ impl AppError {
     pub(crate) fn into_response_retrying_at(self, retry_url: String) -> Response {
         let mut report = self.report();
         report.retry_url = Some(retry_url);
+        report.into_status_response()
+    }
+}
+
+/// The ways on from the "Access denied" page of a sign-in that `[authorize]` refused.
+pub(crate) struct Denied {
+    /// The refused account, as it may be shown; `None` when nothing about it may be.
+    pub(crate) account: Option<String>,
+    /// "Sign in with a different account": a login that asks the provider to let the person
+    /// choose or sign in to another account (`links::other_account_url`), or the sign-in
+    /// page when the provider cannot be asked.
+    pub(crate) other_account_url: String,
+    pub(crate) sign_in_url: String,
+}
+
+impl AppError {
+    /// The error's response as the "Access denied" page of a refused sign-in.
+    pub(crate) fn into_denied_response(self, denied: Denied) -> Response {
+        let mut report = self.report();
+        report.retry_url = Some(denied.other_account_url);
+        report.retry_label = Some("Sign in with a different account");
+        report.account = denied.account;
+        report.sign_in_url = Some(denied.sign_in_url);
         report.into_status_response()
     }
 }
@@ -412,31 +296,5 @@ impl ErrorReport {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.report().into_status_response()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The provider's `error` code decides, not how its text begins.
-    #[test]
-    fn only_the_access_denied_code_is_a_refusal_by_the_provider() {
-        let answer = |code: &str, detail: &str| LoginError::ProviderError {
-            code: code.to_owned(),
-            detail: detail.to_owned(),
-        };
-        assert_eq!(
-            answer("access_denied", "access_denied: the user said no").status(),
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            answer("access_denied_by_policy", "access_denied_by_policy").status(),
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(
-            answer("server_error", "server_error").status(),
-            StatusCode::BAD_REQUEST
-        );
     }
 }

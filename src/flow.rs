@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 use crate::authz;
 use crate::caller::Caller;
 use crate::error::{AppError, LoginError};
-use crate::links::redirect;
+use crate::links::{redirect, CHOOSE_ACCOUNT};
 use crate::providers::unverified_email::EmailDrop;
 use crate::query::QueryParams;
 use crate::redirect::RedirectTarget;
@@ -86,8 +86,16 @@ pub(crate) async fn start(
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
         secrets.pkce_verifier.clone(),
     ));
+    // "Sign in with a different account" (the "Access denied" page): the one `prompt` asked
+    // for by name, translated for the provider (`Provider::offers_other_account`).
+    let choose_account = params.get("prompt") == Some(CHOOSE_ACCOUNT);
     let authorize_url = provider
-        .authorization_url(&secrets.state, &secrets.nonce, challenge.as_str())
+        .authorization_url(
+            &secrets.state,
+            &secrets.nonce,
+            challenge.as_str(),
+            choose_account,
+        )
         .ok_or_else(|| AppError::ProviderUnavailable(provider.id().to_owned()))?;
 
     let sealed = flow
@@ -164,6 +172,7 @@ async fn complete(
     let failed = |error: LoginError| Failure {
         error,
         user: None,
+        account: None,
         rd: Some(rd.clone()),
     };
     let now = unix_now();
@@ -235,6 +244,7 @@ async fn complete(
         };
         return Err(Failure {
             error,
+            account: login.identity.shown_account().map(str::to_owned),
             user: Some(login.identity.user),
             rd: Some(rd),
         });

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::authz::{self, Claims, Subject};
@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::links::{redirect, sign_in_url, start_url};
 use crate::metrics::RouteSlot;
 use crate::pages::EchoPage;
-use crate::proxy::headers::remove_gateway_set_cookies;
+use crate::proxy::headers::{remove_gateway_set_cookies, IDENTITY_HEADERS};
 use crate::proxy::route::routed_host;
 use crate::proxy::{prepare_request, ForwardContext, IdentityHeaders};
 use crate::public::passes_without_session;
@@ -206,8 +206,16 @@ async fn forward(
     Ok(response)
 }
 
-/// The built-in echo upstream: the request exactly as an upstream would have received it.
+/// The built-in echo upstream: the request exactly as an upstream would have received it,
+/// the identity headers first (on a phone, the rest is a long scroll of browser headers).
 fn echo(state: &AppState, prepared: &Request) -> Response {
+    let shown = |name: &HeaderName, value: &HeaderValue| {
+        (
+            name.as_str().to_owned(),
+            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        )
+    };
+    let headers = prepared.headers();
     let page = EchoPage {
         method: prepared.method().to_string(),
         uri: prepared
@@ -215,15 +223,14 @@ fn echo(state: &AppState, prepared: &Request) -> Response {
             .path_and_query()
             .map(|pq| pq.as_str().to_owned())
             .unwrap_or_default(),
-        headers: prepared
-            .headers()
+        identity: IDENTITY_HEADERS
             .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
+            .flat_map(|name| headers.get_all(name).iter().map(|value| shown(name, value)))
+            .collect(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| !IDENTITY_HEADERS.contains(name))
+            .map(|(name, value)| shown(name, value))
             .collect(),
     };
     let mut response = Html(state.pages.echo(&page)).into_response();

@@ -51,6 +51,36 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// The account as a page may name it to the person who just signed in (the "Access
+    /// denied" page): the verified email, else the preferred username, when it is made only
+    /// of the characters addresses and user names are made of, and bounded. Anything else —
+    /// free text a provider lets its users choose, which would put their words on the
+    /// gateway's page, or the opaque `sub` — is not shown.
+    pub(crate) fn shown_account(&self) -> Option<&str> {
+        let email = self.email.as_deref().filter(|email| {
+            plain_account(email, 254)
+                && email
+                    .split_once('@')
+                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                && email.matches('@').count() == 1
+        });
+        email.or_else(|| {
+            self.preferred_username
+                .as_deref()
+                .filter(|username| plain_account(username, 64) && !username.contains('@'))
+        })
+    }
+}
+
+/// ASCII letters, digits and `. _ % + - @` only, between 1 and `max` bytes.
+fn plain_account(value: &str, max: usize) -> bool {
+    (1..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._%+-@".contains(&b))
+}
+
 /// Whether `value` reaches every HTTP parser, as a header field value, as exactly these
 /// characters: no control character (RFC 9110 §5.5 forbids CR, LF and NUL; HTAB and DEL are
 /// allowed there, and then read differently by different servers), and no leading or
@@ -116,6 +146,45 @@ mod tests {
         for value in ["admin", "Ada Lovelace", "ünïcødé", "a,b", "", "x y z"] {
             assert!(reads_as_written(value), "{value:?}");
         }
+    }
+
+    #[test]
+    fn only_plain_addresses_and_user_names_are_shown() {
+        let identity = |email: Option<&str>, username: Option<&str>| Identity {
+            user: "248289761001".to_owned(),
+            email: email.map(str::to_owned),
+            preferred_username: username.map(str::to_owned),
+            groups: Vec::new(),
+            provider: "op".to_owned(),
+        };
+        let cases = [
+            (
+                Some("carol@example.org"),
+                Some("carol"),
+                Some("carol@example.org"),
+            ),
+            (None, Some("carol.b-2"), Some("carol.b-2")),
+            (Some("Call +1 555 0100 now"), Some("carol"), Some("carol")),
+            (Some("a@b@example.org"), None, None),
+            (Some("@example.org"), None, None),
+            (Some("carol@localhost"), None, None),
+            (None, Some("Your account is locked, call us"), None),
+            (None, Some("<b>carol</b>"), None),
+            (None, Some("carol@example.org"), None),
+            (None, Some(""), None),
+            (None, None, None),
+        ];
+        for (email, username, shown) in cases {
+            assert_eq!(
+                identity(email, username).shown_account(),
+                shown,
+                "{email:?} {username:?}"
+            );
+        }
+        let long = format!("{}@example.org", "a".repeat(250));
+        assert_eq!(identity(Some(&long), None).shown_account(), None);
+        let long_name = "b".repeat(65);
+        assert_eq!(identity(None, Some(&long_name)).shown_account(), None);
     }
 
     #[test]

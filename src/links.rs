@@ -16,6 +16,15 @@ pub(crate) fn start_url(provider: &str, rd: &RedirectTarget) -> String {
     format!("/oauth2/start?{query}")
 }
 
+/// The `prompt` value of `/oauth2/start` that asks the provider to let the person choose
+/// another account (`crate::providers::Provider::offers_other_account`).
+pub(crate) const CHOOSE_ACCOUNT: &str = "select_account";
+
+/// "Sign in with a different account": `/oauth2/start?provider=ID&rd=PATH&prompt=select_account`.
+pub(crate) fn other_account_url(provider: &str, rd: &RedirectTarget) -> String {
+    format!("{}&prompt={CHOOSE_ACCOUNT}", start_url(provider, rd))
+}
+
 /// `/oauth2/sign_in?rd=PATH`, as a local URL.
 pub(crate) fn sign_in_url(rd: &RedirectTarget) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -62,6 +71,10 @@ mod tests {
         assert_eq!(
             start_url("dev", &rd),
             "/oauth2/start?provider=dev&rd=%2Fdocs%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(
+            other_account_url("dev", &rd),
+            "/oauth2/start?provider=dev&rd=%2Fdocs%3Fa%3D1%26b%3D2&prompt=select_account"
         );
     }
 

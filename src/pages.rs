@@ -109,6 +109,12 @@ pub(crate) struct ErrorPage {
     pub(crate) request_id: String,
     /// When set, a "Try again" link (for example back to the sign-in page).
     pub(crate) retry_url: Option<String>,
+    /// The retry link's label: "Try again", or "Sign in with a different account".
+    pub(crate) retry_label: String,
+    /// The account a denied sign-in was refused for ("Signed in as …").
+    pub(crate) account: Option<String>,
+    /// When set, a second link, back to the sign-in page.
+    pub(crate) sign_in_url: Option<String>,
 }
 
 /// `/oauth2/signed_out`: the post-logout landing page.
@@ -152,6 +158,9 @@ pub(crate) struct DevAuthorizePage {
 pub(crate) struct EchoPage {
     pub(crate) method: String,
     pub(crate) uri: String,
+    /// The identity headers the gateway set (`X-Forwarded-User`, …), shown first.
+    pub(crate) identity: Vec<(String, String)>,
+    /// Every other header, as received.
     pub(crate) headers: Vec<(String, String)>,
 }
 
@@ -239,15 +248,28 @@ impl Pages {
     /// An error page with its status, message and request id.
     pub(crate) fn error(&self, page: &ErrorPage) -> String {
         self.render("error.html", page, || {
-            let retry = page
-                .retry_url
+            let link = |url: &Option<String>, label: &str| {
+                url.as_deref()
+                    .map(|url| {
+                        format!(
+                            "<p><a href=\"{}\">{}</a></p>",
+                            escape_html(url),
+                            escape_html(label)
+                        )
+                    })
+                    .unwrap_or_default()
+            };
+            let account = page
+                .account
                 .as_deref()
-                .map(|url| format!("<p><a href=\"{}\">Try again</a></p>", escape_html(url)))
+                .map(|account| format!("<p>Signed in as {}</p>", escape_html(account)))
                 .unwrap_or_default();
+            let retry = link(&page.retry_url, &page.retry_label);
+            let sign_in = link(&page.sign_in_url, "Back to the sign-in page");
             self.fallback_html(
                 &page.title,
                 &format!(
-                    "<p>Error {}</p><p>{}</p>{retry}<p>Request ID: {}</p>",
+                    "<p>Error {}</p><p>{}</p>{account}{retry}{sign_in}<p>Request ID: {}</p>",
                     page.status,
                     escape_html(&page.message),
                     escape_html(&page.request_id)
@@ -338,7 +360,7 @@ impl Pages {
     pub(crate) fn echo(&self, page: &EchoPage) -> String {
         self.render("echo.html", page, || {
             let mut text = format!("{} {}\n", page.method, page.uri);
-            for (name, value) in &page.headers {
+            for (name, value) in page.identity.iter().chain(&page.headers) {
                 text.push_str(&format!("{name}: {value}\n"));
             }
             self.fallback_html("Echo", &format!("<pre>{}</pre>", escape_html(&text)))

@@ -112,10 +112,20 @@ impl Provider {
         state: &str,
         nonce: &str,
         code_challenge: &str,
+        choose_account: bool,
     ) -> Option<Url> {
         match self {
-            Provider::Oidc(p) => p.authorization_url(state, nonce, code_challenge),
-            Provider::OAuth2(p) => Some(p.authorization_url(state, code_challenge)),
+            Provider::Oidc(p) => p.authorization_url(state, nonce, code_challenge, choose_account),
+            Provider::OAuth2(p) => Some(p.authorization_url(state, code_challenge, choose_account)),
+        }
+    }
+
+    /// Whether the authorization request can ask for another account than the one the
+    /// provider has a session for (`prompt`); a generic OAuth 2.0 provider cannot be asked.
+    pub(crate) fn offers_other_account(&self) -> bool {
+        match self {
+            Provider::Oidc(_) => true,
+            Provider::OAuth2(p) => p.account_prompt().is_some(),
         }
     }
 

@@ -252,6 +252,9 @@ fn render(
             message: report.message.clone(),
             request_id: request_id.to_string(),
             retry_url: report.retry_url.clone(),
+            retry_label: report.retry_label.unwrap_or("Try again").to_owned(),
+            account: report.account.clone(),
+            sign_in_url: report.sign_in_url.clone(),
         };
         ("text/html; charset=utf-8", pages.error(&page))
     } else {

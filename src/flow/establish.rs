@@ -5,8 +5,8 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{AppError, LoginError};
-use crate::links::sign_in_url;
+use crate::error::{AppError, Denied, LoginError};
+use crate::links::{other_account_url, sign_in_url};
 use crate::redirect::RedirectTarget;
 use crate::session::{unix_now, CookieJar, SaveError, Session};
 use crate::state::AppState;
@@ -29,6 +29,7 @@ pub(crate) async fn establish(
             Failure {
                 error,
                 user: Some(session.identity.user.clone()),
+                account: None,
                 rd: Some(rd.clone()),
             },
         )
@@ -69,26 +70,54 @@ async fn replace_previous_session(state: &AppState, jar: &CookieJar<'_>) {
 }
 
 /// Logs and counts a failed login and answers its error page, whose "Try again" link leads
-/// back to where the person was going, when that is known.
+/// back to where the person was going, when that is known. A denial (the provider signed the
+/// person in, the gateway does not let that account in) is the "Access denied" page instead:
+/// it names the account and offers to sign in with a different one, at the same provider
+/// asked to let the person choose (`prompt`) when it can be, else from the sign-in page.
 pub(crate) fn login_failed(
     state: &AppState,
     provider_id: &str,
-    Failure { error, user, rd }: Failure,
+    Failure {
+        error,
+        user,
+        account,
+        rd,
+    }: Failure,
 ) -> Response {
     tracing::warn!(provider = %provider_id, user = user.as_deref().unwrap_or(""), result = "failure", reason = error.reason(), detail = %error, "login");
     state.metrics.login_failed(provider_id, error.reason());
-    let retry = match rd {
-        Some(rd) if rd.as_str() != "/" => sign_in_url(&rd),
+    let retry = match &rd {
+        Some(rd) if rd.as_str() != "/" => sign_in_url(rd),
         _ => "/oauth2/sign_in".to_owned(),
     };
-    AppError::Login(error).into_response_retrying_at(retry)
+    if !error.is_denial() {
+        return AppError::Login(error).into_response_retrying_at(retry);
+    }
+    let rd = rd.unwrap_or_else(|| RedirectTarget::parse(None, &[]));
+    let asks_provider = state
+        .providers
+        .get(provider_id)
+        .is_some_and(|provider| provider.offers_other_account());
+    let other_account_url = if asks_provider {
+        other_account_url(provider_id, &rd)
+    } else {
+        retry.clone()
+    };
+    AppError::Login(error).into_denied_response(Denied {
+        account,
+        other_account_url,
+        sign_in_url: retry,
+    })
 }
 
 /// A failed login, with the user when the failure came after validation and the login's
 /// destination once the flow cookie has been read.
 pub(crate) struct Failure {
     pub(crate) error: LoginError,
+    /// The user id, for the log line.
     pub(crate) user: Option<String>,
+    /// The account as the "Access denied" page may name it (`Identity::shown_account`).
+    pub(crate) account: Option<String>,
     pub(crate) rd: Option<RedirectTarget>,
 }
 
@@ -97,6 +126,7 @@ impl From<LoginError> for Failure {
         Failure {
             error,
             user: None,
+            account: None,
             rd: None,
         }
     }

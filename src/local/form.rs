@@ -119,6 +119,7 @@ pub(crate) async fn submit(
             &provider.id,
             Failure {
                 error: LoginError::NotAuthorized(denial.to_string()),
+                account: identity.shown_account().map(str::to_owned),
                 user: Some(identity.user),
                 rd: Some(rd),
             },

@@ -140,7 +140,10 @@ fn error() -> ErrorPage {
         title: "Access denied".into(),
         message: "You are signed in, but this site does not let you in.".into(),
         request_id: "sample-request-id".into(),
-        retry_url: Some("/oauth2/sign_in".into()),
+        retry_url: Some("/oauth2/start?provider=sample&rd=%2F&prompt=select_account".into()),
+        retry_label: "Sign in with a different account".into(),
+        account: Some("alice@example.org".into()),
+        sign_in_url: Some("/oauth2/sign_in".into()),
     }
 }
 
@@ -157,10 +160,8 @@ fn echo() -> EchoPage {
     EchoPage {
         method: "GET".into(),
         uri: "/".into(),
-        headers: vec![
-            ("host".into(), "app.example.com".into()),
-            ("x-forwarded-user".into(), "alice".into()),
-        ],
+        identity: vec![("x-forwarded-user".into(), "alice".into())],
+        headers: vec![("host".into(), "app.example.com".into())],
     }
 }
 

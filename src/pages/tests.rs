@@ -11,6 +11,9 @@ fn error_page(message: &str) -> ErrorPage {
         message: message.into(),
         request_id: "req-123".into(),
         retry_url: None,
+        retry_label: "Try again".into(),
+        account: None,
+        sign_in_url: None,
     }
 }
 
@@ -159,10 +162,13 @@ fn echo_page_lists_headers_and_highlights_forwarded_ones() {
     let html = pages().echo(&EchoPage {
         method: "GET".into(),
         uri: "/app/path?x=1".into(),
+        identity: vec![
+            ("x-forwarded-user".into(), "alice".into()),
+            ("x-forwarded-email".into(), "alice@example.com".into()),
+        ],
         headers: vec![
             ("host".into(), "127.0.0.1:8080".into()),
-            ("x-forwarded-email".into(), "alice@example.com".into()),
-            ("X-Forwarded-User".into(), "alice".into()),
+            ("X-Forwarded-For".into(), "127.0.0.1".into()),
         ],
     });
 
@@ -172,8 +178,35 @@ fn echo_page_lists_headers_and_highlights_forwarded_ones() {
     assert!(html.contains(
         "<tr class=\"forwarded\"><th scope=\"row\">x-forwarded-email</th><td>alice@example.com</td></tr>"
     ));
-    assert!(html.contains("<tr class=\"forwarded\"><th scope=\"row\">X-Forwarded-User</th>"));
-    assert_eq!(html.matches("class=\"forwarded\"").count(), 2);
+    assert!(html.contains("<tr class=\"forwarded\"><th scope=\"row\">X-Forwarded-For</th>"));
+    assert_eq!(html.matches("class=\"forwarded\"").count(), 3);
+}
+
+/// On a phone the rows stack: who signed in must come before the browser's own headers.
+#[test]
+fn echo_page_shows_the_identity_before_the_other_headers() {
+    let html = pages().echo(&EchoPage {
+        method: "GET".into(),
+        uri: "/".into(),
+        identity: vec![("x-forwarded-user".into(), "alice".into())],
+        headers: vec![("user-agent".into(), "Mozilla/5.0".into())],
+    });
+
+    let user = html
+        .find(">x-forwarded-user</th>")
+        .expect("the identity row");
+    let agent = html.find(">user-agent</th>").expect("the browser's header");
+    assert!(user < agent, "{html}");
+    assert!(html.contains("<caption>Who signed in</caption>"), "{html}");
+    assert!(!html.contains("No identity headers"), "{html}");
+
+    let public = pages().echo(&EchoPage {
+        method: "GET".into(),
+        uri: "/".into(),
+        identity: Vec::new(),
+        headers: vec![("user-agent".into(), "Mozilla/5.0".into())],
+    });
+    assert!(public.contains("No identity headers"), "{public}");
 }
 
 #[test]
@@ -190,6 +223,7 @@ fn values_are_html_escaped() {
     let echo = pages.echo(&EchoPage {
         method: attack.into(),
         uri: attack.into(),
+        identity: vec![(attack.into(), attack.into())],
         headers: vec![(attack.into(), attack.into())],
     });
     let sign_in = pages.sign_in(&SignInPage {
@@ -257,7 +291,8 @@ fn a_missing_template_falls_back_for_every_page() {
     let echo = empty.echo(&EchoPage {
         method: "GET".into(),
         uri: "/".into(),
-        headers: vec![("x-forwarded-user".into(), "<b>".into())],
+        identity: vec![("x-forwarded-user".into(), "<b>".into())],
+        headers: Vec::new(),
     });
 
     assert!(sign_in.contains("href=\"/oauth2/start?provider=dev\""));

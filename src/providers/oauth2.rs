@@ -89,7 +89,21 @@ impl OAuth2Provider {
     }
 
     /// The authorization request (RFC 6749 §4.1.1) with PKCE S256 (RFC 7636 §4.3).
-    pub(crate) fn authorization_url(&self, state: &str, code_challenge: &str) -> Url {
+    /// The `prompt` that shows the account chooser: GitHub's authorize endpoint documents
+    /// `prompt=select_account`; OAuth 2.0 itself has no such parameter.
+    pub(crate) fn account_prompt(&self) -> Option<&'static str> {
+        match &self.settings.api {
+            OAuth2Api::Github(_) => Some("select_account"),
+            OAuth2Api::Generic(_) => None,
+        }
+    }
+
+    pub(crate) fn authorization_url(
+        &self,
+        state: &str,
+        code_challenge: &str,
+        choose_account: bool,
+    ) -> Url {
         let (mut url, _) = self.endpoints();
         {
             let mut query = url.query_pairs_mut();
@@ -104,6 +118,9 @@ impl OAuth2Provider {
                 .append_pair("state", state)
                 .append_pair("code_challenge", code_challenge)
                 .append_pair("code_challenge_method", "S256");
+            if let Some(prompt) = self.account_prompt().filter(|_| choose_account) {
+                query.append_pair("prompt", prompt);
+            }
         }
         url
     }

@@ -264,6 +264,7 @@ impl OidcProvider {
         state: &str,
         nonce: &str,
         code_challenge: &str,
+        choose_account: bool,
     ) -> Option<Url> {
         let discovered = self.current()?;
         let mut url = discovered.authorization_endpoint.clone();
@@ -276,7 +277,8 @@ impl OidcProvider {
             .append_pair("nonce", nonce)
             .append_pair("code_challenge", code_challenge)
             .append_pair("code_challenge_method", "S256");
-        for (name, value) in presets::authorization_params(&self.settings.preset) {
+        let choice = choose_account.then_some(discovered.select_account_supported);
+        for (name, value) in presets::authorization_params(&self.settings.preset, choice) {
             url.query_pairs_mut().append_pair(name, &value);
         }
         Some(url)

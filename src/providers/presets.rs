@@ -16,13 +16,35 @@ use crate::providers::oidc::{groups_from_json, json_bool, LoginClaims};
 /// The placeholder in a multi-tenant Entra ID issuer.
 const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
-/// Parameters added to the authorization request.
-pub(crate) fn authorization_params(preset: &ProviderPreset) -> Vec<(&'static str, String)> {
-    match preset {
+/// Parameters added to the authorization request. `choose_account` is set when the person
+/// asked to sign in with a different account than the provider's session is for ("Access
+/// denied" page), with whether discovery advertised `prompt=select_account`.
+pub(crate) fn authorization_params(
+    preset: &ProviderPreset,
+    choose_account: Option<bool>,
+) -> Vec<(&'static str, String)> {
+    let mut params = match preset {
         ProviderPreset::Google {
             hosted_domain: Some(domain),
         } => vec![("hd", domain.clone())],
         _ => Vec::new(),
+    };
+    if let Some(advertised) = choose_account {
+        params.push(("prompt", account_prompt(preset, advertised).to_owned()));
+    }
+    params
+}
+
+/// The `prompt` (OpenID Connect Core §3.1.2.1) that lets the person pick another account:
+/// `select_account` where the provider has an account chooser (Google's and Entra ID's
+/// documentation name it; others when discovery advertises it), else `login`, which every
+/// OpenID provider must understand and which asks for the credentials again (Keycloak,
+/// GitLab and the npm `oidc-provider` support `login` but not `select_account`).
+fn account_prompt(preset: &ProviderPreset, select_account_advertised: bool) -> &'static str {
+    match preset {
+        ProviderPreset::Google { .. } | ProviderPreset::Microsoft { .. } => "select_account",
+        _ if select_account_advertised => "select_account",
+        _ => "login",
     }
 }
 
@@ -196,4 +218,41 @@ fn microsoft(claims: &mut LoginClaims, payload: &Value) -> Result<(), LoginError
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt(preset: &ProviderPreset, advertised: bool) -> Vec<(&'static str, String)> {
+        authorization_params(preset, Some(advertised))
+            .into_iter()
+            .filter(|(name, _)| *name == "prompt")
+            .collect()
+    }
+
+    #[test]
+    fn another_account_is_asked_for_as_each_provider_understands_it() {
+        let google = ProviderPreset::Google {
+            hosted_domain: Some("example.com".into()),
+        };
+        let microsoft = ProviderPreset::Microsoft {
+            tenant: "common".into(),
+            tenants: Vec::new(),
+        };
+        let select = vec![("prompt", "select_account".to_owned())];
+        let login = vec![("prompt", "login".to_owned())];
+        assert_eq!(prompt(&google, false), select);
+        assert_eq!(prompt(&microsoft, false), select);
+        assert_eq!(prompt(&ProviderPreset::Keycloak, false), login);
+        assert_eq!(prompt(&ProviderPreset::Gitlab, false), login);
+        assert_eq!(prompt(&ProviderPreset::None, false), login);
+        assert_eq!(prompt(&ProviderPreset::None, true), select);
+        // An ordinary login asks for nothing, and Google keeps its `hd`.
+        assert!(authorization_params(&ProviderPreset::None, None).is_empty());
+        assert_eq!(
+            authorization_params(&google, None),
+            [("hd", "example.com".to_owned())]
+        );
+    }
 }

@@ -55,6 +55,16 @@ pub(crate) const X_FORWARDED_GROUPS: HeaderName = HeaderName::from_static("x-for
 pub(crate) const X_FORWARDED_PROVIDER: HeaderName = HeaderName::from_static("x-forwarded-provider");
 pub(crate) const X_FORWARDED_ACCESS_TOKEN: HeaderName =
     HeaderName::from_static("x-forwarded-access-token");
+/// The identity headers the gateway sets for an upstream (DESIGN §4), in the order the echo
+/// upstream lists them, first.
+pub(crate) const IDENTITY_HEADERS: [HeaderName; 6] = [
+    X_FORWARDED_USER,
+    X_FORWARDED_EMAIL,
+    X_FORWARDED_PREFERRED_USERNAME,
+    X_FORWARDED_GROUPS,
+    X_FORWARDED_PROVIDER,
+    X_FORWARDED_ACCESS_TOKEN,
+];
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");

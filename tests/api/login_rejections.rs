@@ -642,3 +642,108 @@ async fn a_provider_down_at_start_up_does_not_stop_the_gateway() {
     assert_eq!(start_while_down.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_redirects_to(&resp, "/");
 }
+
+// ---- The "Access denied" page (issue 15 point 5) ----
+
+/// A sign-in that `[authorize]` refuses is "Access denied", not a failed sign-in: the page
+/// names the account, and "Sign in with a different account" starts a login that asks the
+/// provider to let the person sign in again (`prompt=login`: the mock advertises no
+/// `select_account`), where an ordinary login asks nothing of the kind.
+#[tokio::test]
+async fn a_refused_account_is_named_on_an_access_denied_page_that_offers_another_account() {
+    let app = spawn_app().await;
+    app.provider
+        .behave(|b| b.user = user_with_email("bob@other.org", Some(true)));
+    let callback = app.begin_login(&app.browser, "/reports").await;
+
+    let resp = app.finish_login(&app.browser, &callback).await;
+
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_no_session_cookie_set(&resp, app.cookie_name());
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("<title>Access denied · portcullis</title>"),
+        "{html}"
+    );
+    assert!(html.contains("<h1>Access denied</h1>"), "{html}");
+    assert!(!html.contains("Sign-in failed"), "{html}");
+    assert!(
+        html.contains("Signed in as <strong class=\"account-name\">bob@other.org</strong>"),
+        "{html}"
+    );
+    let other = "/oauth2/start?provider=mock&amp;rd=%2Freports&amp;prompt=select_account";
+    assert!(
+        html.contains(&format!(
+            "<a class=\"button\" href=\"{other}\">Sign in with a different account</a>"
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/oauth2/sign_in?rd=%2Freports\">Back to the sign-in page</a>"),
+        "{html}"
+    );
+
+    let start = app
+        .browser
+        .navigate(&app.url(&other.replace("&amp;", "&")))
+        .await;
+    assert_redirects_to(&start, &app.provider.url("/authorize"));
+    let asked = app.provider.recorded().authorize;
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let authorize = url::Url::parse(&crate::helpers::location(&start)).unwrap();
+    let prompt: Vec<String> = authorize
+        .query_pairs()
+        .filter(|(name, _)| name == "prompt")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    assert_eq!(prompt, ["login"], "{authorize}");
+    assert_eq!(
+        asked[0].get("prompt"),
+        None,
+        "the first login asked for a prompt"
+    );
+}
+
+/// What a provider lets its users write into their profile is not put on the gateway's
+/// page: a user name that is free text is not shown, and the page still offers another
+/// account.
+#[tokio::test]
+async fn a_refused_account_whose_names_are_free_text_is_not_named() {
+    let app = spawn_app().await;
+    app.provider.behave(|b| {
+        b.user = UserClaims {
+            email: None,
+            preferred_username: Some("Your account is locked, call +1 555 0100".to_owned()),
+            ..UserClaims::default()
+        }
+    });
+    let callback = app.begin_login(&app.browser, "/").await;
+
+    let resp = app.finish_login(&app.browser, &callback).await;
+
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<h1>Access denied</h1>"), "{html}");
+    assert!(!html.contains("Signed in as"), "{html}");
+    assert!(!html.contains("call +1 555"), "{html}");
+    assert!(
+        html.contains("Sign in with a different account</a>"),
+        "{html}"
+    );
+}
+
+/// A failure that is no refusal of the account keeps its title and its "Try again".
+#[tokio::test]
+async fn a_failed_sign_in_is_still_titled_sign_in_failed() {
+    let app = spawn_app().await;
+    app.provider.behave(|b| b.exp_offset_secs = -600);
+    let callback = app.begin_login(&app.browser, "/").await;
+
+    let resp = app.finish_login(&app.browser, &callback).await;
+
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<h1>Sign-in failed</h1>"), "{html}");
+    assert!(html.contains(">Try again</a>"), "{html}");
+    assert!(!html.contains("different account"), "{html}");
+}

@@ -22,6 +22,9 @@ pub(crate) struct ExtraProviderMetadata {
     /// RFC 9207 §3.
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
+    /// OpenID Connect Prompt Create 1.0 §4.1; Discovery 1.0 lists none, so absent is common.
+    #[serde(default)]
+    pub(crate) prompt_values_supported: Vec<String>,
 }
 impl AdditionalProviderMetadata for ExtraProviderMetadata {}
 
@@ -48,6 +51,8 @@ pub(super) struct Discovered {
     pub(super) userinfo_endpoint: Option<Url>,
     pub(super) end_session_endpoint: Option<Url>,
     pub(super) iss_parameter_supported: bool,
+    /// `prompt=select_account` is advertised (`prompt_values_supported`).
+    pub(super) select_account_supported: bool,
     pub(super) jwks_uri: JsonWebKeySetUrl,
     pub(super) jwks: CoreJsonWebKeySet,
 }
@@ -109,6 +114,10 @@ pub(super) async fn discover(
         userinfo_endpoint: metadata.userinfo_endpoint().map(|u| u.url().clone()),
         end_session_endpoint: extra.end_session_endpoint.clone(),
         iss_parameter_supported: extra.authorization_response_iss_parameter_supported,
+        select_account_supported: extra
+            .prompt_values_supported
+            .iter()
+            .any(|value| value == "select_account"),
         jwks_uri: metadata.jwks_uri().clone(),
         jwks: metadata.jwks().clone(),
     })

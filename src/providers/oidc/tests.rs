@@ -33,6 +33,7 @@ fn provider_holding(kid: &str) -> OidcProvider {
         userinfo_endpoint: None,
         end_session_endpoint: None,
         iss_parameter_supported: false,
+        select_account_supported: false,
         jwks_uri: JsonWebKeySetUrl::from_url(url("/jwks")),
         jwks,
     });

@@ -67,6 +67,7 @@ fn provider(jwks_uri: &str) -> OidcProvider {
         userinfo_endpoint: None,
         end_session_endpoint: None,
         iss_parameter_supported: false,
+        select_account_supported: false,
         jwks_uri: JsonWebKeySetUrl::new(jwks_uri.to_owned()).unwrap(),
         jwks: jwks(&[current()]),
     });
