@@ -180,14 +180,40 @@ pub(crate) fn log_request(
     let latency = elapsed.map_or(0, |elapsed| {
         u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
     });
-    tracing::info!(
-        request_id = %id,
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_us = latency,
-        "request"
-    );
+    let status = response.status();
+    let routine = response.extensions().get::<RoutineAnswer>().is_some()
+        && !(status.is_client_error() || status.is_server_error());
+    macro_rules! access_line {
+        ($level:ident) => {
+            tracing::$level!(
+                request_id = %id,
+                method = %method,
+                path = %path,
+                status = status.as_u16(),
+                latency_us = latency,
+                "request"
+            )
+        };
+    }
+    if routine {
+        access_line!(debug);
+    } else {
+        access_line!(info);
+    }
+}
+
+/// On an answer: its access-log line ([`log_request`]) is written at debug, not info, unless
+/// its status is an error. For answers nobody reads the log for, which would otherwise
+/// outnumber those a person does: the static files of every page, and the development
+/// provider's answers to the back-channel calls that only the gateway itself makes
+/// (discovery, keys, token, userinfo).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoutineAnswer;
+
+/// `axum::middleware::map_response` function marking every answer [`RoutineAnswer`].
+pub(crate) async fn routine(mut response: Response) -> Response {
+    response.extensions_mut().insert(RoutineAnswer);
+    response
 }
 
 /// Whether the request is a browser navigation (it accepts HTML), as opposed to an API call.

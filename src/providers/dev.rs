@@ -155,20 +155,25 @@ impl DevProvider {
         self.client_secret.clone()
     }
 
-    /// The provider's endpoints, to be merged into the gateway's router.
+    /// The provider's endpoints, to be merged into the gateway's router. Those only the
+    /// gateway's own client calls (discovery, keys, token, userinfo) are logged at debug
+    /// (`crate::telemetry::RoutineAnswer`); the pages a browser visits at info.
     pub(crate) fn router<S>(self: Arc<Self>) -> Router<S> {
-        Router::new()
+        let back_channel = Router::new()
             .route(
                 "/oauth2/dev/.well-known/openid-configuration",
                 get(discovery::discovery),
             )
             .route("/oauth2/dev/jwks", get(discovery::jwks))
+            .route("/oauth2/dev/token", axum::routing::post(token::token))
+            .route("/oauth2/dev/userinfo", get(token::userinfo))
+            .route_layer(axum::middleware::map_response(crate::telemetry::routine));
+        Router::new()
+            .merge(back_channel)
             .route(
                 "/oauth2/dev/authorize",
                 get(authorize::authorize_form).post(authorize::authorize_submit),
             )
-            .route("/oauth2/dev/token", axum::routing::post(token::token))
-            .route("/oauth2/dev/userinfo", get(token::userinfo))
             .route("/oauth2/dev/end_session", get(discovery::end_session))
             .with_state(self)
     }

@@ -45,7 +45,10 @@ pub(crate) fn router(state: AppState) -> Router {
             "/oauth2/backchannel_logout/{provider}",
             post(backchannel::logout),
         )
-        .route("/oauth2/static/{*path}", get(static_asset))
+        .route(
+            "/oauth2/static/{*path}",
+            get(static_asset).layer(middleware::map_response(crate::telemetry::routine)),
+        )
         .route("/oauth2/{*rest}", any(not_found));
     if let Some(dev) = &state.dev {
         oauth2 = oauth2.merge(Arc::clone(dev).router());

@@ -51,6 +51,7 @@ mod refresh;
 mod reload;
 mod reload_signals;
 mod replicas;
+mod request_log;
 mod route_rules;
 mod session_store;
 mod session_store_lifecycle;
