@@ -5,7 +5,8 @@
 //! Each test starts its own provider, gateway and (where it needs one) browser, and stops
 //! them when it ends, also on failure. Without Node, the provider's packages, Chromium or
 //! chromedriver a test prints `skipped: <reason>` and passes, unless `PORTCULLIS_E2E=1`
-//! (as in `.ci/run`), where a missing component fails it. Logs of the provider and
+//! (as in `.ci/run`), where a missing component fails it; the end of `cargo test` lists every
+//! test skipped so (`skips`, tests/skipped.rs). Logs of the provider and
 //! chromedriver are kept under `target/e2e/<test>/`, screenshots under `target/screenshots/`.
 
 mod back_button;
@@ -22,4 +23,7 @@ mod login_timeout;
 mod op_stats;
 mod refresh;
 mod screenshots;
+pub mod skips;
 mod support;
+
+pub use support::target_dir;

@@ -38,6 +38,8 @@ pub fn installed_or_skip(name: &str, debian_path: &str, package: &str) -> Option
         let test = std::thread::current().name().unwrap_or(name).to_owned();
         // Past the harness's output capture, so a plain `cargo test` shows the skip.
         let _ = writeln!(std::io::stderr(), "skipped: {name} not installed ({test})");
+        let reason = format!("{name} is not installed (Debian package {package})");
+        crate::e2e::skips::record(&crate::e2e::target_dir(), &reason);
     }
     found
 }

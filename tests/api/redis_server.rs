@@ -136,6 +136,10 @@ pub fn shared_redis_prefix() -> Option<String> {
             "PORTCULLIS_E2E=1 but no Redis answers PING on {SHARED_REDIS}"
         );
         println!("skipped: no Redis answers PING on {SHARED_REDIS}");
+        let reason = format!(
+            "no Redis answers PING on {SHARED_REDIS} (start one: redis-server --port 6379)"
+        );
+        crate::e2e::skips::record(&crate::e2e::target_dir(), &reason);
         return None;
     }
     let mut bytes = [0u8; 8];

@@ -200,6 +200,8 @@ pub fn skip<T>(reason: &str) -> Option<T> {
     // skip is visible in a plain `cargo test` run.
     let line = format!("skipped: {test}: {reason} (set PORTCULLIS_E2E=1 to make this a failure)\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
+    // And once more at the end of `cargo test` (tests/skipped.rs).
+    super::skips::record(&target_dir(), reason);
     None
 }
 
