@@ -38,8 +38,11 @@ pub(super) struct RawServer {
     pub(super) allow_insecure_http: Option<bool>,
     pub(super) trusted_proxies: Option<Vec<Text>>,
     pub(super) allowed_redirect_hosts: Option<Vec<Text>>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) header_timeout: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) keepalive_timeout: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) shutdown_timeout: Option<Text>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
@@ -56,16 +59,21 @@ pub(super) struct RawSession {
     pub(super) secret: Option<Text>,
     pub(super) previous_secrets: Option<Vec<Text>>,
     pub(super) cookie_name: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) lifetime: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) login_timeout: Option<Text>,
     pub(super) cookie_domain: Option<Text>,
     pub(super) store: Option<Text>,
     pub(super) redis_url: Option<RawRedisUrls>,
     pub(super) cluster: Option<bool>,
     pub(super) key_prefix: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) redis_timeout: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) idle_timeout: Option<Text>,
     pub(super) refresh: Option<bool>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) refresh_before: Option<Text>,
 }
 
@@ -100,6 +108,7 @@ pub(super) struct RawProvider {
     /// `github`.
     pub(super) orgs: Option<Vec<Text>>,
     pub(super) teams: Option<Vec<Text>>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) membership_refresh: Option<Text>,
     /// `oauth2`.
     pub(super) auth_url: Option<Text>,
@@ -109,7 +118,9 @@ pub(super) struct RawProvider {
     /// `local`.
     pub(super) users_file: Option<Text>,
     pub(super) password_grant: Option<bool>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) token_lifetime: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) refresh_lifetime: Option<Text>,
     pub(super) clients: Option<Vec<RawTokenClient>>,
     pub(super) failed_logins: Option<RawFailedLogins>,
@@ -140,6 +151,7 @@ pub(super) struct RawTokenClient {
 pub(super) struct RawFailedLogins {
     pub(super) per_username: Option<Spanned<i64>>,
     pub(super) per_client: Option<Spanned<i64>>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) window: Option<Text>,
 }
 
@@ -190,7 +202,9 @@ pub(super) struct RawUpstream {
     pub(super) public: Option<bool>,
     pub(super) pass_access_token: Option<bool>,
     pub(super) pass_authorization_header: Option<bool>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) timeout: Option<Text>,
+    #[serde(default, deserialize_with = "duration::optional")]
     pub(super) websocket_idle_timeout: Option<Text>,
     pub(super) host: Option<Text>,
     pub(super) allow: Option<RawAuthorize>,
@@ -236,6 +250,7 @@ pub(super) fn parse(diagnostics: &mut Diagnostics<'_>) -> Option<RawDocument> {
     Some(RawDocument { config, places })
 }
 
+mod duration;
 mod redis_urls;
 
 #[cfg(test)]

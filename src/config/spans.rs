@@ -14,6 +14,7 @@ use toml_edit::{ImDocument, Item, Value};
 
 use super::errors::Diagnostics;
 
+mod did_you_mean;
 mod key_path;
 
 use key_path::{display_path, find_key, remove};
@@ -103,7 +104,10 @@ pub(super) fn deserialize_reporting_all<T: DeserializeOwned>(
         let span = error.as_ref().and_then(toml_edit::de::Error::span);
         let message = error.as_ref().map_or_else(
             || "the document is not a table".to_owned(),
-            |error| in_toml_terms(error.message()),
+            |error| {
+                let message = in_toml_terms(error.message());
+                did_you_mean::suggest_key(&message).unwrap_or(message)
+            },
         );
         let found = span
             .as_ref()

@@ -214,3 +214,76 @@ fn a_pages_template_that_does_not_parse_is_named_with_its_file_and_line() {
     );
     assert!(text.contains(&broken), "{text}");
 }
+
+#[test]
+fn a_mistyped_key_is_told_the_key_it_resembles_with_its_line_and_column() {
+    for (after, typo, meant) in [
+        (
+            "[server]\n",
+            "lisen = \"127.0.0.1:4180\"",
+            "server.lisen: unknown key `lisen`, did you mean `listen`?",
+        ),
+        (
+            "kind = \"oidc\"\n",
+            "isuer = \"x\"",
+            "provider[0].isuer: unknown key `isuer`, did you mean `issuer`?",
+        ),
+        (
+            "[authorize]\n",
+            "email_domain = [\"x\"]",
+            "authorize.email_domain: unknown key `email_domain`, did you mean `email_domains`?",
+        ),
+    ] {
+        let source = VALID.replacen(after, &format!("{after}{typo}\n"), 1);
+
+        let errors = errors(&source);
+
+        let expected = format!("providers.toml:{}:1: {meant}", line_of(&source, typo));
+        assert!(
+            errors.0.iter().any(|error| error.to_string() == expected),
+            "{expected} not in:\n{errors}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_like_no_documented_one_lists_them_all() {
+    let source = VALID.replace("[server]\n", "[server]\ncolour = \"blue\"\n");
+
+    let errors = errors(&source);
+
+    let error = errors.0.iter().find(|e| e.key == "server.colour").unwrap();
+    assert!(
+        error
+            .message
+            .starts_with("unknown key `colour`, expected one of `listen`, `public_url`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_duration_written_as_a_number_is_told_how_to_write_one() {
+    let source = VALID
+        .replace("[session]\n", "[session]\nlifetime = 12\n")
+        .replace("[[upstream]]\n", "[[upstream]]\ntimeout = 30\n");
+
+    let errors = errors(&source);
+
+    for (key, line, column) in [
+        ("session.lifetime", line_of(&source, "lifetime = 12"), 12),
+        ("upstream[0].timeout", line_of(&source, "timeout = 30"), 11),
+    ] {
+        let error = errors
+            .0
+            .iter()
+            .find(|e| e.key == key)
+            .unwrap_or_else(|| panic!("{key} not in:\n{errors}"));
+        assert_eq!((error.line, error.column), (line, column), "{error}");
+        assert!(
+            error
+                .message
+                .ends_with("expected a duration in quotes, like \"90s\", \"15m\" or \"12h\""),
+            "{error}"
+        );
+    }
+}
