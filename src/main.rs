@@ -223,6 +223,7 @@ fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
             .with_threads(threads)
             .reloading_from(ConfigSource::file(path));
         tracing::info!(listen = %app.local_addr(), public_url = %public_url, threads, "portcullis is listening");
+        tracing::info!("{}", app.sign_in_hint());
         if let Some(metrics) = app.metrics_addr() {
             tracing::info!(metrics_listen = %metrics, "metrics at http://{metrics}/metrics");
         }

@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::tls::ServerCertificate;
 
 mod app;
+mod hint;
 mod live;
 mod reload;
 mod routes;
@@ -103,6 +104,12 @@ impl Application {
     /// [`ServerCertificate::reload`] re-reads the files for every new handshake (hot reload).
     pub fn tls_certificate(&self) -> Option<ServerCertificate> {
         self.certificate.clone()
+    }
+
+    /// The line that tells a newcomer where to sign in: the page to open at `public_url`
+    /// and what to choose there (see `hint`).
+    pub fn sign_in_hint(&self) -> String {
+        hint::sign_in_hint(&self.live.state())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
