@@ -19,6 +19,7 @@ mod pages;
 mod provider;
 mod raw;
 mod spans;
+mod summary;
 mod users;
 mod validate;
 

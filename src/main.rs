@@ -17,27 +17,33 @@ use rand::RngCore;
 
 /// A login gateway: OpenID Connect sign-in in front of existing web apps.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = RUN_HELP)]
 struct Cli {
     /// The configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "PORTCULLIS_CONFIG",
-        default_value = "providers.toml"
-    )]
+    #[arg(long, env = "PORTCULLIS_CONFIG", default_value = "providers.toml")]
     config: PathBuf,
     /// Log format; wins over `server.log_format` [default: text]
-    #[arg(long, global = true, env = "PORTCULLIS_LOG_FORMAT", value_enum)]
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// What `--help` says after the options: what no command does, and the log level.
+const RUN_HELP: &str = "Without a command, portcullis runs the gateway: it reads the \
+configuration file, listens on `server.listen` and logs to stdout.
+RUST_LOG sets the log level (default `info`; `RUST_LOG=debug` also logs static files and the \
+dev provider's answers to the gateway's own calls).";
+
 #[derive(Subcommand)]
 enum Command {
-    /// Validate the configuration and list every problem.
-    Check,
+    /// Validate the configuration: list every problem, or summarise what it configures.
+    Check {
+        /// The configuration file [default: `portcullis --config`, PORTCULLIS_CONFIG or
+        /// providers.toml]
+        #[arg(long, value_name = "CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Print a fresh random secret for `session.secret`.
     Secret,
     /// Print the argon2id hash of a password for a users file's `password_hash`.
@@ -75,17 +81,21 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::HashPassword { refused }) => hash_password_command(&refused),
-        Some(Command::Check) => match Config::load(&cli.config) {
-            Ok(_) => {
-                println!("{}: OK", cli.config.display());
-                ExitCode::SUCCESS
+        Some(Command::Check { config }) => {
+            let path = config.unwrap_or(cli.config);
+            match Config::load(&path) {
+                Ok(config) => {
+                    println!("{}: OK", path.display());
+                    println!("{}", config.summary());
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    eprintln!("{} problem(s) found", errors.0.len());
+                    ExitCode::FAILURE
+                }
             }
-            Err(errors) => {
-                eprintln!("{errors}");
-                eprintln!("{} problem(s) found", errors.0.len());
-                ExitCode::FAILURE
-            }
-        },
+        }
         None => {
             // Read first, so that `server.log_format` holds from the first line on; its
             // problems are written for people either way.

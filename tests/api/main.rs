@@ -16,6 +16,7 @@ mod binary;
 mod branding;
 mod bypass;
 mod caddy;
+mod cli;
 mod client_bodies;
 mod config_errors;
 mod connections;
