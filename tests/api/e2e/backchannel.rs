@@ -35,7 +35,7 @@ async fn signed_in(e2e: &Deployment, browser: &Browser) -> bool {
 
 /// Asserts one notification delivered and none failed.
 async fn assert_one_logout_delivered(e2e: &Deployment) {
-    let stats = e2e.op.stats().await;
+    let stats = e2e.op().stats().await;
     assert_eq!(stats.backchannel_logouts, 1, "{stats:?}");
     assert_eq!(stats.backchannel_errors, 0, "{stats:?}");
 }
@@ -48,7 +48,7 @@ async fn ending_the_provider_sessions_of_a_user_ends_the_gateway_session() {
     let browser = sign_in_browserless(&e2e, ALICE).await;
     assert!(signed_in(&e2e, &browser).await);
 
-    let ended = e2e.op.end_sessions_of("alice").await;
+    let ended = e2e.op().end_sessions_of("alice").await;
 
     assert_eq!(ended, 1);
     assert!(
@@ -67,7 +67,7 @@ async fn a_logout_at_the_providers_own_page_ends_that_sessions_gateway_session_o
     // Another client of the same user: another provider session, another sid.
     let elsewhere = sign_in_browserless(&e2e, ALICE).await;
 
-    end_op_session(&browser, &e2e.op).await;
+    end_op_session(&browser, e2e.op()).await;
 
     assert!(
         !signed_in(&e2e, &browser).await,

@@ -82,7 +82,7 @@ async fn deep_link_signs_in_at_the_real_provider_and_sign_out_ends_both_sessions
         .wait_for_one_of(&[
             Page::new(
                 "the provider's login form",
-                &|url| url.as_str().starts_with(&e2e.op.issuer),
+                &|url| url.as_str().starts_with(&e2e.op().issuer),
                 "#password",
             ),
             Page::new(

@@ -27,7 +27,7 @@ async fn code_flow_through_the_provider_forms_then_proxy_and_userinfo() {
     let login = start_login(&client, &e2e, &start).await;
     let callback = sign_in_at_provider(&client, &e2e, &login.authorize).await;
     assert_eq!(param(&callback, "state"), Some(login.state.clone()));
-    assert_eq!(param(&callback, "iss"), Some(e2e.op.issuer.clone()));
+    assert_eq!(param(&callback, "iss"), Some(e2e.op().issuer.clone()));
     assert!(param(&callback, "code").is_some(), "{callback}");
     finish_at_callback(&client, &callback, &login.flow_cookie).await;
 
@@ -110,7 +110,7 @@ async fn start_login(client: &Browser, e2e: &Deployment, start: &str) -> Started
     let resp = client.navigate(&e2e.url(start)).await;
     let authorize = Url::parse(&location(&resp)).expect("authorization URL");
     assert!(
-        authorize.as_str().starts_with(&e2e.op.url("/auth?")),
+        authorize.as_str().starts_with(&e2e.op().url("/auth?")),
         "{authorize}"
     );
     assert_eq!(param(&authorize, "response_type").as_deref(), Some("code"));
@@ -149,26 +149,26 @@ async fn start_login(client: &Browser, e2e: &Deployment, start: &str) -> Started
 /// The provider's login form and consent screen, submitted as a person would; returns the
 /// gateway callback URL the provider sends the browser back to.
 async fn sign_in_at_provider(client: &Browser, e2e: &Deployment, authorize: &Url) -> Url {
-    let (page, _) = follow_at_op(client, &e2e.op, authorize.as_str()).await;
+    let (page, _) = follow_at_op(client, e2e.op(), authorize.as_str()).await;
     let page = text_of(page, StatusCode::OK).await;
     let action = form_action(&page, "login-form");
     let resp = client
         .client
-        .post(e2e.op.url(&action))
+        .post(e2e.op().url(&action))
         .form(&[("login", "alice@example.com"), ("password", PASSWORD)])
         .send()
         .await
         .expect("submit the login form");
-    let (page, _) = follow_at_op(client, &e2e.op, &location(&resp)).await;
+    let (page, _) = follow_at_op(client, e2e.op(), &location(&resp)).await;
     let page = text_of(page, StatusCode::OK).await;
     let action = form_action(&page, "consent-form");
     let resp = client
         .client
-        .post(e2e.op.url(&action))
+        .post(e2e.op().url(&action))
         .send()
         .await
         .expect("submit the consent form");
-    let (leaving, callback) = follow_at_op(client, &e2e.op, &location(&resp)).await;
+    let (leaving, callback) = follow_at_op(client, e2e.op(), &location(&resp)).await;
     let callback = callback.unwrap_or_else(|| {
         panic!(
             "the provider did not send the browser back: {}",

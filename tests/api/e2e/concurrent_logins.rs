@@ -3,11 +3,11 @@
 //! own deep links (DESIGN §1: "several logins in several tabs must not clobber each other").
 
 use super::journey::Journey;
-use super::support::{deployment_with_browser, Page, Settings};
+use super::support::{deployment_with_chromium, Page, Settings};
 
 #[tokio::test]
 async fn two_tabs_signing_in_at_once_both_end_signed_in_at_their_own_deep_links() {
-    let Some((e2e, browser)) = deployment_with_browser(Settings::default()).await else {
+    let Some((e2e, browser)) = deployment_with_chromium(Settings::default()).await else {
         return;
     };
     let journey = Journey::new(&e2e, &browser);
@@ -49,7 +49,7 @@ async fn two_tabs_signing_in_at_once_both_end_signed_in_at_their_own_deep_links(
     // Depending on the provider, it may not ask for consent a second time.
     browser.switch_to(&first_tab).await;
     journey.log_in_at_op("alice@example.com").await;
-    let on_op = |url: &url::Url| url.as_str().starts_with(&e2e.op.issuer);
+    let on_op = |url: &url::Url| journey.on_provider(url);
     let at_link = |url: &url::Url| url.as_str() == first_link;
     let (shown, _) = browser
         .wait_for_one_of(&[

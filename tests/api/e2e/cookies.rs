@@ -7,11 +7,11 @@ use cookie::SameSite;
 use fantoccini::cookies::Cookie;
 
 use super::journey::{is_gateway_cookie, is_session_cookie, Journey};
-use super::support::{deployment_with_browser, Settings};
+use super::support::{deployment_with_browser, deployment_with_chromium, Settings};
 
 #[tokio::test]
 async fn session_cookie_is_httponly_lax_at_root_and_never_reaches_the_upstream() {
-    let Some((e2e, browser)) = deployment_with_browser(Settings::default()).await else {
+    let Some((e2e, browser)) = deployment_with_chromium(Settings::default()).await else {
         return;
     };
     let journey = Journey::new(&e2e, &browser);
@@ -84,22 +84,22 @@ async fn session_cookie_is_httponly_lax_at_root_and_never_reaches_the_upstream()
 
 #[tokio::test]
 async fn denied_sign_in_leaves_no_session_cookie() {
-    let Some((e2e, browser)) = deployment_with_browser(Settings::default()).await else {
+    let Some((e2e, browser)) = deployment_with_chromium(Settings::default()).await else {
         return;
     };
     let journey = Journey::new(&e2e, &browser);
 
-    // carol@example.com is in an allowed domain, but her email is not verified.
     browser.goto(&e2e.url("/reports")).await;
     journey.expect_sign_in_page().await;
     journey.choose_provider().await;
-    journey.log_in_at_op("carol@example.com").await;
+    journey.log_in_at_op(journey.refused_account()).await;
     journey.allow_at_op().await;
     let page = journey.expect_error_page("/oauth2/callback/op").await;
     assert_eq!(page.status.as_deref(), Some("Error 403"), "{page:?}");
+    assert_eq!(page.title.as_deref(), Some("Access denied"), "{page:?}");
     assert_eq!(
         page.retry_href.as_deref(),
-        Some("/oauth2/sign_in?rd=%2Freports"),
+        Some("/oauth2/start?provider=op&rd=%2Freports&prompt=select_account"),
         "{page:?}"
     );
 

@@ -3,11 +3,11 @@
 //! under the gateway's strict CSP and `Referrer-Policy: no-referrer`, signs out.
 
 use super::journey::{is_session_cookie, Journey};
-use super::support::{deployment_with_browser, Settings};
+use super::support::{deployment_with_chromium, Settings};
 
 #[tokio::test]
 async fn a_sign_out_link_on_another_site_asks_first_and_the_button_signs_out() {
-    let Some((e2e, browser)) = deployment_with_browser(Settings::default()).await else {
+    let Some((e2e, browser)) = deployment_with_chromium(Settings::default()).await else {
         return;
     };
     let journey = Journey::new(&e2e, &browser);

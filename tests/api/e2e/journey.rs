@@ -1,5 +1,8 @@
 //! The steps the browser journeys share: recognising each page of the gateway and the
-//! provider, signing in at the provider, reading what the echo upstream received.
+//! provider, signing in at the provider, reading what the echo upstream received. The
+//! provider is the npm OpenID provider, or for journeys that need only Chromium and run
+//! without it, the gateway's embedded development provider (`Deployment::is_dev`), whose
+//! "sign in as" form stands for the login form, with no consent screen and no session.
 
 use url::Url;
 
@@ -24,7 +27,16 @@ impl<'a> Journey<'a> {
     }
 
     fn on_op(&self, url: &Url, path_prefix: &str) -> bool {
-        url.as_str().starts_with(&self.e2e.op.issuer) && url.path().starts_with(path_prefix)
+        url.as_str().starts_with(&self.e2e.op().issuer) && url.path().starts_with(path_prefix)
+    }
+
+    /// Whether `url` is a page of the provider, whichever it is.
+    pub fn on_provider(&self, url: &Url) -> bool {
+        if self.e2e.is_dev() {
+            self.on_gateway(url, "/oauth2/dev/authorize")
+        } else {
+            url.as_str().starts_with(&self.e2e.op().issuer)
+        }
     }
 
     /// The gateway's sign-in page: waits for it and returns its URL.
@@ -53,6 +65,16 @@ impl<'a> Journey<'a> {
     /// The provider's login form (not an immediate redirect back, which a live provider
     /// session would cause).
     pub async fn expect_op_login_form(&self) {
+        if self.e2e.is_dev() {
+            self.browser
+                .wait_for_page(
+                    "the development provider's form",
+                    |url| self.on_gateway(url, "/oauth2/dev/authorize"),
+                    "#email",
+                )
+                .await;
+            return;
+        }
         self.browser
             .wait_for_page(
                 "the provider's login form",
@@ -62,16 +84,35 @@ impl<'a> Journey<'a> {
             .await;
     }
 
+    /// An account the provider signs in and `[authorize]` (`example.com`, verified) refuses:
+    /// at the npm provider carol, whose email is not verified; at the development provider,
+    /// an address in another domain.
+    pub fn refused_account(&self) -> &'static str {
+        if self.e2e.is_dev() {
+            "carol@other.org"
+        } else {
+            "carol@example.com"
+        }
+    }
+
     /// Fills in the provider's login form as `email` and submits it.
     pub async fn log_in_at_op(&self, email: &str) {
         self.expect_op_login_form().await;
+        if self.e2e.is_dev() {
+            self.browser.fill("#email", email).await;
+            self.browser.click("form button[type=submit]").await;
+            return;
+        }
         self.browser.fill("#login", email).await;
         self.browser.fill("#password", PASSWORD).await;
         self.browser.click("#submit").await;
     }
 
-    /// The provider's consent screen, allowed.
+    /// The provider's consent screen, allowed (the development provider has none).
     pub async fn allow_at_op(&self) {
+        if self.e2e.is_dev() {
+            return;
+        }
         self.browser
             .wait_for_page(
                 "the provider's consent screen",
@@ -133,6 +174,11 @@ impl<'a> Journey<'a> {
     /// On the provider's logout confirmation (where `/oauth2/sign_out` leads): confirms, and
     /// waits for the gateway's signed-out page. Returns the confirmation page's URL.
     pub async fn confirm_sign_out_at_op(&self) -> Url {
+        if self.e2e.is_dev() {
+            // Its end-session endpoint sends the browser straight back.
+            self.expect_signed_out_page().await;
+            return self.browser.current_url().await;
+        }
         self.browser
             .wait_for_page(
                 "the provider's logout confirmation",

@@ -3,7 +3,7 @@
 //! right one, typed into the same form, lands on the deep link as the local user.
 
 use super::journey::Journey;
-use super::support::{deployment_with_browser, Settings};
+use super::support::{deployment_with_chromium, Settings};
 use crate::local_accounts::fixture::{provider_block, User, UsersFile, PASSWORD};
 
 const DEEP_LINK: &str = "/reports/q3?year=2026";
@@ -16,7 +16,7 @@ async fn a_wrong_password_is_shown_and_the_right_one_signs_in_at_the_form() {
         extra_toml: provider_block("local", users.path(), ""),
         ..Settings::default()
     };
-    let Some((e2e, browser)) = deployment_with_browser(settings).await else {
+    let Some((e2e, browser)) = deployment_with_chromium(settings).await else {
         return;
     };
     let journey = Journey::new(&e2e, &browser);

@@ -29,11 +29,11 @@ async fn a_gateway_sign_in_refreshes_nothing_and_ending_the_op_session_sends_its
     let Some(e2e) = deployment(settings).await else {
         return;
     };
-    assert_eq!(e2e.op.stats().await, OpStats::default());
+    assert_eq!(e2e.op().stats().await, OpStats::default());
 
     let browser = sign_in_browserless(&e2e, ALICE).await;
     assert_eq!(
-        e2e.op.stats().await,
+        e2e.op().stats().await,
         OpStats::default(),
         "a sign-in redeems a code, never a refresh token"
     );
@@ -43,7 +43,7 @@ async fn a_gateway_sign_in_refreshes_nothing_and_ending_the_op_session_sends_its
     let (status, refreshed) = refresh(&e2e, &tokens).await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
 
-    end_op_session(&browser, &e2e.op).await;
+    end_op_session(&browser, e2e.op()).await;
     let logout_tokens = receiver.logout_tokens();
     assert_eq!(logout_tokens.len(), 1, "{logout_tokens:?}");
     let claims = jwt_claims(&logout_tokens[0]);
@@ -55,7 +55,7 @@ async fn a_gateway_sign_in_refreshes_nothing_and_ending_the_op_session_sends_its
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"], "invalid_grant", "{answer}");
     assert_eq!(
-        e2e.op.stats().await,
+        e2e.op().stats().await,
         OpStats {
             refresh_grants: 2,
             refresh_failures: 1,
@@ -65,8 +65,8 @@ async fn a_gateway_sign_in_refreshes_nothing_and_ending_the_op_session_sends_its
         }
     );
 
-    e2e.op.reset_stats().await;
-    assert_eq!(e2e.op.stats().await, OpStats::default());
+    e2e.op().reset_stats().await;
+    assert_eq!(e2e.op().stats().await, OpStats::default());
 }
 
 #[tokio::test]
@@ -87,7 +87,7 @@ async fn an_admin_logout_at_the_provider_ends_every_session_of_the_account() {
     // bob is no example.com address, so not through the gateway: tokens of the test's own.
     let bob = tokens_at_op(&crate::helpers::Browser::new(), &e2e, "bob@example.org").await;
 
-    assert_eq!(e2e.op.end_sessions_of("alice").await, 2);
+    assert_eq!(e2e.op().end_sessions_of("alice").await, 2);
     let sids: Vec<Value> = receiver
         .logout_tokens()
         .iter()
@@ -104,7 +104,7 @@ async fn an_admin_logout_at_the_provider_ends_every_session_of_the_account() {
         "bob's session should live on: {answer}"
     );
     assert_eq!(
-        e2e.op.stats().await,
+        e2e.op().stats().await,
         OpStats {
             refresh_grants: 1,
             backchannel_logouts: 2,
@@ -115,11 +115,11 @@ async fn an_admin_logout_at_the_provider_ends_every_session_of_the_account() {
     // alice's session is gone at the provider: a new authorization asks for the password.
     let start = e2e.url("/oauth2/start?provider=op&rd=/");
     let authorize = crate::helpers::location(&laptop.navigate(&start).await);
-    let (page, _) = follow_at_op(&laptop, &e2e.op, &authorize).await;
+    let (page, _) = follow_at_op(&laptop, e2e.op(), &authorize).await;
     assert!(text_of(page, StatusCode::OK)
         .await
         .contains("id=\"password\""));
-    assert_eq!(e2e.op.end_sessions_of("alice").await, 0);
+    assert_eq!(e2e.op().end_sessions_of("alice").await, 0);
 }
 
 #[tokio::test]
@@ -142,7 +142,7 @@ async fn a_refresh_token_rotates_and_its_reuse_fails_and_revokes_the_grant() {
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert_ne!(rotated["refresh_token"], tokens["refresh_token"]);
     assert_eq!(
-        e2e.op.stats().await,
+        e2e.op().stats().await,
         OpStats {
             refresh_grants: 1,
             ..OpStats::default()
@@ -156,7 +156,7 @@ async fn a_refresh_token_rotates_and_its_reuse_fails_and_revokes_the_grant() {
         assert_eq!(answer["error"], "invalid_grant", "{answer}");
     }
     assert_eq!(
-        e2e.op.stats().await,
+        e2e.op().stats().await,
         OpStats {
             refresh_grants: 3,
             refresh_failures: 2,
@@ -171,7 +171,7 @@ async fn refresh(e2e: &super::support::Deployment, tokens: &Value) -> (StatusCod
     let refresh_token = tokens["refresh_token"]
         .as_str()
         .unwrap_or_else(|| panic!("no refresh token in {tokens}"));
-    e2e.op
+    e2e.op()
         .token_request(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),

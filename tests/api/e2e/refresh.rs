@@ -46,7 +46,7 @@ async fn twenty_requests_at_each_of_three_expiries(e2e: &Deployment) {
     let browser = sign_in_browserless(e2e, ALICE).await;
     let mut issued_by = unix_now();
     let mut token = access_token(e2e, &browser).await;
-    assert_eq!(e2e.op.stats().await, OpStats::default());
+    assert_eq!(e2e.op().stats().await, OpStats::default());
 
     for expiry in 1..=3 {
         sleep_until(issued_by + TTL).await;
@@ -61,7 +61,7 @@ async fn twenty_requests_at_each_of_three_expiries(e2e: &Deployment) {
             "expiry {expiry}: the requests saw different tokens: {tokens:?}"
         );
         assert_eq!(
-            e2e.op.stats().await,
+            e2e.op().stats().await,
             OpStats {
                 refresh_grants: expiry,
                 ..OpStats::default()

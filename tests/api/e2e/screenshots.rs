@@ -6,7 +6,10 @@
 //! and stylesheet reach the browser under the gateway's CSP.
 
 use super::journey::Journey;
-use super::support::{deployment_with_browser, screenshot_dir, Browser, Settings, DESKTOP, PHONE};
+use super::support::{
+    deployment_with_browser, deployment_with_chromium, screenshot_dir, Browser, Page, Settings,
+    DESKTOP, PHONE,
+};
 
 #[tokio::test]
 async fn sign_in_error_and_signed_out_pages_at_desktop_and_phone_widths() {
@@ -42,7 +45,7 @@ async fn branded_sign_in_and_signed_out_pages_at_desktop_and_phone_widths() {
         extra_toml: crate::branding::brand_toml(),
         ..Settings::default()
     };
-    let Some((e2e, browser)) = deployment_with_browser(settings).await else {
+    let Some((e2e, browser)) = deployment_with_chromium(settings).await else {
         return;
     };
     let journey = Journey::new(&e2e, &browser);
@@ -87,6 +90,65 @@ async fn branded_sign_in_and_signed_out_pages_at_desktop_and_phone_widths() {
         "the brand's own signed-out template"
     );
     capture(&browser, &dir, "branded-signed-out").await;
+
+    browser.close().await;
+}
+
+/// The "Access denied" page of a refused account, its "Sign in with a different account"
+/// (which shows the provider's login form again, though the provider has a session for the
+/// refused account: `prompt=login`), and the echo page, identity first (issue 15 point 5).
+#[tokio::test]
+async fn access_denied_and_echo_pages_at_desktop_and_phone_widths() {
+    let Some((e2e, browser)) = deployment_with_chromium(Settings::default()).await else {
+        return;
+    };
+    let journey = Journey::new(&e2e, &browser);
+    let dir = screenshot_dir();
+
+    browser.goto(&e2e.url("/reports/q3")).await;
+    journey.expect_sign_in_page().await;
+    journey.choose_provider().await;
+    journey.log_in_at_op(journey.refused_account()).await;
+    journey.allow_at_op().await;
+    let page = journey.expect_error_page("/oauth2/callback/op").await;
+    assert_eq!(page.title.as_deref(), Some("Access denied"), "{page:?}");
+    assert_eq!(
+        page.retry_text.as_deref(),
+        Some("Sign in with a different account"),
+        "{page:?}"
+    );
+    let account = browser
+        .execute("const el = document.querySelector('.account-name'); return el ? el.textContent : null;")
+        .await;
+    let expected = if e2e.is_dev() {
+        "carol@other.org"
+    } else {
+        "carol"
+    };
+    assert_eq!(account, expected, "the refused account on the page");
+    capture(&browser, &dir, "access-denied").await;
+
+    browser.click("main a.button").await;
+    journey.log_in_at_op("alice@example.com").await;
+    let deep_link = e2e.url("/reports/q3");
+    let on_provider = |url: &url::Url| journey.on_provider(url);
+    let at_link = |url: &url::Url| url.as_str() == deep_link;
+    let (shown, _) = browser
+        .wait_for_one_of(&[
+            Page::new("the provider's consent screen", &on_provider, "#allow"),
+            Page::new("the deep link", &at_link, "table.headers"),
+        ])
+        .await;
+    if shown == 0 {
+        browser.click("#allow").await;
+    }
+    let echo = journey.expect_echo_at(&deep_link).await;
+    assert_eq!(echo.header("x-forwarded-email"), Some("alice@example.com"));
+    let first_row = browser
+        .execute("return document.querySelector('table.headers tbody th').textContent;")
+        .await;
+    assert_eq!(first_row, "x-forwarded-user", "the echo page's first row");
+    capture(&browser, &dir, "echo").await;
 
     browser.close().await;
 }

@@ -59,7 +59,9 @@ pub struct Settings {
 
 /// The provider and a gateway (in front of the built-in echo upstream) that trusts it.
 pub struct Deployment {
-    pub op: OpenIdProvider,
+    /// The npm OpenID provider; `None` when the gateway signs in through its embedded
+    /// development provider instead ([`deployment_with_chromium`]).
+    idp: Option<OpenIdProvider>,
     /// `http://127.0.0.1:PORT`, also the gateway's `public_url`.
     pub gateway: String,
     _gateway_log: GatewayLog,
@@ -139,6 +141,19 @@ impl Drop for GatewayLog {
 }
 
 impl Deployment {
+    /// The npm OpenID provider, for journeys that need it.
+    pub fn op(&self) -> &OpenIdProvider {
+        self.idp
+            .as_ref()
+            .expect("this journey runs against the npm OpenID provider")
+    }
+
+    /// Whether the gateway signs in through its embedded development provider (with the id
+    /// [`PROVIDER_ID`], so the sign-in button and callback path are the same).
+    pub fn is_dev(&self) -> bool {
+        self.idp.is_none()
+    }
+
     /// `{gateway}{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.gateway)
@@ -163,6 +178,31 @@ pub async fn deployment_with_browser(settings: Settings) -> Option<(Deployment, 
     Some((deployment, browser))
 }
 
+/// A gateway and a browser for a journey that needs only Chromium: against the npm OpenID
+/// provider when it is installed, else against the gateway's embedded development provider
+/// (issue 15 point 6), so that these journeys run wherever Chromium does. `None` when the
+/// test is skipped (Chromium or chromedriver missing); under `PORTCULLIS_E2E=1` the npm
+/// provider is required, as for every journey.
+pub async fn deployment_with_chromium(settings: Settings) -> Option<(Deployment, Browser)> {
+    let e2e = std::env::var("PORTCULLIS_E2E").as_deref() == Ok("1");
+    let tools = match find_tools(Needs::ProviderAndBrowser) {
+        Ok(tools) => tools,
+        Err(_) if !e2e => match find_browser() {
+            Ok(browser) => Tools {
+                repo: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+                browser: Some(browser),
+                dev: true,
+            },
+            Err(reason) => return skip(&reason),
+        },
+        Err(reason) => return skip(&reason),
+    };
+    let deployment = start_deployment(&tools, settings).await;
+    let (chromium, chromedriver) = tools.browser.expect("found above");
+    let browser = Browser::start(&chromium, &chromedriver, deployment.work_dir.path()).await;
+    Some((deployment, browser))
+}
+
 /// `target/screenshots/`, created.
 pub fn screenshot_dir() -> PathBuf {
     let dir = target_dir().join("screenshots");
@@ -174,6 +214,8 @@ struct Tools {
     repo: PathBuf,
     /// Chromium and chromedriver, when the journey needs a browser.
     browser: Option<(PathBuf, PathBuf)>,
+    /// No npm provider: the embedded development provider signs people in.
+    dev: bool,
 }
 
 /// Finds the real components, or prints why the test is skipped and returns `None`; with
@@ -218,23 +260,32 @@ fn find_tools(needs: Needs) -> Result<Tools, String> {
         );
     }
     let browser = if needs == Needs::ProviderAndBrowser {
-        let chromium = find_program(
-            "chromium",
-            Some("PORTCULLIS_E2E_CHROMIUM"),
-            "install Debian's `chromium`, or set PORTCULLIS_E2E_CHROMIUM to a Chromium or \
-             Chrome binary",
-        )?;
-        let chromedriver = find_program(
-            "chromedriver",
-            Some("PORTCULLIS_E2E_CHROMEDRIVER"),
-            "install Debian's `chromium-driver`, or set PORTCULLIS_E2E_CHROMEDRIVER to the \
-             chromedriver matching the browser",
-        )?;
-        Some((chromium, chromedriver))
+        Some(find_browser()?)
     } else {
         None
     };
-    Ok(Tools { repo, browser })
+    Ok(Tools {
+        repo,
+        browser,
+        dev: false,
+    })
+}
+
+/// Chromium and chromedriver.
+fn find_browser() -> Result<(PathBuf, PathBuf), String> {
+    let chromium = find_program(
+        "chromium",
+        Some("PORTCULLIS_E2E_CHROMIUM"),
+        "install Debian's `chromium`, or set PORTCULLIS_E2E_CHROMIUM to a Chromium or Chrome \
+         binary",
+    )?;
+    let chromedriver = find_program(
+        "chromedriver",
+        Some("PORTCULLIS_E2E_CHROMEDRIVER"),
+        "install Debian's `chromium-driver`, or set PORTCULLIS_E2E_CHROMEDRIVER to the \
+         chromedriver matching the browser",
+    )?;
+    Ok((chromium, chromedriver))
 }
 
 /// The file named by the environment variable `overridden_by` when it is set, else
@@ -278,10 +329,18 @@ async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the gateway port");
     let gateway = format!("http://{}", listener.local_addr().expect("gateway address"));
 
-    let op_log = work_dir.path().join("op.log");
-    let op = OpenIdProvider::start_with(&tools.repo, &gateway, &op_log, &settings.op).await;
+    let op = if tools.dev {
+        None
+    } else {
+        let op_log = work_dir.path().join("op.log");
+        Some(OpenIdProvider::start_with(&tools.repo, &gateway, &op_log, &settings.op).await)
+    };
 
-    let toml = gateway_toml(&gateway, &op.issuer, &settings);
+    let toml = gateway_toml(
+        &gateway,
+        op.as_ref().map(|op| op.issuer.as_str()),
+        &settings,
+    );
     let config = portcullis::config::Config::parse(&toml, "providers.toml", &|_| None)
         .unwrap_or_else(|errors| panic!("config rejected:\n{errors}\n{toml}"));
     let app = portcullis::startup::Application::with_listener(config, listener)
@@ -290,7 +349,7 @@ async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
     tokio::spawn(app.run_until_stopped());
 
     let deployment = Deployment {
-        op,
+        idp: op,
         gateway,
         _gateway_log: gateway_log,
         work_dir,
@@ -299,8 +358,9 @@ async fn start_deployment(tools: &Tools, settings: Settings) -> Deployment {
     deployment
 }
 
-/// `providers.toml` for the gateway at `gateway` with the provider at `issuer`.
-fn gateway_toml(gateway: &str, issuer: &str, settings: &Settings) -> String {
+/// `providers.toml` for the gateway at `gateway` with the provider at `issuer`, or with the
+/// embedded development provider (same id) when there is none.
+fn gateway_toml(gateway: &str, issuer: Option<&str>, settings: &Settings) -> String {
     let listen = gateway.trim_start_matches("http://");
     let login_timeout = settings
         .login_timeout
@@ -325,15 +385,7 @@ public_url = {gateway}
 [session]
 secret = {secret}
 {login_timeout}{session_extra}
-[[provider]]
-id = {id}
-kind = "oidc"
-name = "Test OP"
-issuer = {issuer}
-client_id = {client_id}
-client_secret = {client_secret}
-scopes = ["openid", "email", "profile", "groups"]
-
+{provider}
 [authorize]
 email_domains = ["example.com"]
 
@@ -346,6 +398,27 @@ url = "builtin:echo"
         listen = toml_str(listen),
         gateway = toml_str(gateway),
         secret = toml_str(TEST_SESSION_SECRET),
+        provider = provider_block(issuer),
+    )
+}
+
+fn provider_block(issuer: Option<&str>) -> String {
+    let Some(issuer) = issuer else {
+        return format!(
+            "[[provider]]\nid = {}\nkind = \"dev\"\n",
+            toml_str(PROVIDER_ID)
+        );
+    };
+    format!(
+        r#"[[provider]]
+id = {id}
+kind = "oidc"
+name = "Test OP"
+issuer = {issuer}
+client_id = {client_id}
+client_secret = {client_secret}
+scopes = ["openid", "email", "profile", "groups"]
+"#,
         id = toml_str(PROVIDER_ID),
         issuer = toml_str(issuer),
         client_id = toml_str(op::CLIENT_ID),

@@ -26,7 +26,7 @@ pub async fn sign_in_browserless(e2e: &Deployment, login: &str) -> Browser {
 pub async fn sign_in_again(browser: &Browser, e2e: &Deployment, login: &str) {
     let start = e2e.url(&format!("/oauth2/start?provider={PROVIDER_ID}&rd=/"));
     let authorize = location(&browser.navigate(&start).await);
-    let callback = sign_in_at_op(browser, &e2e.op, &authorize, login).await;
+    let callback = sign_in_at_op(browser, e2e.op(), &authorize, login).await;
     assert!(
         callback
             .as_str()
@@ -101,7 +101,7 @@ pub async fn tokens_at_op(browser: &Browser, e2e: &Deployment, login: &str) -> s
         .encode(Sha256::digest(verifier.as_bytes()));
     let redirect_uri = e2e.url("/oauth2/callback/op");
     let authorize = Url::parse_with_params(
-        &e2e.op.url("/auth"),
+        &e2e.op().url("/auth"),
         [
             ("client_id", super::op::CLIENT_ID),
             ("response_type", "code"),
@@ -113,14 +113,14 @@ pub async fn tokens_at_op(browser: &Browser, e2e: &Deployment, login: &str) -> s
         ],
     )
     .expect("authorization URL");
-    let back = sign_in_at_op(browser, &e2e.op, authorize.as_str(), login).await;
+    let back = sign_in_at_op(browser, e2e.op(), authorize.as_str(), login).await;
     let code = back
         .query_pairs()
         .find(|(name, _)| name == "code")
         .map(|(_, code)| code.into_owned())
         .unwrap_or_else(|| panic!("no code in {back}"));
     let (status, tokens) = e2e
-        .op
+        .op()
         .token_request(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
