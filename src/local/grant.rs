@@ -7,14 +7,15 @@
 //! names one. Clients authenticate (HTTP Basic or `client_id`/`client_secret`, RFC 6749
 //! §2.3.1) only when the provider lists `clients`.
 
+mod outcome;
+mod request;
+
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -27,6 +28,9 @@ use crate::query::QueryParams;
 use crate::rate_limit::RetryAfter;
 use crate::session::unix_now;
 use crate::state::AppState;
+
+use outcome::{count, log_refusal, PASSWORD, REFRESH_TOKEN};
+use request::{basic_credentials, is_form};
 
 /// Parameters that carry credentials, refused in the query string (RFC 6749 §3.2 and RFC 9700
 /// §2.4: they would end up in logs).
@@ -344,41 +348,6 @@ fn issue(
     Ok(grant)
 }
 
-/// The `grant_type` of RFC 6749 §4.3 and of §6.
-const PASSWORD: &str = "password";
-const REFRESH_TOKEN: &str = "refresh_token";
-
-fn log_refusal(
-    state: &AppState,
-    provider: &LocalProvider,
-    grant_type: &'static str,
-    username: &str,
-    reason: &'static str,
-) {
-    tracing::warn!(provider = %provider.id, user = %username.chars().take(128).collect::<String>(), grant_type, result = "failure", reason, "token");
-    count(state, provider, grant_type, Err(reason));
-}
-
-/// Counts a grant in `crate::metrics`: the password grant as a login (its refusals by their
-/// `reason`, one of the login failures), a refresh token's redemption as a refresh.
-fn count(
-    state: &AppState,
-    provider: &LocalProvider,
-    grant_type: &'static str,
-    outcome: Result<(), &'static str>,
-) {
-    let metrics = &state.metrics;
-    match (grant_type, outcome) {
-        (PASSWORD, Ok(())) => metrics.login_succeeded(&provider.id),
-        (PASSWORD, Err(reason)) => metrics.login_failed(&provider.id, reason),
-        (_, Ok(())) => metrics.refreshed(&provider.id, RefreshOutcome::Success),
-        (_, Err("not_authorized")) => {
-            metrics.refreshed(&provider.id, RefreshOutcome::NotAuthorized)
-        }
-        (_, Err(_)) => metrics.refreshed(&provider.id, RefreshOutcome::Refused),
-    }
-}
-
 /// The provider `named`, or the only one that grants tokens.
 fn granting_provider<'a>(
     state: &'a AppState,
@@ -444,39 +413,4 @@ fn authenticate_client(
     } else {
         Err(TokenError::InvalidClient("unknown client or wrong secret"))
     }
-}
-
-/// `Authorization: Basic`: `None` without one, `Some(None)` when it does not decode.
-fn basic_credentials(headers: &HeaderMap) -> Option<Option<(String, String)>> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok());
-    let pair = decoded.and_then(|text| {
-        let (id, secret) = text.split_once(':')?;
-        let decode = |part: &str| {
-            url::form_urlencoded::parse(format!("x={part}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-        };
-        Some((decode(id)?, decode(secret)?))
-    });
-    Some(pair)
-}
-
-/// `Content-Type: application/x-www-form-urlencoded`, parameters (charset) allowed.
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
