@@ -3,6 +3,8 @@
 //! `invalid_token`, `crate::bearer`), else the session's, checked by `crate::signed_in`
 //! (renewed, its memberships read again when due).
 
+use std::sync::Arc;
+
 use axum::http::HeaderMap;
 use axum::response::Response;
 
@@ -37,7 +39,7 @@ impl Caller {
                 ..Session::new(bearer.identity, now, 0)
             };
             return Ok(Caller {
-                checked: CheckedSession::unchanged(Some(session)),
+                checked: CheckedSession::unchanged(Some(Arc::new(session))),
                 bearer_token: Some(bearer.token),
             });
         }
@@ -51,7 +53,7 @@ impl Caller {
 
     /// `None` when nobody is signed in (or the session ended on this request).
     pub(crate) fn session(&self) -> Option<&Session> {
-        self.checked.session.as_ref()
+        self.checked.session.as_deref()
     }
 
     /// Where claim rules read: the bearer token's payload, or the claims the session kept.

@@ -18,6 +18,8 @@
 //!
 //! `crate::signed_in` asks here for every signed-in request.
 
+use std::sync::Arc;
+
 use crate::providers::MembershipCheck;
 use crate::session::Session;
 use crate::state::AppState;
@@ -35,7 +37,7 @@ pub(crate) enum Membership {
 
 /// Reads the session's memberships again when they are due at `now` (see the module
 /// documentation).
-pub(crate) async fn check(state: &AppState, session: &mut Session, now: u64) -> Membership {
+pub(crate) async fn check(state: &AppState, session: &mut Arc<Session>, now: u64) -> Membership {
     if let Some(local) = state.local.get(&session.identity.provider) {
         return match local.accounts.active(&session.identity.user) {
             None => {
@@ -52,6 +54,8 @@ pub(crate) async fn check(state: &AppState, session: &mut Session, now: u64) -> 
                 if current == session.identity {
                     Membership::Unchanged
                 } else {
+                    // Copied only now: the store's memory keeps the session as it was opened.
+                    let session = Arc::make_mut(session);
                     session.identity = current;
                     session.checked_at = now;
                     Membership::Checked
@@ -67,7 +71,7 @@ pub(crate) async fn check(state: &AppState, session: &mut Session, now: u64) -> 
     match check {
         // Boxed, as renewal is: the provider's calls are a future of kilobytes that every
         // request's future would otherwise carry and move, though few are due.
-        Some(check) => Box::pin(read_again(session, &check, now)).await,
+        Some(check) => Box::pin(read_again(Arc::make_mut(session), &check, now)).await,
         None => Membership::Unchanged,
     }
 }

@@ -5,6 +5,8 @@
 //! activity record (`idle_timeout`) asks for it. A store that cannot answer is a 503, never
 //! a sign-in redirect (DESIGN §6).
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 
@@ -17,14 +19,15 @@ use crate::state::AppState;
 /// The request's session once it is checked, with the `Set-Cookie` headers that record the
 /// outcome in the browser.
 pub(crate) struct CheckedSession {
-    /// `None`: nobody is signed in, or the session ended on this request.
-    pub(crate) session: Option<Session>,
+    /// `None`: nobody is signed in, or the session ended on this request. Shared with the
+    /// store's memory of opened sessions.
+    pub(crate) session: Option<Arc<Session>>,
     set_cookies: Vec<HeaderValue>,
 }
 
 impl CheckedSession {
     /// A session with nothing to record (none, or a bearer token's subject).
-    pub(crate) fn unchanged(session: Option<Session>) -> CheckedSession {
+    pub(crate) fn unchanged(session: Option<Arc<Session>>) -> CheckedSession {
         CheckedSession {
             session,
             set_cookies: Vec::new(),
@@ -73,7 +76,7 @@ pub(crate) async fn checked_session(
         // carry and move, though few requests ever need them.
         match Box::pin(renewal::renewed_elsewhere(state, &session)).await {
             Some(renewed) => {
-                session = renewed;
+                session = Arc::new(renewed);
                 needs_save = true;
             }
             None => return Ok(CheckedSession::ended(jar)),
@@ -82,13 +85,15 @@ pub(crate) async fn checked_session(
     if renewal::is_due(&session, now) {
         match Box::pin(renewal::renew(state, &session)).await {
             Outcome::Renewed(renewed) => {
-                session = *renewed;
+                session = Arc::from(renewed);
                 needs_save = true;
             }
             Outcome::Ended => return Ok(CheckedSession::ended(jar)),
             Outcome::Unavailable => {
                 if session.access_expires_at.is_some_and(|at| now >= at) {
-                    return Err(AppError::ProviderUnavailable(session.identity.provider));
+                    return Err(AppError::ProviderUnavailable(
+                        session.identity.provider.clone(),
+                    ));
                 }
             }
         }

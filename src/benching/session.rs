@@ -2,6 +2,8 @@
 //! 1.6 KB sealed, what a sign-in with an ID token, an access and a refresh token leaves), and
 //! the same cookie with one character changed.
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderMap, HeaderValue};
 use serde_json::json;
 
@@ -43,12 +45,12 @@ impl SessionOpen {
 
     /// The measured part: the request's cookies parsed and its session loaded from the store
     /// (opened, its lifetime, idle time and revocations checked), as the gate does.
-    pub fn open(&self) -> Option<Session> {
+    pub fn open(&self) -> Option<Arc<Session>> {
         self.load(&self.valid)
     }
 
     /// The same with the tampered cookie: what refusing it costs (`None` when refused).
-    pub fn reject(&self) -> Option<Session> {
+    pub fn reject(&self) -> Option<Arc<Session>> {
         self.load(&self.tampered)
     }
 
@@ -67,7 +69,7 @@ impl SessionOpen {
         self.sealed.len()
     }
 
-    fn load(&self, headers: &HeaderMap) -> Option<Session> {
+    fn load(&self, headers: &HeaderMap) -> Option<Arc<Session>> {
         let jar = CookieJar::from_headers(&self.state.cookies, headers);
         let loaded = ready(self.state.sessions.load(&jar, self.now))?;
         loaded.ok().flatten().map(|loaded| loaded.session)

@@ -13,7 +13,7 @@ fn the_session_cookie_opens_as_the_sealed_session_and_is_a_realistic_size() {
         open.cookie_len()
     );
     let opened = open.open().expect("the session opens");
-    assert_eq!(&opened, open.expected());
+    assert_eq!(&*opened, open.expected());
     assert_eq!(
         opened.identity.email.as_deref(),
         Some("alice.johnson@example.com")

@@ -114,7 +114,7 @@ pub(crate) async fn sign_out(
         }
         tracing::info!(provider = %s.identity.provider, user = %s.identity.user, "sign-out");
     }
-    let (target, way_back) = sign_out_target(&state, session.as_ref(), params.get("rd"), now);
+    let (target, way_back) = sign_out_target(&state, session.as_deref(), params.get("rd"), now);
     let mut response = if confirmed && !target.starts_with('/') {
         let page = SigningOutPage { next_url: target };
         Html(state.pages.signing_out(&page)).into_response()

@@ -4,6 +4,8 @@
 //! upstream needs it, up to the chunks' capacity when one does; beyond that the session is
 //! kept without it (sign-out then sends `client_id` instead of `id_token_hint`).
 
+use std::sync::Arc;
+
 use axum::http::HeaderValue;
 
 use super::codec::SessionCodec;
@@ -34,13 +36,13 @@ impl CookieStore {
     }
 
     /// The session sealed in `value`, and whether a previous secret sealed it.
-    pub(crate) fn open(&self, value: &str, now: u64) -> Option<(Session, bool)> {
+    pub(crate) fn open(&self, value: &str, now: u64) -> Option<(Arc<Session>, bool)> {
         if let Some(remembered) = self.opened.get(value, now) {
             return Some(remembered);
         }
         let (session, stale_key) = Session::open_keyed(&self.codec, value, now)?;
         self.opened.insert(value, &session, stale_key, now);
-        Some((session, stale_key))
+        Some((Arc::new(session), stale_key))
     }
 
     pub(crate) fn save(

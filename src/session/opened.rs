@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::record::Session;
 use crate::identity::header_values::Remembered;
@@ -60,7 +60,9 @@ impl Hasher for TagHasher {
 struct Entry {
     /// The whole sealed value, compared byte for byte on every lookup.
     sealed: Box<str>,
-    session: Session,
+    /// Shared with every request that finds it: a hit costs a reference count, not a copy
+    /// of the session's strings.
+    session: Arc<Session>,
     /// A previous secret opened it (the session is to be sealed again).
     stale_key: bool,
 }
@@ -68,13 +70,13 @@ struct Entry {
 impl OpenedSessions {
     /// The session once opened from exactly `sealed`, if it is remembered and still within
     /// its validity at `now`.
-    pub(crate) fn get(&self, sealed: &str, now: u64) -> Option<(Session, bool)> {
+    pub(crate) fn get(&self, sealed: &str, now: u64) -> Option<(Arc<Session>, bool)> {
         let entries = self.lock();
         let entry = entries.get(key(sealed))?;
         if entry.sealed.as_bytes() != sealed.as_bytes() || !entry.session.is_live(now) {
             return None;
         }
-        Some((entry.session.clone(), entry.stale_key))
+        Some((Arc::clone(&entry.session), entry.stale_key))
     }
 
     /// Remembers `session`, just opened from `sealed` by the store's codec. When full,
@@ -92,10 +94,10 @@ impl OpenedSessions {
             }
         }
         // Every request that finds it sends the same identity headers: made once, here.
-        let session = Session {
+        let session = Arc::new(Session {
             header_values: Remembered::made_for(&session.identity),
             ..session.clone()
-        };
+        });
         entries.insert(
             key(sealed).into(),
             Entry {

@@ -36,7 +36,7 @@ fn a_value_opened_once_is_remembered_and_gives_the_same_session() {
     assert_eq!(store.opened.len(), 1);
     let second = store.open(&sealed, NOW + 1).expect("opens again");
     assert_eq!(first, second);
-    assert_eq!(second.0, alice);
+    assert_eq!(*second.0, alice);
     assert_eq!(store.opened.len(), 1);
     // Each request's copy comes with the identity headers' values, made once.
     let values = second.0.header_values().expect("made when remembered");

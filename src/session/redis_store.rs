@@ -5,6 +5,8 @@
 //! back-channel logout find every session it ends; sign-out deletes the entry and its index
 //! entries.
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use super::codec::SessionCodec;
@@ -42,7 +44,7 @@ impl RedisStore {
         &self,
         value: &str,
         now: u64,
-    ) -> Result<Option<(Session, bool)>, StoreError> {
+    ) -> Result<Option<(Arc<Session>, bool)>, StoreError> {
         if !is_session_id(value) {
             return Ok(None);
         }
@@ -68,7 +70,7 @@ impl RedisStore {
         if let Some((session, stale_key)) = &opened {
             self.opened.insert(sealed, session, *stale_key, now);
         }
-        Ok(opened)
+        Ok(opened.map(|(session, stale_key)| (Arc::new(session), stale_key)))
     }
 
     /// Writes the sealed entry (TTL: the remaining lifetime) and its index entries.

@@ -27,7 +27,8 @@ use crate::redis::{Redis, RedisError};
 
 /// The request's session as the store found it.
 pub(crate) struct Loaded {
-    pub(crate) session: Session,
+    /// Shared with the store's memory of opened sessions; changed by `Arc::make_mut`.
+    pub(crate) session: Arc<Session>,
     /// Save it again on this request: it was opened with a previous secret, or its activity
     /// is due to be recorded (`idle_timeout`).
     pub(crate) needs_save: bool,
