@@ -86,6 +86,10 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 /// honours it would speak HTTP/2 with the client past the gateway's checks). Only this one
 /// protocol is forwarded, so the upstream cannot switch to another that nobody checked.
 pub(crate) fn requested_upgrade(headers: &HeaderMap) -> Option<HeaderValue> {
+    // Nearly every request has no `Upgrade`: one lookup instead of reading `Connection`.
+    if !headers.contains_key(UPGRADE) {
+        return None;
+    }
     let asks = connection_options(headers).any(|option| option.eq_ignore_ascii_case(b"upgrade"));
     if !asks {
         return None;
