@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::helpers::{assert_redirects_to, location, spawn_app_with, TestApp};
 
-async fn spawn_dev_app() -> TestApp {
+pub(crate) async fn spawn_dev_app() -> TestApp {
     spawn_app_with(|c| {
         c.provider_id = "dev".into();
         c.provider_blocks = Some("[[provider]]\nid = \"dev\"\nkind = \"dev\"\n".into());
@@ -19,7 +19,7 @@ async fn spawn_dev_app() -> TestApp {
 
 /// Through the development provider's form as `email`, from a login started for `rd`: the
 /// gateway's answer at the callback.
-async fn sign_in_as(app: &TestApp, rd: &str, email: &str) -> reqwest::Response {
+pub(crate) async fn sign_in_as(app: &TestApp, rd: &str, email: &str) -> reqwest::Response {
     let start = app.browser.navigate(&app.start_url(rd)).await;
     assert_redirects_to(&start, &app.url("/oauth2/dev/authorize"));
     let authorize = Url::parse(&location(&start)).unwrap();
@@ -115,17 +115,7 @@ async fn a_person_signs_in_through_the_development_provider() {
 
     let form = app.browser.navigate(authorize.as_str()).await;
     assert_eq!(form.status(), StatusCode::OK);
-    let mut fields: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    fields.push(("email".into(), "ada@example.com".into()));
-    let submitted = app
-        .client
-        .post(app.url("/oauth2/dev/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_redirects_to(&submitted, &app.callback_url());
-    let callback = app.browser.navigate(&location(&submitted)).await;
+    let callback = sign_in_as(&app, "/", "ada@example.com").await;
     assert_redirects_to(&callback, "/");
 
     let me: serde_json::Value = app

@@ -16,6 +16,7 @@ mod binary;
 mod branding;
 mod bypass;
 mod caddy;
+mod captured_logs;
 mod cli;
 mod client_bodies;
 mod config_errors;

@@ -4,8 +4,6 @@
 //! `/ready` says 503 naming Redis; the gateway keeps running and recovers, without a restart,
 //! when Redis is back. The gateway's log lines say why.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,48 +14,9 @@ use rand::RngCore as _;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Response, StatusCode};
 
+use crate::captured_logs::Logs;
 use crate::helpers::{spawn_app_with, Browser, TestApp, BROWSER_ACCEPT};
 use crate::redis_server::{connect, RedisServer};
-
-/// The gateway's log lines, from a thread-default subscriber: the gateway runs on the test's
-/// current-thread runtime, so its tasks log here.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .with_ansi(false)
-            .with_writer(logs.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
 
 /// A gateway on `store = "redis"` at `url`, not waiting for `/ready` (Redis may be down).
 async fn spawn_on_redis(url: &str, extra: &str) -> TestApp {
@@ -148,7 +107,7 @@ async fn restore(url: &str, entries: Vec<(String, i64, Value)>) {
 
 #[tokio::test]
 async fn when_redis_stops_a_signed_in_request_gets_503_and_the_session_works_again_after() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("info");
     let mut redis = RedisServer::start();
     let app = spawn_on_redis(&redis.url(), "").await;
     ready_until(&app, |status, _| status == StatusCode::OK).await;
@@ -191,7 +150,7 @@ async fn when_redis_stops_a_signed_in_request_gets_503_and_the_session_works_aga
 
 #[tokio::test]
 async fn with_redis_on_a_wrong_port_the_gateway_starts_but_is_not_ready_and_a_callback_gets_503() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("info");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -218,7 +177,7 @@ async fn with_redis_on_a_wrong_port_the_gateway_starts_but_is_not_ready_and_a_ca
 
 #[tokio::test]
 async fn a_silent_redis_makes_requests_answer_503_instead_of_hanging() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("info");
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("redis://{}", silent.local_addr().unwrap());
     tokio::spawn(async move {

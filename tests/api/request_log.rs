@@ -3,85 +3,41 @@
 //! development provider's answers to the calls only the gateway makes to itself (discovery,
 //! keys, token). A failed answer of either kind is logged at info all the same.
 
-use std::sync::{Arc, Mutex};
-
 use reqwest::StatusCode;
-use url::Url;
 
-use crate::helpers::{assert_redirects_to, location, spawn_app_with, TestApp};
+use crate::captured_logs::{settle_interest, Logs};
+use crate::dev_provider::{sign_in_as, spawn_dev_app};
+use crate::helpers::{assert_redirects_to, location, TestApp};
 
-/// Every line logged on this thread (the gateway runs on the test's current-thread
-/// runtime), debug included.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,portcullis=debug"))
-            .with_ansi(false)
-            .with_writer(logs.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// `(level, path, status)` of each access-log line, in order.
-    fn requests(&self) -> Vec<(String, String, String)> {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        text.lines()
-            .filter(|line| line.contains(" request request_id="))
-            .map(|line| {
-                let level = line.split_whitespace().nth(1).unwrap().to_owned();
-                let field = |name: &str| {
-                    line.split_whitespace()
-                        .find_map(|word| word.strip_prefix(&format!("{name}=")))
-                        .unwrap()
-                        .to_owned()
-                };
-                (level, field("path"), field("status"))
-            })
-            .collect()
-    }
-
-    /// The levels of the lines for `path`.
-    fn levels_of(&self, path: &str) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|(_, logged, _)| logged == path)
-            .map(|(level, _, _)| level)
-            .collect()
-    }
+/// `(level, path, status)` of each access-log line, in order.
+fn requests(logs: &Logs) -> Vec<(String, String, String)> {
+    logs.text()
+        .lines()
+        .filter(|line| line.contains(" request request_id="))
+        .map(|line| {
+            let level = line.split_whitespace().nth(1).unwrap().to_owned();
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|word| word.strip_prefix(&format!("{name}=")))
+                    .unwrap()
+                    .to_owned()
+            };
+            (level, field("path"), field("status"))
+        })
+        .collect()
 }
 
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The levels of the lines for `path`.
+fn levels_of(logs: &Logs, path: &str) -> Vec<String> {
+    requests(logs)
+        .into_iter()
+        .filter(|(_, logged, _)| logged == path)
+        .map(|(level, _, _)| level)
+        .collect()
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-async fn spawn_dev_app() -> TestApp {
-    spawn_app_with(|c| {
-        c.provider_id = "dev".into();
-        c.provider_blocks = Some("[[provider]]\nid = \"dev\"\nkind = \"dev\"\n".into());
-    })
-    .await
-}
-
-/// The sign-in page, its stylesheet, and a sign-in through the development provider's form.
+/// The sign-in page, its stylesheet, the development provider's form, and a sign-in through
+/// it.
 async fn sign_in_as_a_browser_does(app: &TestApp) {
     let page = app.browser.navigate(&app.url("/oauth2/sign_in")).await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -91,26 +47,17 @@ async fn sign_in_as_a_browser_does(app: &TestApp) {
         .await;
     assert_eq!(css.status(), StatusCode::OK);
     let start = app.browser.navigate(&app.start_url("/")).await;
-    let authorize = Url::parse(&location(&start)).unwrap();
-    let form = app.browser.navigate(authorize.as_str()).await;
+    let form = app.browser.navigate(&location(&start)).await;
     assert_eq!(form.status(), StatusCode::OK);
-    let mut fields: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    fields.push(("email".into(), "ada@example.com".into()));
-    let submitted = app
-        .client
-        .post(app.url("/oauth2/dev/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    let callback = app.browser.navigate(&location(&submitted)).await;
+    let callback = sign_in_as(app, "/", "ada@example.com").await;
     assert_redirects_to(&callback, "/");
 }
 
 #[tokio::test]
 async fn static_files_and_the_gateways_calls_to_its_dev_provider_are_logged_at_debug() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("warn,portcullis=debug");
     let app = spawn_dev_app().await;
+    settle_interest();
 
     sign_in_as_a_browser_does(&app).await;
 
@@ -120,11 +67,11 @@ async fn static_files_and_the_gateways_calls_to_its_dev_provider_are_logged_at_d
         "/oauth2/dev/jwks",
         "/oauth2/dev/token",
     ] {
-        let levels = logs.levels_of(path);
+        let levels = levels_of(&logs, path);
         assert!(
             !levels.is_empty() && levels.iter().all(|level| level == "DEBUG"),
             "{path}: {levels:?} in {:?}",
-            logs.requests()
+            requests(&logs)
         );
     }
     // What the browser was sent to, and the sign-in itself, stay at info.
@@ -134,19 +81,20 @@ async fn static_files_and_the_gateways_calls_to_its_dev_provider_are_logged_at_d
         "/oauth2/dev/authorize",
         "/oauth2/callback/dev",
     ] {
-        let levels = logs.levels_of(path);
+        let levels = levels_of(&logs, path);
         assert!(
             !levels.is_empty() && levels.iter().all(|level| level == "INFO"),
             "{path}: {levels:?} in {:?}",
-            logs.requests()
+            requests(&logs)
         );
     }
 }
 
 #[tokio::test]
 async fn a_failed_static_file_or_dev_token_request_is_logged_at_info() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("warn,portcullis=debug");
     let app = spawn_dev_app().await;
+    settle_interest();
 
     let missing = app
         .browser
@@ -163,16 +111,15 @@ async fn a_failed_static_file_or_dev_token_request_is_logged_at_info() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(bad_code.status().is_client_error(), "{}", bad_code.status());
     assert_eq!(
-        logs.levels_of("/oauth2/static/no-such-file.css"),
+        levels_of(&logs, "/oauth2/static/no-such-file.css"),
         ["INFO"],
         "{:?}",
-        logs.requests()
+        requests(&logs)
     );
-    let token_lines: Vec<_> = logs
-        .requests()
+    let token_lines: Vec<_> = requests(&logs)
         .into_iter()
         .filter(|(_, path, status)| path == "/oauth2/dev/token" && status.starts_with('4'))
         .collect();
-    assert_eq!(token_lines.len(), 1, "{:?}", logs.requests());
+    assert_eq!(token_lines.len(), 1, "{:?}", requests(&logs));
     assert_eq!(token_lines[0].0, "INFO");
 }

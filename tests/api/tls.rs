@@ -6,7 +6,7 @@
 mod pki;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Empty};
@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use reqwest::StatusCode;
 use tokio::io::AsyncReadExt as _;
 
+use crate::captured_logs::Logs;
 use crate::echo_upstream::EchoUpstream;
 use crate::helpers::{fixed_answer_upstream, spawn_app, toml_str, TEST_SESSION_SECRET};
 use crate::mock_provider::{ClientRegistration, MockProvider};
@@ -205,42 +206,9 @@ async fn a_connection_that_never_finishes_its_handshake_is_closed() {
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }
 
-/// Log lines written while a test runs on its own thread (the test runtime runs the
-/// gateway's tasks there too).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn an_upstream_behind_a_private_ca_is_reached_with_its_ca_file_only() {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture("info");
     let pki = Pki::new("upstream");
     let echo = EchoUpstream::start().await;
     let echo_addr: SocketAddr = echo.url().trim_start_matches("http://").parse().unwrap();
