@@ -57,10 +57,11 @@ pub(crate) async fn pass(
     let upstream = state
         .routes
         .route_normal(
-            host.as_ref().map(|(_, normal)| &**normal),
+            host.as_ref().map(|routed| &*routed.host),
             request.uri().path(),
         )
         .ok_or(AppError::NoRoute)?;
+    let host = host.and_then(|routed| routed.header_value(request.headers()));
     *slot = state.routes.slot(upstream);
     if passes_without_session(
         upstream,
@@ -68,7 +69,7 @@ pub(crate) async fn pass(
         request.uri().path(),
         request.headers(),
     ) {
-        return forward(&state, upstream, request, peer, None).await;
+        return forward(&state, upstream, request, peer, host.as_ref(), None).await;
     }
     let caller = Caller::identify(&state, request.headers()).await?;
     let response = async {
@@ -82,7 +83,15 @@ pub(crate) async fn pass(
             caller.claims(),
             request.uri().path(),
         )?;
-        forward(&state, upstream, request, peer, Some(session)).await
+        forward(
+            &state,
+            upstream,
+            request,
+            peer,
+            host.as_ref(),
+            Some(session),
+        )
+        .await
     }
     .await;
     // Whatever the answer, the browser learns the outcome of a membership check.
@@ -167,9 +176,11 @@ async fn forward(
     upstream: &UpstreamConfig,
     request: Request,
     peer: SocketAddr,
+    host: Option<&HeaderValue>,
     session: Option<&Session>,
 ) -> Result<Response, AppError> {
     let ctx = ForwardContext {
+        host,
         peer,
         proto: state.config.server.public_url.scheme(),
         gateway_cookie_name: &state.cookies.name,

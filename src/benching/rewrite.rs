@@ -99,6 +99,7 @@ impl HeaderRewrite {
     /// signed-in request.
     pub fn rewrite(&self, request: Request<Body>) -> Request<Body> {
         let ctx = ForwardContext {
+            host: None,
             peer: gateway::client_address(),
             proto: &self.proto,
             gateway_cookie_name: &self.cookie_name,

@@ -42,6 +42,7 @@ fn upstream_at(addr: SocketAddr) -> UpstreamConfig {
 
 fn anonymous(peer: SocketAddr) -> ForwardContext<'static> {
     ForwardContext {
+        host: None,
         peer,
         proto: "http",
         gateway_cookie_name: "_portcullis",

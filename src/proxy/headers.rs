@@ -81,6 +81,9 @@ pub(crate) struct ForwardContext<'a> {
     pub(crate) gateway_cookie_name: &'a str,
     /// `None` on public routes and for anonymous requests.
     pub(crate) identity: Option<IdentityHeaders<'a>>,
+    /// The upstream's `Host` as routing read it (`RoutedHost::header_value`), so that it is
+    /// not read again; `None`: read from the request here.
+    pub(crate) host: Option<&'a HeaderValue>,
 }
 
 /// Rewrites `req` for `upstream`.
@@ -102,7 +105,10 @@ pub(crate) fn prepare_request(
     ctx: &ForwardContext<'_>,
 ) -> Request<Body> {
     let (mut parts, body) = req.into_parts();
-    let client_host = client_host(&parts.headers, &parts.uri);
+    let client_host = match ctx.host {
+        Some(host) => Some(host.clone()),
+        None => client_host(&parts.headers, &parts.uri),
+    };
     let keep_upgrade = requested_upgrade(&parts.headers).is_some();
     if keep_upgrade {
         parts

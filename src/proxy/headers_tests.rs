@@ -44,6 +44,7 @@ fn alice() -> Identity {
 
 fn ctx<'a>(identity: Option<IdentityHeaders<'a>>) -> ForwardContext<'a> {
     ForwardContext {
+        host: None,
         peer: "203.0.113.7:50000".parse().unwrap(),
         proto: "https",
         gateway_cookie_name: "_portcullis",
@@ -155,6 +156,46 @@ fn an_http2_request_gets_host_from_its_authority() {
         one(req.headers(), "x-forwarded-host").as_deref(),
         Some("gateway.example.com")
     );
+}
+
+/// The gate passes the host routing read (`RoutedHost::header_value`) instead of having it
+/// read again: the upstream gets the same `Host` and `X-Forwarded-Host` either way.
+#[test]
+fn the_routed_host_gives_the_same_host_as_reading_it_here() {
+    let cases = [
+        ("http://gateway.example.com/x", "gateway.example.com:8443"),
+        ("/x", "Gateway.Example.COM."),
+        ("/x", "gateway.example.com.:80"),
+        ("/x", "[::1]:8080"),
+        ("/x", "[FE80::1]"),
+        ("/x", "127.0.0.1:58377"),
+        (
+            "https://gateway.example.com:8443/x",
+            "GATEWAY.example.com:8443",
+        ),
+    ];
+    let upstream = upstream("http://127.0.0.1:9000");
+    for (uri, host) in cases {
+        let sent = request(uri, &[("host", host)]);
+        let routed = crate::proxy::route::routed_host(sent.headers(), sent.uri(), sent.version())
+            .unwrap()
+            .unwrap();
+        let value = routed.header_value(sent.headers());
+        let given = ForwardContext {
+            host: value.as_ref(),
+            ..ctx(None)
+        };
+        let via_routing = prepared(uri, &[("host", host)], &upstream, &given);
+        let read_here = prepared(uri, &[("host", host)], &upstream, &ctx(None));
+        for name in ["host", "x-forwarded-host"] {
+            assert_eq!(
+                one(via_routing.headers(), name),
+                one(read_here.headers(), name),
+                "{name} for Host {host:?}"
+            );
+        }
+        assert!(one(via_routing.headers(), "host").is_some(), "{host:?}");
+    }
 }
 
 // --- Rule 1: forged identity headers, identity headers set ------------------------------

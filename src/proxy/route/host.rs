@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use http::header::HOST;
-use http::{HeaderMap, Uri, Version};
+use http::{HeaderMap, HeaderValue, Uri, Version};
 
 /// The host of a `Host` header value or URI authority (RFC 9110 §7.2): lower-cased, without
 /// the port and without one trailing dot (`app.example.com.` names the same host). `None`
@@ -28,14 +28,19 @@ pub(crate) fn normalize_host(value: &str) -> Option<Cow<'_, str>> {
 /// Borrowed from `value` when it is already normal, as nearly every request's is.
 pub(crate) fn normalize_authority(value: &str) -> Option<Cow<'_, str>> {
     let (host, port) = parse_authority(value)?;
-    Some(match (host, port) {
+    Some(authority_of(value, host, port))
+}
+
+/// The normal authority of `value` from its parts ([`parse_authority`]).
+fn authority_of<'a>(value: &'a str, host: Cow<'a, str>, port: Option<&str>) -> Cow<'a, str> {
+    match (host, port) {
         (host, None) => host,
         // Nothing was dropped or lowered: `value` is `host:port` itself.
         (Cow::Borrowed(host), Some(port)) if host.len() + 1 + port.len() == value.len() => {
             Cow::Borrowed(value)
         }
         (host, Some(port)) => Cow::Owned(format!("{host}:{port}")),
-    })
+    }
 }
 
 /// `(host, port)` of a valid authority, the host normalised (borrowed from `value` when it
@@ -124,16 +129,48 @@ pub(crate) fn request_host<'a>(
     uri: &'a Uri,
     version: Version,
 ) -> Result<Option<&'a str>, BadHost> {
-    Ok(routed_host(headers, uri, version)?.map(|(raw, _)| raw))
+    Ok(routed_host(headers, uri, version)?.map(|routed| routed.raw))
 }
 
-/// [`request_host`] as it was sent, with the host it names normalised ([`normalize_host`]),
-/// as routing reads it: found once for both.
+/// The host a request is for ([`request_host`]), read once for routing and for the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RoutedHost<'a> {
+    /// As it was sent.
+    pub(crate) raw: &'a str,
+    /// The host alone, normalised as routing reads it ([`normalize_host`]).
+    pub(crate) host: Cow<'a, str>,
+    /// The host with its port, as the upstream is told it ([`normalize_authority`]).
+    pub(crate) authority: Cow<'a, str>,
+}
+
+impl<'a> RoutedHost<'a> {
+    fn read(raw: &'a str) -> Option<RoutedHost<'a>> {
+        let (host, port) = parse_authority(raw)?;
+        let authority = authority_of(raw, host.clone(), port);
+        Some(RoutedHost {
+            raw,
+            host,
+            authority,
+        })
+    }
+
+    /// [`RoutedHost::authority`] as the upstream's `Host` value: the request's own `Host`
+    /// field, shared rather than copied, when that is already it.
+    pub(crate) fn header_value(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        match headers.get(HOST) {
+            Some(header) if header.as_bytes() == self.authority.as_bytes() => Some(header.clone()),
+            _ => HeaderValue::from_str(&self.authority).ok(),
+        }
+    }
+}
+
+/// [`request_host`] as it was sent, with the host it names normalised with and without its
+/// port: found once for routing and for the upstream's `Host`.
 pub(crate) fn routed_host<'a>(
     headers: &'a HeaderMap,
     uri: &'a Uri,
     version: Version,
-) -> Result<Option<(&'a str, Cow<'a, str>)>, BadHost> {
+) -> Result<Option<RoutedHost<'a>>, BadHost> {
     let mut values = headers.get_all(HOST).iter();
     let header = match (values.next(), values.next()) {
         (Some(_), Some(_)) => return Err(BadHost::Several),
@@ -146,16 +183,15 @@ pub(crate) fn routed_host<'a>(
     let authority = uri.authority().map(http::uri::Authority::as_str);
     match (header, authority) {
         (Some(header), Some(authority)) => {
-            let host = normalize_host(header).ok_or(BadHost::Malformed)?;
-            if host == normalize_host(authority).ok_or(BadHost::Malformed)? {
-                Ok(Some((header, host)))
+            let routed = RoutedHost::read(header).ok_or(BadHost::Malformed)?;
+            if routed.host == normalize_host(authority).ok_or(BadHost::Malformed)? {
+                Ok(Some(routed))
             } else {
                 Err(BadHost::Conflicting)
             }
         }
         (Some(raw), None) | (None, Some(raw)) => {
-            let host = normalize_host(raw).ok_or(BadHost::Malformed)?;
-            Ok(Some((raw, host)))
+            Ok(Some(RoutedHost::read(raw).ok_or(BadHost::Malformed)?))
         }
         (None, None) => Ok(None),
     }
