@@ -2,28 +2,28 @@
 //! lists they are read from, removed from requests and responses both ways, and the one
 //! protocol an upgrade may keep (RFC 9110 §7.8).
 
-use http::header::{
-    CONNECTION, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING,
-    UPGRADE,
-};
+use http::header::{CONNECTION, HOST, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// How many names [`HOP_BY_HOP`] lists.
+const FIXED: usize = 10;
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, so a proxy must
 /// not forward them. `Proxy-Connection` is the pre-standard `Connection`; `Proxy-Authenticate`
 /// and `Proxy-Authorization` (RFC 9110 §11.7) are addressed to the proxy, not the origin;
 /// `HTTP2-Settings` belongs to the h2c upgrade (RFC 7540 §3.2.1, "a hop-by-hop header
-/// field"), which is never forwarded.
-const HOP_BY_HOP: [HeaderName; 10] = [
-    CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    TE,
-    TRAILER,
-    TRANSFER_ENCODING,
-    UPGRADE,
-    PROXY_AUTHENTICATE,
-    PROXY_AUTHORIZATION,
-    HeaderName::from_static("http2-settings"),
+/// field"), which is never forwarded. Lower case, as `HeaderName` holds names.
+const HOP_BY_HOP: [&str; FIXED] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "http2-settings",
 ];
 
 /// Whether `name` is one of [`HOP_BY_HOP`]: a match on the text, which every message's every
@@ -58,20 +58,34 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     } else {
         None
     };
-    // Found before anything is removed: a removal hashes its name, and most messages have
-    // one such field (`Connection`) or none. Options that name a field of the fixed list
-    // are left to the list.
-    let listed = connection_options(headers)
-        .filter(|option| {
-            !HOP_BY_HOP
-                .iter()
-                .any(|name| option.eq_ignore_ascii_case(name.as_ref()))
-        })
-        .filter_map(|option| HeaderName::from_bytes(option).ok())
-        .filter(|name| *name != HOST);
-    let present = headers.keys().filter(|name| is_hop_by_hop(name)).cloned();
-    let hop_by_hop: Vec<HeaderName> = listed.chain(present).collect();
-    for name in hop_by_hop {
+    // Found before anything is removed, in one pass over the names: most messages have one
+    // such field (`Connection`) or none, and a lookup or removal hashes its name. The fixed
+    // list's names are distinct keys, so they fit on the stack.
+    let mut present: [Option<HeaderName>; FIXED] = Default::default();
+    let mut count = 0;
+    for name in headers.keys().filter(|name| is_hop_by_hop(name)) {
+        if let Some(slot) = present.get_mut(count) {
+            *slot = Some(name.clone());
+            count += 1;
+        }
+    }
+    // Options are read only from a `Connection` field; those that name a field of the fixed
+    // list are left to the list.
+    let listed: Vec<HeaderName> = match present.iter().flatten().any(|name| name == CONNECTION) {
+        true => connection_options(headers)
+            .filter(|option| {
+                // Names as text: a `const` of `HeaderName`s would be made and dropped again
+                // at every use.
+                !HOP_BY_HOP
+                    .iter()
+                    .any(|name| option.eq_ignore_ascii_case(name.as_bytes()))
+            })
+            .filter_map(|option| HeaderName::from_bytes(option).ok())
+            .filter(|name| *name != HOST)
+            .collect(),
+        false => Vec::new(),
+    };
+    for name in listed.into_iter().chain(present.into_iter().flatten()) {
         headers.remove(name);
     }
     if let Some(protocol) = kept {
