@@ -250,7 +250,11 @@ impl Pool {
             .entry((std::thread::current().id(), origin))
             .or_default();
         let now = Instant::now();
-        list.retain(|idle| now.duration_since(idle.since) < self.idle_timeout);
+        // Oldest first (each comes back at the end, and `checkout` takes from the end): the
+        // expired ones are a prefix, found without visiting the rest.
+        let expired =
+            list.partition_point(|idle| now.duration_since(idle.since) >= self.idle_timeout);
+        list.drain(..expired);
         if list.len() < MAX_IDLE_PER_ORIGIN {
             list.push(Idle {
                 upstream,

@@ -154,6 +154,44 @@ async fn requests_at_once_get_connections_of_their_own() {
     assert_eq!(pool.idle_count(), 2);
 }
 
+/// A connection that comes back drops those of its list idle too long (the oldest, at its
+/// front) and keeps the others.
+#[tokio::test]
+async fn a_connection_coming_back_drops_those_idle_too_long() {
+    let (addr, _accepted) = numbered_upstream(After::KeepAlive, 16).await;
+    let https = HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(HttpConnector::new());
+    let pool = Arc::new(Pool::new(https, Duration::from_secs(1)));
+    let (a, b, c) = tokio::join!(
+        pool.send(get(addr)),
+        pool.send(get(addr)),
+        pool.send(get(addr))
+    );
+    // Two come back at once; the third is held, its body unread.
+    for response in [a, b] {
+        response
+            .expect("an answer")
+            .into_body()
+            .collect()
+            .await
+            .unwrap();
+    }
+    assert_eq!(pool.idle_count(), 2);
+    // Half a second on, the newer of the two carries a request and comes back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let d = pool.send(get(addr)).await.expect("an answer");
+    d.into_body().collect().await.unwrap();
+    assert_eq!(pool.idle_count(), 2);
+    // 1.2 s after the first came back, 0.7 s after the second did: the third's return drops
+    // the first only.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    c.expect("an answer").into_body().collect().await.unwrap();
+    assert_eq!(pool.idle_count(), 2);
+}
+
 #[tokio::test]
 async fn a_body_dropped_before_its_end_takes_its_connection_along() {
     let (addr, _accepted) = numbered_upstream(After::KeepAlive, 1 << 20).await;
