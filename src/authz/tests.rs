@@ -324,3 +324,21 @@ fn denials_name_the_rule_that_failed() {
         "authorize.email_domains: no verified email"
     );
 }
+
+/// The borrowed lower case is `str::to_lowercase`'s, for addresses with and without capitals,
+/// ASCII or not.
+#[test]
+fn lowercase_is_to_lowercase() {
+    for text in [
+        "alice@example.com",
+        "Alice@Example.COM",
+        "josé@example.com",
+        "JOSÉ@EXAMPLE.COM",
+        "ǅemal@example.com",
+        "İstanbul@example.com",
+        "",
+        "@",
+    ] {
+        assert_eq!(super::lowercase(text), text.to_lowercase(), "{text}");
+    }
+}

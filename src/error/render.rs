@@ -10,7 +10,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -122,7 +122,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Answer<S::Future> {
         let request_id = RequestId::new();
-        request.extensions_mut().insert(request_id.clone());
+        request.extensions_mut().insert(request_id);
         // Every line logged while the request is answered names it (the span's field).
         let span = tracing::info_span!("request", request_id = %request_id);
         let trace = self
@@ -134,7 +134,7 @@ where
             started: Some(Instant::now()),
             wants_html: crate::telemetry::is_browser(request.headers()),
             method: request.method().clone(),
-            path: request.uri().path().to_owned(),
+            uri: request.uri().clone(),
             request_id,
         };
         Answer {
@@ -152,7 +152,9 @@ struct Asked {
     started: Option<Instant>,
     wants_html: bool,
     method: Method,
-    path: String,
+    /// Shared with the request (its parts are reference-counted), not copied: its path is
+    /// logged.
+    uri: Uri,
     request_id: RequestId,
 }
 
@@ -205,13 +207,13 @@ where
             &mut response,
             &asked.request_id,
             &asked.method,
-            &asked.path,
+            asked.uri.path(),
             elapsed,
         );
         if let Some(trace) = this.trace.take() {
             trace.finish(
                 asked.method.as_str(),
-                &asked.path,
+                asked.uri.path(),
                 response.status().as_u16(),
                 &asked.request_id.to_string(),
             );
