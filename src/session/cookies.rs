@@ -38,11 +38,12 @@ pub(crate) struct CookieSettings {
 #[error("the session is {0} bytes, more than the {limit} its cookies hold", limit = CHUNK_SIZE * MAX_CHUNKS)]
 pub(crate) struct SessionTooLarge(pub(crate) usize);
 
-/// The cookies of one request, parsed once.
+/// The cookies of one request, read from its `Cookie` fields where they are asked for:
+/// nothing is copied or collected (a session cookie is a kilobyte or more, and a browser
+/// sends the other cookies of the site too), and a lookup stops at the first pair of its name.
 pub(crate) struct CookieJar<'a> {
     settings: &'a CookieSettings,
-    /// Borrowed from the request's fields: a session cookie is a kilobyte or more.
-    pairs: Vec<(&'a str, &'a str)>,
+    headers: &'a HeaderMap,
 }
 
 /// A `Cookie` field value's bytes, `None` when it holds a byte outside ASCII. A field value
@@ -79,17 +80,12 @@ impl<'a> CookieJar<'a> {
         settings: &'a CookieSettings,
         headers: &'a HeaderMap,
     ) -> CookieJar<'a> {
-        let pairs = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(ascii_field)
-            .flat_map(cookie_pairs)
-            .collect();
-        CookieJar { settings, pairs }
+        CookieJar { settings, headers }
     }
 
+    /// The value of the first cookie named `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
-        self.pairs.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+        self.iter().find(|&(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// The attributes this jar writes cookies with.
@@ -98,8 +94,12 @@ impl<'a> CookieJar<'a> {
     }
 
     /// Every `(name, value)` of the request, in the order sent.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.pairs.iter().copied()
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(ascii_field)
+            .flat_map(cookie_pairs)
     }
 
     /// The session cookie's value, joined from its chunks when it was split (borrowed from
