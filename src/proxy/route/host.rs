@@ -56,15 +56,23 @@ fn parse_authority(value: &str) -> Option<(Cow<'_, str>, Option<&str>)> {
             };
             (value.get(..literal.len() + 2)?, port)
         }
-        None => match value.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
+        // A byte search: a host is a few bytes, and `split_once` sets up a searcher.
+        None => match value.bytes().position(|byte| byte == b':') {
+            Some(colon) => (value.get(..colon)?, Some(value.get(colon + 1..)?)),
             None => (value, None),
         },
     };
     if let Some(port) = port {
         let digits =
             !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
-        if !digits || port.parse::<u32>().ok()? > 65535 {
+        if !digits {
+            return None;
+        }
+        // At most five digits: no overflow.
+        let number = port
+            .bytes()
+            .fold(0u32, |number, digit| number * 10 + u32::from(digit - b'0'));
+        if number > 65535 {
             return None;
         }
     }
@@ -179,7 +187,9 @@ pub(crate) fn routed_host<'a>(
         (None, _) => None,
     };
     // An empty `Host` is how a client says the target has no authority (RFC 9112 §3.2).
-    let header = header.filter(|value| !value.trim().is_empty());
+    // A field value is visible ASCII, space and tab (`to_str`): `trim` without its Unicode
+    // tables.
+    let header = header.filter(|value| !value.bytes().all(|byte| byte == b' ' || byte == b'\t'));
     let authority = uri.authority().map(http::uri::Authority::as_str);
     match (header, authority) {
         (Some(header), Some(authority)) => {
