@@ -260,17 +260,17 @@ fn same_header_name(name: &str, canonical: &str) -> bool {
 /// (RFC 9113 §8.2.3 asks for HTTP/2 cookie crumbs to be joined with `; ` for HTTP/1.1); the
 /// field is dropped when nothing remains.
 pub(crate) fn remove_gateway_cookies(headers: &mut HeaderMap, gateway_cookie_name: &str) {
-    if !headers.contains_key(COOKIE) {
-        return;
-    }
     let mut kept = Vec::new();
+    let (mut fields, mut removed) = (0, false);
     for value in headers.get_all(COOKIE) {
+        fields += 1;
         let pairs = crate::fields::split_at_semicolons(value.as_bytes())
             .map(<[u8]>::trim_ascii)
             .filter(|pair| !pair.is_empty());
         for pair in pairs {
             let name = pair.split(|&byte| byte == b'=').next().unwrap_or_default();
             if is_gateway_cookie(name.trim_ascii(), gateway_cookie_name.as_bytes()) {
+                removed = true;
                 continue;
             }
             if !kept.is_empty() {
@@ -278,6 +278,10 @@ pub(crate) fn remove_gateway_cookies(headers: &mut HeaderMap, gateway_cookie_nam
             }
             kept.extend_from_slice(pair);
         }
+    }
+    // None, or one field with none of the gateway's cookies: it stays as it came.
+    if fields == 0 || (fields == 1 && !removed) {
+        return;
     }
     headers.remove(COOKIE);
     if let Ok(value) = HeaderValue::from_bytes(&kept) {

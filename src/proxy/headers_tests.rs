@@ -555,8 +555,11 @@ fn cookies_after(cookie_headers: &[&str]) -> Vec<String> {
 
 #[test]
 fn gateway_cookies_are_removed_and_others_kept_in_order() {
-    let cases: [(&[&str], &[&str]); 7] = [
+    let cases: [(&[&str], &[&str]); 9] = [
         (&["a=1; _portcullis=secret; b=2"], &["a=1; b=2"]),
+        // One field without the gateway's cookies goes on as it came; several are joined.
+        (&["a=1;;  b=2 "], &["a=1;;  b=2 "]),
+        (&["a=1;;  b=2 ", "c=3"], &["a=1; b=2; c=3"]),
         (
             &[
                 "_portcullis_0=c0; x=1",
