@@ -191,7 +191,7 @@ fn client_host(headers: &HeaderMap, uri: &Uri) -> Option<HeaderValue> {
 /// W3C Trace Context fields (`traceparent`, `tracestate`), which would pick the trace the
 /// upstream's spans join: the gateway sends its own (`crate::telemetry::trace`). Listed
 /// lower-case with `-`.
-const FORGEABLE: [&str; 27] = [
+pub(super) const FORGEABLE: [&str; 27] = [
     "x-forwarded-user",
     "x-forwarded-email",
     "x-forwarded-preferred-username",
@@ -236,7 +236,13 @@ pub(crate) fn remove_forged_identity_headers(headers: &mut HeaderMap) {
 }
 
 fn is_forgeable(name: &str) -> bool {
-    FORGEABLE
+    // Every forgeable name starts with one of these (`forgeable_names_start_with_x_f_or_t`
+    // checks it), and most of a browser's fields (`accept…`, `cookie`, `host`, `sec-…`,
+    // `user-agent`) do not: they are passed by one comparison instead of 27.
+    matches!(
+        name.as_bytes().first(),
+        Some(b'x' | b'X' | b'f' | b'F' | b't' | b'T')
+    ) && FORGEABLE
         .iter()
         .any(|forgeable| same_header_name(name, forgeable))
 }

@@ -200,6 +200,18 @@ fn the_routed_host_gives_the_same_host_as_reading_it_here() {
 
 // --- Rule 1: forged identity headers, identity headers set ------------------------------
 
+/// `is_forgeable` passes every name that does not start with `x`, `f` or `t` without
+/// comparing it: each forgeable name must start so.
+#[test]
+fn forgeable_names_start_with_x_f_or_t() {
+    for name in super::headers::FORGEABLE {
+        assert!(
+            matches!(name.as_bytes().first(), Some(b'x' | b'f' | b't')),
+            "{name}"
+        );
+    }
+}
+
 const FORGED: [&str; 16] = [
     "X-Forwarded-User",
     "x-forwarded-email",
