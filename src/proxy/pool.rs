@@ -66,7 +66,14 @@ pub(super) struct Pool {
 /// The idle connections by thread and origin. Keys are the configured upstreams' origins and
 /// the gateway's own threads, never chosen by a client, so a plain FNV-1a hash serves: SipHash,
 /// fed an origin's authority a byte at a time, cost more than the rest of a checkout.
-type IdleLists = HashMap<(ThreadId, Origin), Vec<Idle>, BuildHasherDefault<Fnv>>;
+///
+/// A request finds its list's place once, by hash; taking a connection from the list and
+/// giving it back go to that place directly. Lists are never removed, so a place stays valid.
+#[derive(Default)]
+struct IdleLists {
+    places: HashMap<(ThreadId, Origin), usize, BuildHasherDefault<Fnv>>,
+    lists: Vec<Vec<Idle>>,
+}
 
 /// FNV-1a, 64 bits.
 struct Fnv(u64);
@@ -166,8 +173,9 @@ impl Pool {
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"))
             .into();
+        let place = self.place(origin);
         loop {
-            let (mut upstream, reused) = match self.checkout(&origin).await {
+            let (mut upstream, reused) = match self.checkout(place).await {
                 Some(upstream) => (upstream, true),
                 // Boxed: connecting (TCP, TLS, the HTTP/1.1 handshake) is a future of
                 // kilobytes that every request's future would otherwise carry and move,
@@ -183,7 +191,7 @@ impl Pool {
                     }
                     let home = Some(Home {
                         pool: Arc::clone(self),
-                        origin,
+                        place,
                         upstream,
                     });
                     return Ok(response.map(|body| Body::new(PooledBody { body, home })));
@@ -198,15 +206,27 @@ impl Pool {
         }
     }
 
-    /// An idle connection of this thread to `origin` that can take a request, newest first;
+    /// The place of this thread's idle list for `origin`, made when it has none yet.
+    fn place(&self, origin: Origin) -> usize {
+        let key = (std::thread::current().id(), origin);
+        let mut idle = self.lock();
+        if let Some(&place) = idle.places.get(&key) {
+            return place;
+        }
+        let place = idle.lists.len();
+        idle.lists.push(Vec::new());
+        idle.places.insert(key, place);
+        place
+    }
+
+    /// An idle connection from the list at `place` that can take a request, newest first;
     /// those idle too long or closed are dropped on the way.
-    async fn checkout(&self, origin: &Origin) -> Option<Upstream> {
-        let key = (std::thread::current().id(), origin.clone());
+    async fn checkout(&self, place: usize) -> Option<Upstream> {
         loop {
             let Idle {
                 mut upstream,
                 since,
-            } = self.lock().get_mut(&key)?.pop()?;
+            } = self.lock().lists.get_mut(place)?.pop()?;
             if since.elapsed() >= self.idle_timeout || upstream.sender.is_closed() {
                 continue;
             }
@@ -240,15 +260,15 @@ impl Pool {
         Ok(upstream)
     }
 
-    /// Keeps `upstream` for this thread's next request to `origin`, unless its list is full.
-    fn put_back(&self, origin: Origin, upstream: Upstream) {
+    /// Keeps `upstream` in the list at `place` for the next request, unless the list is full.
+    fn put_back(&self, place: usize, upstream: Upstream) {
         if upstream.sender.is_closed() {
             return;
         }
         let mut idle = self.lock();
-        let list = idle
-            .entry((std::thread::current().id(), origin))
-            .or_default();
+        let Some(list) = idle.lists.get_mut(place) else {
+            return;
+        };
         let now = Instant::now();
         // Oldest first (each comes back at the end, and `checkout` takes from the end): the
         // expired ones are a prefix, found without visiting the rest.
@@ -269,7 +289,7 @@ impl Pool {
 
     #[cfg(test)]
     pub(super) fn idle_count(&self) -> usize {
-        self.lock().values().map(Vec::len).sum()
+        self.lock().lists.iter().map(Vec::len).sum()
     }
 }
 
@@ -284,7 +304,8 @@ struct PooledBody {
 /// Where a response body's connection goes back to.
 struct Home {
     pool: Arc<Pool>,
-    origin: Origin,
+    /// Its idle list's place (`Pool::place`).
+    place: usize,
     upstream: Upstream,
 }
 
@@ -292,11 +313,11 @@ impl PooledBody {
     fn go_home(&mut self) {
         if let Some(Home {
             pool,
-            origin,
+            place,
             upstream,
         }) = self.home.take()
         {
-            pool.put_back(origin, upstream);
+            pool.put_back(place, upstream);
         }
     }
 }
