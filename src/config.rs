@@ -280,10 +280,57 @@ pub struct SkipAuthRule {
 #[derive(Debug, Clone)]
 pub enum UpstreamTarget {
     /// `http://` or `https://` origin with an optional base path (no query, no fragment).
-    Http(Url),
+    Http(HttpTarget),
     /// `url = "builtin:echo"`: a page served by the gateway itself that shows the request
     /// exactly as an upstream would receive it.
     Echo,
+}
+
+/// An `http://` or `https://` upstream URL (read as the [`Url`] it derefs to), with the
+/// scheme and authority every request to it carries, parsed once here instead of on each.
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    url: Url,
+    /// `None` for a URL whose authority `http` does not read (the request is then refused
+    /// as it is built).
+    origin: Option<(http::uri::Scheme, http::uri::Authority)>,
+}
+
+impl HttpTarget {
+    /// The scheme and authority of requests to this upstream (`https` or `http`).
+    pub(crate) fn origin(&self) -> Option<&(http::uri::Scheme, http::uri::Authority)> {
+        self.origin.as_ref()
+    }
+}
+
+impl From<Url> for HttpTarget {
+    fn from(url: Url) -> HttpTarget {
+        let scheme = match url.scheme() {
+            "https" => http::uri::Scheme::HTTPS,
+            _ => http::uri::Scheme::HTTP,
+        };
+        let authority = url[url::Position::BeforeHost..url::Position::AfterPort].parse();
+        HttpTarget {
+            origin: authority.ok().map(|authority| (scheme, authority)),
+            url,
+        }
+    }
+}
+
+impl std::str::FromStr for HttpTarget {
+    type Err = url::ParseError;
+
+    fn from_str(text: &str) -> Result<HttpTarget, url::ParseError> {
+        Url::parse(text).map(HttpTarget::from)
+    }
+}
+
+impl std::ops::Deref for HttpTarget {
+    type Target = Url;
+
+    fn deref(&self) -> &Url {
+        &self.url
+    }
 }
 
 /// `[[upstream]] websocket_idle_timeout` when unset: 10 minutes. nginx closes a tunnel after

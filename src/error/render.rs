@@ -31,6 +31,10 @@ use crate::telemetry::RequestId;
 #[derive(Clone)]
 pub(crate) struct RequestLayer {
     finisher: Arc<Finisher>,
+    /// Whether the request id goes into the request's extensions, for the handlers that
+    /// read it (`Extension<RequestId>`); the gate has none, and an extension costs an
+    /// allocation on every request.
+    id_extension: bool,
 }
 
 /// What finishing an answer needs: the pages errors are rendered with, the metrics, and
@@ -49,6 +53,7 @@ impl RequestLayer {
                 metrics,
                 tracer: None,
             }),
+            id_extension: true,
         }
     }
 
@@ -61,6 +66,17 @@ impl RequestLayer {
                 metrics: Arc::clone(&self.finisher.metrics),
                 tracer,
             }),
+            id_extension: self.id_extension,
+        }
+    }
+
+    /// Leaves the request id out of the requests' extensions: for services none of whose
+    /// handlers read it (the gate: its answers and log lines get the id all the same).
+    #[must_use]
+    pub(crate) fn without_id_extension(self) -> RequestLayer {
+        RequestLayer {
+            id_extension: false,
+            ..self
         }
     }
 }
@@ -72,6 +88,7 @@ impl<S> Layer<S> for RequestLayer {
         RequestService {
             inner,
             finisher: Arc::clone(&self.finisher),
+            id_extension: self.id_extension,
         }
     }
 }
@@ -81,6 +98,7 @@ impl<S> Layer<S> for RequestLayer {
 pub(crate) struct RequestService<S> {
     inner: S,
     finisher: Arc<Finisher>,
+    id_extension: bool,
 }
 
 /// An answer, and where it was answered for the metrics: a plain [`Response`] is the
@@ -122,7 +140,9 @@ where
 
     fn call(&mut self, mut request: Request) -> Answer<S::Future> {
         let request_id = RequestId::new();
-        request.extensions_mut().insert(request_id);
+        if self.id_extension {
+            request.extensions_mut().insert(request_id);
+        }
         // Every line logged while the request is answered names it (the span's field).
         let span = tracing::info_span!("request", request_id = %request_id);
         let trace = self

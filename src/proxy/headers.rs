@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use http::header::{AUTHORIZATION, COOKIE, HOST, SET_COOKIE};
-use http::uri::{PathAndQuery, Scheme, Uri};
+use http::uri::{PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 
 use super::hop_by_hop::{remove_hop_by_hop, requested_upgrade};
@@ -143,22 +143,22 @@ fn upstream_uri(target: &UpstreamTarget, original: &Uri) -> Uri {
     let UpstreamTarget::Http(base) = target else {
         return path_and_query.parse().unwrap_or_else(|_| original.clone());
     };
-    let authority = &base[url::Position::BeforeHost..url::Position::AfterPort];
     let base_path = base.path().trim_end_matches('/');
-    if base_path.is_empty() && path_and_query.starts_with('/') {
-        // The request's own path and query, already parsed, under the upstream's origin.
-        let scheme = match base.scheme() {
-            "https" => Scheme::HTTPS,
-            _ => Scheme::HTTP,
-        };
+    let origin = base
+        .origin()
+        .filter(|_| base_path.is_empty() && path_and_query.starts_with('/'));
+    if let Some((scheme, authority)) = origin {
+        // The request's own path and query, already parsed, under the upstream's origin as
+        // the configuration read it.
         let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(scheme);
-        parts.authority = authority.parse().ok();
+        parts.scheme = Some(scheme.clone());
+        parts.authority = Some(authority.clone());
         parts.path_and_query = original.path_and_query().cloned();
         if let Ok(uri) = Uri::from_parts(parts) {
             return uri;
         }
     }
+    let authority = &base[url::Position::BeforeHost..url::Position::AfterPort];
     format!("{}://{authority}{base_path}{path_and_query}", base.scheme())
         .parse()
         .unwrap_or_else(|_| original.clone())

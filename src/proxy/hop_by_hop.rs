@@ -44,6 +44,13 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// Whether a `Connection` option names a field of [`HOP_BY_HOP`], in any case.
+fn is_hop_by_hop_text(option: &[u8]) -> bool {
+    HOP_BY_HOP
+        .iter()
+        .any(|name| option.eq_ignore_ascii_case(name.as_bytes()))
+}
+
 /// Removes hop-by-hop fields (RFC 9110 §7.6.1, DESIGN §5 item 3): every field named in
 /// `Connection`, then the fixed list [`HOP_BY_HOP`]. Used on requests and responses.
 ///
@@ -59,35 +66,31 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
         None
     };
     // Found before anything is removed, in one pass over the names: most messages have one
-    // such field (`Connection`) or none, and a lookup or removal hashes its name. The fixed
-    // list's names are distinct keys, so they fit on the stack.
-    let mut present: [Option<HeaderName>; FIXED] = Default::default();
-    let mut count = 0;
-    for name in headers.keys().filter(|name| is_hop_by_hop(name)) {
-        if let Some(slot) = present.get_mut(count) {
-            *slot = Some(name.clone());
-            count += 1;
-        }
-    }
+    // such field (`Connection`) or none, and a lookup or removal hashes its name, so the
+    // first is held by value and only a second one takes a `Vec`.
+    let mut found = headers.keys().filter(|name| is_hop_by_hop(name));
+    let Some(first) = found.next().cloned() else {
+        return set_upgrade(headers, kept);
+    };
+    let more: Vec<HeaderName> = found.cloned().collect();
     // Options are read only from a `Connection` field; those that name a field of the fixed
     // list are left to the list.
-    let listed: Vec<HeaderName> = match present.iter().flatten().any(|name| name == CONNECTION) {
+    let listed: Vec<HeaderName> = match first == CONNECTION || more.contains(&CONNECTION) {
         true => connection_options(headers)
-            .filter(|option| {
-                // Names as text: a `const` of `HeaderName`s would be made and dropped again
-                // at every use.
-                !HOP_BY_HOP
-                    .iter()
-                    .any(|name| option.eq_ignore_ascii_case(name.as_bytes()))
-            })
+            .filter(|option| !is_hop_by_hop_text(option))
             .filter_map(|option| HeaderName::from_bytes(option).ok())
             .filter(|name| *name != HOST)
             .collect(),
         false => Vec::new(),
     };
-    for name in listed.into_iter().chain(present.into_iter().flatten()) {
+    for name in listed.into_iter().chain([first]).chain(more) {
         headers.remove(name);
     }
+    set_upgrade(headers, kept);
+}
+
+/// With the protocol an upgrade keeps, `Upgrade` names it and `Connection` is `upgrade`.
+fn set_upgrade(headers: &mut HeaderMap, kept: Option<HeaderValue>) {
     if let Some(protocol) = kept {
         headers.insert(UPGRADE, protocol);
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));

@@ -96,10 +96,20 @@ impl Hasher for Fnv {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 struct Origin {
     scheme: Scheme,
     authority: Authority,
+}
+
+/// `Authority`'s own equality, case-blind (RFC 3986 §6.2.2.1), compares a byte at a time;
+/// the authorities compared here come from the configuration, equal as written nearly
+/// always, so that comparison runs only when the texts differ.
+impl PartialEq for Origin {
+    fn eq(&self, other: &Origin) -> bool {
+        let (ours, theirs) = (self.authority.as_str(), other.authority.as_str());
+        self.scheme == other.scheme && (ours == theirs || ours.eq_ignore_ascii_case(theirs))
+    }
 }
 
 /// Hashes what tells a few configured origins apart cheaply: the authority's length and its
@@ -271,9 +281,11 @@ impl Pool {
         };
         let now = Instant::now();
         // Oldest first (each comes back at the end, and `checkout` takes from the end): the
-        // expired ones are a prefix, found without visiting the rest.
-        let expired =
-            list.partition_point(|idle| now.duration_since(idle.since) >= self.idle_timeout);
+        // expired ones, idle since `limit` or before, are a prefix, found without visiting
+        // the rest. (No `limit`: the clock is younger than the timeout, nothing expired.)
+        let expired = now
+            .checked_sub(self.idle_timeout)
+            .map_or(0, |limit| list.partition_point(|idle| idle.since <= limit));
         list.drain(..expired);
         if list.len() < MAX_IDLE_PER_ORIGIN {
             list.push(Idle {

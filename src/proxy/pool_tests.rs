@@ -120,6 +120,27 @@ async fn a_connection_read_to_the_end_carries_the_next_request() {
     assert_eq!(pool.idle_count(), 1);
 }
 
+/// An origin is one whatever the case its host is written in (RFC 3986 §6.2.2.1): requests
+/// to `localhost` and `LocalHost` share one idle list, so the second reuses the first's
+/// connection.
+#[tokio::test]
+async fn an_origin_written_in_another_case_is_the_same_origin() {
+    let (addr, mut accepted) = numbered_upstream(After::KeepAlive, 16).await;
+    let pool = pool();
+    for host in ["localhost", "LocalHost", "LOCALHOST"] {
+        let request = Request::builder()
+            .uri(format!("http://{host}:{}/n", addr.port()))
+            .body(Body::empty())
+            .unwrap();
+        let response = pool.send(request).await.expect("an answer");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(String::from_utf8_lossy(&body).trim_end(), "conn 0", "{host}");
+    }
+    assert_eq!(accepted.recv().await, Some(0));
+    assert!(accepted.try_recv().is_err(), "one connection for every spelling");
+    assert_eq!(pool.idle_count(), 1);
+}
+
 /// Two origins that differ only before their last 8 characters (`127.0.0.1:P` and
 /// `127.1.0.1:P`, both loopback) hash alike in the idle lists; each keeps its own connection.
 #[tokio::test]

@@ -41,7 +41,8 @@ impl App {
             std::sync::Arc::clone(&state.pages),
             std::sync::Arc::clone(&state.metrics),
         )
-        .traced(state.tracer.clone());
+        .traced(state.tracer.clone())
+        .without_id_extension();
         App {
             router: super::routes::router(state.clone()),
             gate: layer.layer(Gate(state)),

@@ -176,7 +176,8 @@ impl Checker<'_, '_> {
             );
             return None;
         }
-        self.web_url(text, key).map(UpstreamTarget::Http)
+        self.web_url(text, key)
+            .map(|url| UpstreamTarget::Http(url.into()))
     }
 
     /// `app.example.com` or `*.example.com` (subdomains only), without scheme, port or path.
