@@ -120,7 +120,11 @@ fn uri_is_the_upstream_base_plus_the_original_path_and_query() {
         ),
         ("http://[::1]:8080", "/x", "http://[::1]:8080/x"),
         // The origin as the configuration reads it: host lowered, the default port dropped.
-        ("https://App.Example.COM:443", "/x", "https://app.example.com/x"),
+        (
+            "https://App.Example.COM:443",
+            "/x",
+            "https://app.example.com/x",
+        ),
         ("http://127.0.0.1:80/", "/x", "http://127.0.0.1/x"),
         ("builtin:echo", "/echo?x=1", "/echo?x=1"),
     ];

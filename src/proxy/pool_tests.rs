@@ -134,10 +134,17 @@ async fn an_origin_written_in_another_case_is_the_same_origin() {
             .unwrap();
         let response = pool.send(request).await.expect("an answer");
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(String::from_utf8_lossy(&body).trim_end(), "conn 0", "{host}");
+        assert_eq!(
+            String::from_utf8_lossy(&body).trim_end(),
+            "conn 0",
+            "{host}"
+        );
     }
     assert_eq!(accepted.recv().await, Some(0));
-    assert!(accepted.try_recv().is_err(), "one connection for every spelling");
+    assert!(
+        accepted.try_recv().is_err(),
+        "one connection for every spelling"
+    );
     assert_eq!(pool.idle_count(), 1);
 }
 
