@@ -4,6 +4,7 @@
 //! Also the process's descriptor limit, which the default bound is derived from.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,24 +17,29 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{ConnectionSettings, IpNetwork};
 
-/// What answers the requests of every connection: a service cloned per request, as axum's
-/// `Router` is (`crate::startup::App`).
-pub(crate) trait Answerer:
-    tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
+/// What answers the requests of every connection (`crate::startup::Live`, the metrics
+/// listener's router): shared by the connections, it answers each request with the peer it
+/// came from, which the gateway's own endpoints read as `ConnectInfo` and the gate is handed
+/// directly, so that a proxied request carries no extension at all (each costs an
+/// allocation).
+pub(crate) trait Answerer: Clone + Send + Sync + 'static {
+    /// The answer to one request.
+    type Answer: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static;
+
+    /// Answers `request`, which came from `peer`.
+    fn answer(&self, request: Request<Body>, peer: SocketAddr) -> Self::Answer;
 }
 
-impl<S> Answerer for S where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
+/// A router alone (the metrics listener's): the peer as `ConnectInfo`, for its extractors.
+impl Answerer for axum::Router {
+    type Answer = tower::util::Oneshot<axum::Router, Request<Body>>;
+
+    fn answer(&self, mut request: Request<Body>, peer: SocketAddr) -> Self::Answer {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        tower::ServiceExt::oneshot(self.clone(), request)
+    }
 }
 
 mod admission;

@@ -155,7 +155,7 @@ impl Application {
         }
         let gateway = crate::server::serve(
             self.listener,
-            self.live.service(),
+            self.live.clone(),
             settings,
             self.limits,
             trusted_proxies,

@@ -4,12 +4,13 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use pin_project_lite::pin_project;
@@ -31,10 +32,6 @@ use crate::telemetry::RequestId;
 #[derive(Clone)]
 pub(crate) struct RequestLayer {
     finisher: Arc<Finisher>,
-    /// Whether the request id goes into the request's extensions, for the handlers that
-    /// read it (`Extension<RequestId>`); the gate has none, and an extension costs an
-    /// allocation on every request.
-    id_extension: bool,
 }
 
 /// What finishing an answer needs: the pages errors are rendered with, the metrics, and
@@ -53,7 +50,6 @@ impl RequestLayer {
                 metrics,
                 tracer: None,
             }),
-            id_extension: true,
         }
     }
 
@@ -66,17 +62,6 @@ impl RequestLayer {
                 metrics: Arc::clone(&self.finisher.metrics),
                 tracer,
             }),
-            id_extension: self.id_extension,
-        }
-    }
-
-    /// Leaves the request id out of the requests' extensions: for services none of whose
-    /// handlers read it (the gate: its answers and log lines get the id all the same).
-    #[must_use]
-    pub(crate) fn without_id_extension(self) -> RequestLayer {
-        RequestLayer {
-            id_extension: false,
-            ..self
         }
     }
 }
@@ -88,7 +73,6 @@ impl<S> Layer<S> for RequestLayer {
         RequestService {
             inner,
             finisher: Arc::clone(&self.finisher),
-            id_extension: self.id_extension,
         }
     }
 }
@@ -98,7 +82,6 @@ impl<S> Layer<S> for RequestLayer {
 pub(crate) struct RequestService<S> {
     inner: S,
     finisher: Arc<Finisher>,
-    id_extension: bool,
 }
 
 /// An answer, and where it was answered for the metrics: a plain [`Response`] is the
@@ -125,10 +108,61 @@ impl Answered for Routed {
     }
 }
 
-impl<S> Service<Request> for RequestService<S>
+/// A request as the middleware gets it: a plain [`Request`] (the router's, with its peer in
+/// the `ConnectInfo` extension, where its handlers also find the request id), or a
+/// [`FromPeer`] (the gate's).
+pub(crate) trait Arrival {
+    fn request(&self) -> &Request;
+    /// The client's address, for a trusted proxy's trace context.
+    fn peer(&self) -> Option<IpAddr>;
+    /// Hands the request id to the handler, where it reads one.
+    fn carry_id(&mut self, id: RequestId);
+}
+
+impl Arrival for Request {
+    fn request(&self) -> &Request {
+        self
+    }
+
+    fn peer(&self) -> Option<IpAddr> {
+        self.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip())
+    }
+
+    fn carry_id(&mut self, id: RequestId) {
+        // `Extension<RequestId>`, for the pages that show it.
+        self.extensions_mut().insert(id);
+    }
+}
+
+/// A request and the address it came from, handed to the gate directly instead of as an
+/// extension: the gate reads no extension, and the first one costs allocations on every
+/// request.
+pub(crate) struct FromPeer {
+    pub(crate) request: Request,
+    pub(crate) peer: SocketAddr,
+}
+
+impl Arrival for FromPeer {
+    fn request(&self) -> &Request {
+        &self.request
+    }
+
+    fn peer(&self) -> Option<IpAddr> {
+        Some(self.peer.ip())
+    }
+
+    /// The gate's answers and log lines get the id from the middleware; nothing reads it
+    /// from the request.
+    fn carry_id(&mut self, _: RequestId) {}
+}
+
+impl<S, R> Service<R> for RequestService<S>
 where
-    S: Service<Request, Error = Infallible>,
+    S: Service<R, Error = Infallible>,
     S::Response: Answered,
+    R: Arrival,
 {
     type Response = Response;
     type Error = Infallible;
@@ -138,18 +172,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Answer<S::Future> {
+    fn call(&mut self, mut arrival: R) -> Answer<S::Future> {
         let request_id = RequestId::new();
-        if self.id_extension {
-            request.extensions_mut().insert(request_id);
-        }
+        arrival.carry_id(request_id);
         // Every line logged while the request is answered names it (the span's field).
         let span = tracing::info_span!("request", request_id = %request_id);
+        let request = arrival.request();
         let trace = self
             .finisher
             .tracer
             .as_ref()
-            .map(|tracer| tracer.begin_request(&request));
+            .map(|tracer| tracer.begin_request(arrival.peer(), request.headers()));
         let asked = Asked {
             started: Some(Instant::now()),
             wants_html: crate::telemetry::is_browser(request.headers()),
@@ -158,7 +191,7 @@ where
             request_id,
         };
         Answer {
-            inner: span.in_scope(|| self.inner.call(request)).instrument(span),
+            inner: span.in_scope(|| self.inner.call(arrival)).instrument(span),
             trace,
             asked,
             finisher: Arc::clone(&self.finisher),

@@ -27,7 +27,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::ConnectInfo;
 use http::header::STRICT_TRANSPORT_SECURITY;
 use http::HeaderValue;
 use hyper::body::{Frame, Incoming, SizeHint};
@@ -38,7 +37,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tower::ServiceExt as _;
 
 use super::admission::{Admission, ConnectionSlot};
 use super::{Answerer, Stop, Transport};
@@ -194,8 +192,7 @@ fn next_look(due: Option<Instant>, interval: Duration) -> Instant {
     due.map_or(soon, |due| due.min(soon))
 }
 
-/// Hands `request` to the router with the peer's address (for `ConnectInfo`), and holds the
-/// connection's clock at "answering" until the response's last byte is taken.
+/// Hands `request` to the answerer with the peer's address, and holds the connection's clock at "answering" until the response's last byte is taken.
 ///
 /// The connection's place covers one request at a time; every further HTTP/2 stream answered
 /// at once needs an upstream descriptor too, so it takes a place of its own under the same
@@ -214,14 +211,13 @@ fn answer<S: Answerer>(
         0 => Ok(None),
         _ => admission.admit(peer.ip()).map(Some).ok_or(()),
     };
-    let mut request = request.map(Body::new);
-    request.extensions_mut().insert(ConnectInfo(peer));
-    let router = router.clone();
+    // A refused stream is not answered at all.
+    let answer = place.map(|place| (place, router.answer(request.map(Body::new), peer)));
     async move {
-        let Ok(place) = place else {
+        let Ok((place, answer)) = answer else {
             return Err(BoxError::from(h2::Error::from(h2::Reason::REFUSED_STREAM)));
         };
-        let Ok(mut response) = router.oneshot(request).await;
+        let Ok(mut response) = answer.await;
         if let Some(hsts) = hsts {
             response
                 .headers_mut()

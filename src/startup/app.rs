@@ -22,8 +22,7 @@ use hyper::body::Body as _;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::error::render::{Answer, RequestLayer, RequestService, Routed};
-use crate::error::AppError;
+use crate::error::render::{Answer, FromPeer, RequestLayer, RequestService, Routed};
 use crate::gate;
 use crate::metrics::RouteSlot;
 use crate::state::AppState;
@@ -41,8 +40,7 @@ impl App {
             std::sync::Arc::clone(&state.pages),
             std::sync::Arc::clone(&state.metrics),
         )
-        .traced(state.tracer.clone())
-        .without_id_extension();
+        .traced(state.tracer.clone());
         App {
             router: super::routes::router(state.clone()),
             gate: layer.layer(Gate(state)),
@@ -59,36 +57,52 @@ pub(super) fn routed(path: &str) -> bool {
 
 type GateFuture = Pin<Box<dyn Future<Output = Result<Routed, Infallible>> + Send>>;
 
-impl Service<Request> for App {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<<Router as Service<Request>>::Future, Finished>;
+/// The answer of an [`App`]: the router's, or the gate's finished as the router would.
+pub(crate) type AppAnswer = Either<<Router as Service<Request>>::Future, Finished>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        match Service::<Request>::poll_ready(&mut self.router, cx) {
-            Poll::Ready(Ok(())) => self.gate.poll_ready(cx),
-            pending => pending,
-        }
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
+impl App {
+    /// Answers `request` from `peer`: the router's routes get the peer as `ConnectInfo`,
+    /// which their extractors read; the gate, which nearly every request goes to, is handed
+    /// it, so that its requests carry no extension.
+    pub(crate) fn answer(&mut self, mut request: Request, peer: SocketAddr) -> AppAnswer {
         if routed(request.uri().path()) {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            // A router is always ready (`Router::poll_ready`), so it is called at once.
             Either::Left(self.router.call(request))
         } else {
             Either::Right(Finished {
                 method: request.method().clone(),
-                answer: self.gate.call(request),
+                answer: self.gate.call(FromPeer { request, peer }),
             })
         }
     }
 }
 
-/// [`gate::handle`] as a service, its arguments taken as the router's extractors take them;
-/// its answers name the upstream they were routed to, for the metrics.
+/// As a service, for a request that carries its peer as `ConnectInfo` (one without is
+/// answered by the router alone, which refuses it as its extractors do).
+impl Service<Request> for App {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = AppAnswer;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Service::<Request>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, request: Request) -> AppAnswer {
+        match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(&ConnectInfo(peer)) => self.answer(request, peer),
+            None => Either::Left(self.router.call(request)),
+        }
+    }
+}
+
+/// [`gate::pass`] as a service of requests with their peer; its answers name the upstream
+/// they were routed to, for the metrics.
 #[derive(Clone)]
 pub(crate) struct Gate(AppState);
 
-impl Service<Request> for Gate {
+impl Service<FromPeer> for Gate {
     type Response = Routed;
     type Error = Infallible;
     type Future = GateFuture;
@@ -97,18 +111,9 @@ impl Service<Request> for Gate {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> GateFuture {
+    fn call(&mut self, FromPeer { request, peer }: FromPeer) -> GateFuture {
         let state = self.0.clone();
         Box::pin(async move {
-            let Some(&ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
-            else {
-                // The listener gives every request its peer; the router would answer 500 too.
-                return Ok(Routed {
-                    response: AppError::Internal("the request has no peer address".into())
-                        .into_response(),
-                    slot: RouteSlot::GATEWAY,
-                });
-            };
             let mut slot = RouteSlot::GATEWAY;
             let response = gate::pass(state, peer, request, &mut slot)
                 .await

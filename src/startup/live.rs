@@ -1,21 +1,19 @@
-//! The gateway in effect ([`Live`]) and the service every connection answers with
-//! ([`LiveApp`]): each request takes the [`App`] in effect when it arrives and is answered by
-//! it to its last byte, so a reload (`super::reload`) swaps in a new one without touching
+//! The gateway in effect ([`Live`]), which every connection answers with: each request
+//! takes the [`App`] in effect when it arrives and is answered by it to its last byte, so a
+//! reload (`super::reload`) swaps in a new one without touching
 //! the requests in progress (a long download, an open WebSocket), while the next request,
 //! on a new connection or a kept-alive one, is answered by the new one.
 //!
 //! The cost per request is one uncontended read of a `RwLock` and the clone of the `App`
 //! that answering took before (the `Router` and the gate's state are `Arc`s).
 
-use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::response::Response;
-use tower::Service;
 
-use super::app::App;
+use super::app::{App, AppAnswer};
+use crate::server::Answerer;
 use crate::state::AppState;
 
 /// What the gateway runs on now: the service and the state it was made from.
@@ -67,41 +65,14 @@ impl Live {
         // Dropped outside the lock; the requests in progress hold their own clones.
         drop(previous);
     }
-
-    /// The service for the connections.
-    pub(crate) fn service(&self) -> LiveApp {
-        LiveApp {
-            live: self.clone(),
-            taken: None,
-        }
-    }
 }
 
-/// The connections' service: cloned per request (as a `Router` is), it takes the [`App`] in
-/// effect when the request is made ready, and answers with it.
-pub(crate) struct LiveApp {
-    live: Live,
-    taken: Option<App>,
-}
+/// The connections' answerer: each request takes the [`App`] in effect when it arrives and
+/// is answered by it.
+impl Answerer for Live {
+    type Answer = AppAnswer;
 
-impl Clone for LiveApp {
-    fn clone(&self) -> LiveApp {
-        self.live.service()
-    }
-}
-
-impl Service<Request> for LiveApp {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = <App as Service<Request>>::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        let live = &self.live;
-        self.taken.get_or_insert_with(|| live.app()).poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let mut app = self.taken.take().unwrap_or_else(|| self.live.app());
-        app.call(request)
+    fn answer(&self, request: Request, peer: SocketAddr) -> AppAnswer {
+        self.app().answer(request, peer)
     }
 }

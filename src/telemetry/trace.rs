@@ -20,12 +20,11 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::ConnectInfo;
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use rand::RngCore as _;
 use tokio::sync::{mpsc, oneshot};
@@ -132,14 +131,15 @@ impl Tracer {
         }
     }
 
-    /// The span of `request`, begun: in the trace of a trusted proxy's `traceparent`, else
-    /// in a new one.
-    pub(crate) fn begin_request<B>(&self, request: &Request<B>) -> Box<RequestTrace> {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip().to_canonical());
-        let (context, parent, tracestate) = match self.trusted_parent(peer, request.headers()) {
+    /// The span of a request from `peer` with `headers`, begun: in the trace of a trusted
+    /// proxy's `traceparent`, else in a new one.
+    pub(crate) fn begin_request(
+        &self,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> Box<RequestTrace> {
+        let peer = peer.map(|peer| peer.to_canonical());
+        let (context, parent, tracestate) = match self.trusted_parent(peer, headers) {
             Some((parent, tracestate)) => (
                 SpanContext {
                     span_id: random_span_id(),

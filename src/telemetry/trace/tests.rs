@@ -72,19 +72,16 @@ fn tracer(sample_ratio: f64, trusted: &[&str]) -> (Tracer, mpsc::Receiver<Messag
     (tracer, receiver)
 }
 
-fn request_from(peer: &str, traceparent: Option<&str>) -> Request<()> {
-    let mut request = Request::new(());
+/// The span `tracer` begins for a request from `peer` with `traceparent` (and a
+/// `tracestate`).
+fn begin(tracer: &Tracer, peer: &str, traceparent: Option<&str>) -> Box<RequestTrace> {
     let peer: SocketAddr = peer.parse().unwrap();
-    request.extensions_mut().insert(ConnectInfo(peer));
+    let mut headers = HeaderMap::new();
     if let Some(value) = traceparent {
-        request
-            .headers_mut()
-            .insert(TRACEPARENT, HeaderValue::from_str(value).unwrap());
-        request
-            .headers_mut()
-            .insert(TRACESTATE, HeaderValue::from_static("vendor=1"));
+        headers.insert(TRACEPARENT, HeaderValue::from_str(value).unwrap());
+        headers.insert(TRACESTATE, HeaderValue::from_static("vendor=1"));
     }
-    request
+    tracer.begin_request(Some(peer.ip()), &headers)
 }
 
 fn context_of(trace: &RequestTrace) -> SpanContext {
@@ -96,7 +93,7 @@ fn only_a_trusted_proxy_chooses_the_trace() {
     let (tracer, _queue) = tracer(1.0, &["10.0.0.0/8"]);
     let parent = SpanContext::parse(W3C_EXAMPLE.as_bytes()).unwrap();
 
-    let trusted = tracer.begin_request(&request_from("10.1.2.3:5000", Some(W3C_EXAMPLE)));
+    let trusted = begin(&tracer, "10.1.2.3:5000", Some(W3C_EXAMPLE));
     let context = context_of(&trusted);
     assert_eq!(context.trace_id, parent.trace_id);
     assert_ne!(context.span_id, parent.span_id);
@@ -112,7 +109,7 @@ fn only_a_trusted_proxy_chooses_the_trace() {
         "vendor=1"
     );
 
-    let stranger = tracer.begin_request(&request_from("192.0.2.7:5000", Some(W3C_EXAMPLE)));
+    let stranger = begin(&tracer, "192.0.2.7:5000", Some(W3C_EXAMPLE));
     let context = context_of(&stranger);
     assert_ne!(
         context.trace_id, parent.trace_id,
@@ -126,22 +123,22 @@ fn only_a_trusted_proxy_chooses_the_trace() {
 fn a_trusted_proxys_sampled_flag_is_obeyed_and_new_traces_follow_the_ratio() {
     let (none, _queue) = tracer(0.0, &["127.0.0.1"]);
     let unsampled_parent = W3C_EXAMPLE.replace("-01", "-00");
-    let joined = none.begin_request(&request_from("127.0.0.1:1", Some(W3C_EXAMPLE)));
+    let joined = begin(&none, "127.0.0.1:1", Some(W3C_EXAMPLE));
     assert!(context_of(&joined).sampled, "the proxy sampled it");
-    let fresh = none.begin_request(&request_from("127.0.0.1:1", None));
+    let fresh = begin(&none, "127.0.0.1:1", None);
     assert!(!context_of(&fresh).sampled, "sample_ratio = 0");
 
     let (all, _queue) = tracer(1.0, &["127.0.0.1"]);
-    let joined = all.begin_request(&request_from("127.0.0.1:1", Some(&unsampled_parent)));
+    let joined = begin(&all, "127.0.0.1:1", Some(&unsampled_parent));
     assert!(!context_of(&joined).sampled, "the proxy did not sample it");
-    let fresh = all.begin_request(&request_from("192.0.2.1:1", Some(&unsampled_parent)));
+    let fresh = begin(&all, "192.0.2.1:1", Some(&unsampled_parent));
     assert!(context_of(&fresh).sampled, "an untrusted flag is ignored");
 }
 
 #[test]
 fn the_upstream_exchange_is_a_child_of_the_request_and_carries_its_traceparent() {
     let (tracer, mut queue) = tracer(1.0, &[]);
-    let mut trace = tracer.begin_request(&request_from("192.0.2.1:1", None));
+    let mut trace = begin(&tracer, "192.0.2.1:1", None);
     let request_context = context_of(&trace);
     let upstream: Url = "http://127.0.0.1:8080/base".parse().unwrap();
     let mut outgoing = Request::new(());
@@ -184,7 +181,7 @@ fn the_upstream_exchange_is_a_child_of_the_request_and_carries_its_traceparent()
 fn a_full_queue_drops_and_counts_never_waits() {
     let (tracer, _queue) = tracer(1.0, &[]);
     for _ in 0..20 {
-        let trace = tracer.begin_request(&request_from("192.0.2.1:1", None));
+        let trace = begin(&tracer, "192.0.2.1:1", None);
         trace.finish("GET", "/", 200, "id");
     }
     assert_eq!(tracer.0.dropped.load(Ordering::Relaxed), 12);
@@ -193,7 +190,7 @@ fn a_full_queue_drops_and_counts_never_waits() {
 #[test]
 fn a_panic_inside_a_traced_poll_leaves_no_trace_current() {
     let (tracer, _queue) = tracer(1.0, &[]);
-    let mut trace = tracer.begin_request(&request_from("192.0.2.1:1", None));
+    let mut trace = begin(&tracer, "192.0.2.1:1", None);
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Current::poll_in(&mut trace.current, || panic!("the handler failed"))
     }));
