@@ -22,8 +22,9 @@
 #   HOLD=1 bash bench/run.sh           # start and sign in, print the addresses, pids and
 #                                      # cookies, and wait (to measure or profile by hand)
 #   INSTRUCTIONS=1 bash bench/run.sh   # also the instructions per signed-in GET of each
-#                                      # gateway and the floor, counted by callgrind (valgrind;
-#                                      # the profiles: target/bench-callgrind-NAME.out)
+#                                      # gateway, the floor and the nginx proxy, counted by
+#                                      # callgrind (valgrind; the profiles:
+#                                      # target/bench-callgrind-NAME.out)
 #   SMOKE=1 bash bench/run.sh          # CI: every case once for 1 s, tiny memory phases,
 #                                      # a debug build; fails on any wrong answer, no threshold
 #
@@ -61,7 +62,8 @@
 # Printed per case: the MEDIAN over the runs of req/s (round-trips/s for ws), p50 and p99 of
 # each side, the ratios of the medians gateway ÷ nginx, the spread (min-max) of the per-run
 # ratios, the CPU time (user + system) per request of each side's own processes (the
-# gateway's threads, the nginx proxy's workers; U's not counted: n-cpu, g-cpu, in µs), and the
+# gateway's threads, the nginx proxy's workers; U's not counted: n-cpu, g-cpu, in µs) and the
+# user-space part of it (n-usr, g-usr: the rest is the kernel's, mostly loopback TCP), and the
 # gateway's largest resident memory (VmRSS) after a run of the case.
 # Any answer other than the expected one (wrk's non-2xx/3xx or socket errors, a ws echo that
 # differs) stops the script with an error, so that the smoke in CI cannot rot.
@@ -382,16 +384,24 @@ done
 to_ms() { # wrk latency like 1.23ms / 456.00us / 1.02s → milliseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; print n }'
 }
-# CPU time (user + system, in clock ticks) of a side's processes: the gateway (every thread),
-# or the nginx proxy's workers.
+# CPU time of a side's processes, in clock ticks: "user+system user", of the gateway (every
+# thread) or of the nginx proxy's workers.
 cpu_ticks() { # side pid
   local pids="$2"
   [ "$1" != nginx ] || pids="$(pgrep -P "$(cat "$WORK/proxy.pid")" | tr '\n' ' ')"
-  for pid in $pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat"; done | awk '{ t += $1 } END { print t + 0 }'
+  for pid in $pids; do awk '{ print $14 + $15, $14 }' "/proc/$pid/stat"; done |
+    awk '{ t += $1; u += $2 } END { print t + 0, u + 0 }'
+}
+# Per request, in µs, from two cpu_ticks readings: "user+system user".
+cpu_per_request() { # before after requests
+  awk -v b="$1" -v a="$2" -v n="$3" -v us="$TICK_US" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    if (n > 0) printf "%.1f %.1f", (y[1] - x[1]) * us / n, (y[2] - x[2]) * us / n; else print "0 0" }'
 }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
-# One load run; appends "req/s p50-ms p99-ms cpu-us-per-request" to $WORK/results/NAME.SIDE
-# (the CPU time the side's own processes took per request, U's not counted).
+# One load run; appends "req/s p50-ms p99-ms cpu-us-per-request user-us-per-request" to
+# $WORK/results/NAME.SIDE (the CPU time the side's own processes took per request, U's not
+# counted, and its user-space part).
 measure() { # name side url cookie-or-"-" tool duration [gateway-pid]
   local name="$1" side="$2" url="$3" cookie="$4" tool="$5" duration="$6" out="$WORK/out.txt"
   local ticks_before
@@ -399,10 +409,12 @@ measure() { # name side url cookie-or-"-" tool duration [gateway-pid]
   if [ "$tool" = ws ]; then
     "${LOAD_CPU[@]}" "$WS_BENCH" load "$url" ${cookie:+--cookie "$cookie"} --connections "$CONNECTIONS" \
       --duration "$duration" --threads "$THREADS" >"$out" || fail "$name ($side): the WebSocket load failed"
-    awk -v ticks="$(($(cpu_ticks "$side" "${7:-}") - ticks_before))" -v tick_us="$TICK_US" '
+    local ticks_after trips
+    ticks_after="$(cpu_ticks "$side" "${7:-}")"
+    trips="$(awk '$1 == "round_trips" { print $2 }' "$out")"
+    awk -v cpu="$(cpu_per_request "$ticks_before" "$ticks_after" "${trips:-0}")" '
       $1 == "round_trips_per_s" { r = $2 } $1 == "p50_ms" { a = $2 } $1 == "p99_ms" { b = $2 }
-      $1 == "round_trips" { n = $2 }
-      END { print r, a, b, (n > 0 ? ticks * tick_us / n : 0) }' "$out" >>"$WORK/results/$name.$side"
+      END { print r, a, b, cpu }' "$out" >>"$WORK/results/$name.$side"
     return
   fi
   local headers=()
@@ -412,11 +424,11 @@ measure() { # name side url cookie-or-"-" tool duration [gateway-pid]
     cat "$out" >&2
     fail "$name ($side): wrong answers or socket errors under load"
   fi
-  local rps p50 p99 requests cpu ticks
-  ticks=$(($(cpu_ticks "$side" "${7:-}") - ticks_before))
+  local rps p50 p99 requests cpu
+  cpu="$(cpu_ticks "$side" "${7:-}")"
   rps="$(awk '/^Requests\/sec/ { print $2 }' "$out")"
   requests="$(awk '/requests in/ { print $1 }' "$out")"
-  cpu="$(awk -v t="$ticks" -v u="$TICK_US" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? t * u / n : 0) }')"
+  cpu="$(cpu_per_request "$ticks_before" "$cpu" "${requests:-0}")"
   p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
   p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
   [ -n "$rps" ] || { cat "$out" >&2; fail "$name ($side): no result from wrk"; }
@@ -454,15 +466,15 @@ if [ ${#ROWS[@]} -gt 0 ]; then
         if [ -n "${PERF:-}" ] && [ "$run" = 1 ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
         rss_kb "$pid" >>"$WORK/results/$name.rss"
       done
-      printf '   run %d %-12s nginx %s | gateway %s  (req/s, p50 p99 ms, CPU us/req)\n' "$run" "$name" \
+      printf '   run %d %-12s nginx %s | gateway %s  (req/s, p50 p99 ms, CPU user us/req)\n' "$run" "$name" \
         "$(tail -1 "$WORK/results/$name.nginx")" "$(tail -1 "$WORK/results/$name.gateway")"
     done
   done
 
   echo "== result: medians over $RUNS runs; ratios gateway / nginx (req/s: higher is better, p99: lower)"
   echo "   targets (DESIGN §7): get-cookie >= 1.0x req/s and p99 <= 1.0x, get-redis >= 0.8x, auth >= 2.0x, memory < 30 MB"
-  printf '%-12s %10s %10s %6s %11s %9s %7s | %8s %8s %8s %8s %6s %6s %6s %6s  %s\n' case "nginx/s" "gateway/s" ratio \
-    "ratio-range" "p99-ratio" "range" "n-p50" "g-p50" "n-p99" "g-p99" "n-cpu" "g-cpu" "RSS-MB" runs target
+  printf '%-12s %10s %10s %6s %11s %9s %7s | %8s %8s %8s %8s %6s %6s %6s %6s %6s %6s  %s\n' case "nginx/s" "gateway/s" ratio \
+    "ratio-range" "p99-ratio" "range" "n-p50" "g-p50" "n-p99" "g-p99" "n-cpu" "g-cpu" "n-usr" "g-usr" "RSS-MB" runs target
   for r in "${ROWS[@]}"; do
     read -r name _ _ _ _ _ _ target <<<"$r"
     paste -d' ' "$WORK/results/$name.nginx" "$WORK/results/$name.gateway" \
@@ -471,15 +483,16 @@ if [ ${#ROWS[@]} -gt 0 ]; then
         for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
       }
-      { n++; nr[n] = $1; n50[n] = $2; n99[n] = $3; ncpu[n] = $4; gr[n] = $5; g50[n] = $6; g99[n] = $7; gcpu[n] = $8
-        q = $5 / $1; p = $7 / $3
+      { n++; nr[n] = $1; n50[n] = $2; n99[n] = $3; ncpu[n] = $4; nusr[n] = $5
+        gr[n] = $6; g50[n] = $7; g99[n] = $8; gcpu[n] = $9; gusr[n] = $10
+        q = $6 / $1; p = $8 / $3
         if (n == 1 || q < qmin) qmin = q; if (n == 1 || q > qmax) qmax = q
         if (n == 1 || p < pmin) pmin = p; if (n == 1 || p > pmax) pmax = p }
       END {
         mnr = median(nr, n); mgr = median(gr, n); mn99 = median(n99, n); mg99 = median(g99, n)
-        printf "%-12s %10.0f %10.0f %5.2fx %5.2f-%-5.2f %8.2fx %3.1f-%-3.1f | %8.3f %8.3f %8.3f %8.3f %6.1f %6.1f %6.1f %6d  %s\n",
-          name, mnr, mgr, mgr / mnr, qmin, qmax, mg99 / mn99, pmin, pmax,
-          median(n50, n), median(g50, n), mn99, mg99, median(ncpu, n), median(gcpu, n), rss / 1024, n, target
+        printf "%-12s %10.0f %10.0f %5.2fx %5.2f-%-5.2f %8.2fx %3.1f-%-3.1f | %8.3f %8.3f %8.3f %8.3f %6.1f %6.1f %6.1f %6.1f %6.1f %6d  %s\n",
+          name, mnr, mgr, mgr / mnr, qmin, qmax, mg99 / mn99, pmin, pmax, median(n50, n), median(g50, n),
+          mn99, mg99, median(ncpu, n), median(gcpu, n), median(nusr, n), median(gusr, n), rss / 1024, n, target
       }'
   done
   for gw in "${GATEWAYS[@]}"; do
@@ -588,5 +601,14 @@ if [ -n "${INSTRUCTIONS:-}" ]; then
     port="$(free_port)"
     instructions floor "$port" "$FLOOR" "127.0.0.1:$port" "127.0.0.1:$APP_PORT"
   fi
+  # The nginx proxy itself, as one process (no master: the count is of what serves): the
+  # baseline's configuration on its own port, with the same cookie as the signed-in GET.
+  port="$(free_port)"
+  { echo "daemon off; master_process off;"
+    sed -e "s/listen 127.0.0.1:$NGINX_PORT;/listen 127.0.0.1:$port;/" \
+      -e "s|^pid .*|pid $WORK/proxy-callgrind.pid;|" "$WORK/proxy.conf"
+  } >"$WORK/proxy-callgrind.conf"
+  nginx_proxy_COOKIE="$gateway_cookie_COOKIE"
+  instructions nginx-proxy "$port" "$NGINX" -c "$WORK/proxy-callgrind.conf" -e "$WORK/proxy/error.log"
 fi
 echo "== done"
