@@ -61,7 +61,7 @@ pub(crate) async fn pass(
             request.uri().path(),
         )
         .ok_or(AppError::NoRoute)?;
-    let host = host.and_then(|routed| routed.header_value(request.headers()));
+    let host = host.and_then(|routed| routed.header_value());
     *slot = state.routes.slot(upstream);
     if passes_without_session(
         upstream,

@@ -187,7 +187,7 @@ fn the_routed_host_gives_the_same_host_as_reading_it_here() {
         let routed = crate::proxy::route::routed_host(sent.headers(), sent.uri(), sent.version())
             .unwrap()
             .unwrap();
-        let value = routed.header_value(sent.headers());
+        let value = routed.header_value();
         let given = ForwardContext {
             host: value.as_ref(),
             ..ctx(None)

@@ -149,24 +149,27 @@ pub(crate) struct RoutedHost<'a> {
     pub(crate) host: Cow<'a, str>,
     /// The host with its port, as the upstream is told it ([`normalize_authority`]).
     pub(crate) authority: Cow<'a, str>,
+    /// The `Host` field it was read from; `None` when it came from the request target.
+    field: Option<&'a HeaderValue>,
 }
 
 impl<'a> RoutedHost<'a> {
-    fn read(raw: &'a str) -> Option<RoutedHost<'a>> {
+    fn read(raw: &'a str, field: Option<&'a HeaderValue>) -> Option<RoutedHost<'a>> {
         let (host, port) = parse_authority(raw)?;
         let authority = authority_of(raw, host.clone(), port);
         Some(RoutedHost {
             raw,
             host,
             authority,
+            field,
         })
     }
 
     /// [`RoutedHost::authority`] as the upstream's `Host` value: the request's own `Host`
     /// field, shared rather than copied, when that is already it.
-    pub(crate) fn header_value(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        match headers.get(HOST) {
-            Some(header) if header.as_bytes() == self.authority.as_bytes() => Some(header.clone()),
+    pub(crate) fn header_value(&self) -> Option<HeaderValue> {
+        match self.field {
+            Some(field) if field.as_bytes() == self.authority.as_bytes() => Some(field.clone()),
             _ => HeaderValue::from_str(&self.authority).ok(),
         }
     }
@@ -180,29 +183,34 @@ pub(crate) fn routed_host<'a>(
     version: Version,
 ) -> Result<Option<RoutedHost<'a>>, BadHost> {
     let mut values = headers.get_all(HOST).iter();
-    let header = match (values.next(), values.next()) {
+    let field = match (values.next(), values.next()) {
         (Some(_), Some(_)) => return Err(BadHost::Several),
-        (Some(value), None) => Some(value.to_str().map_err(|_| BadHost::Malformed)?),
+        (Some(value), None) => Some(value),
         (None, _) if version == Version::HTTP_11 => return Err(BadHost::Missing),
         (None, _) => None,
+    };
+    let header = match field {
+        Some(value) => Some((value.to_str().map_err(|_| BadHost::Malformed)?, value)),
+        None => None,
     };
     // An empty `Host` is how a client says the target has no authority (RFC 9112 §3.2).
     // A field value is visible ASCII, space and tab (`to_str`): `trim` without its Unicode
     // tables.
-    let header = header.filter(|value| !value.bytes().all(|byte| byte == b' ' || byte == b'\t'));
+    let header = header.filter(|(text, _)| !text.bytes().all(|byte| byte == b' ' || byte == b'\t'));
     let authority = uri.authority().map(http::uri::Authority::as_str);
     match (header, authority) {
-        (Some(header), Some(authority)) => {
-            let routed = RoutedHost::read(header).ok_or(BadHost::Malformed)?;
+        (Some((header, field)), Some(authority)) => {
+            let routed = RoutedHost::read(header, Some(field)).ok_or(BadHost::Malformed)?;
             if routed.host == normalize_host(authority).ok_or(BadHost::Malformed)? {
                 Ok(Some(routed))
             } else {
                 Err(BadHost::Conflicting)
             }
         }
-        (Some(raw), None) | (None, Some(raw)) => {
-            Ok(Some(RoutedHost::read(raw).ok_or(BadHost::Malformed)?))
-        }
+        (Some((raw, field)), None) => Ok(Some(
+            RoutedHost::read(raw, Some(field)).ok_or(BadHost::Malformed)?,
+        )),
+        (None, Some(raw)) => Ok(Some(RoutedHost::read(raw, None).ok_or(BadHost::Malformed)?)),
         (None, None) => Ok(None),
     }
 }
