@@ -586,7 +586,7 @@ instructions() { # name port command…
 if [ -n "${INSTRUCTIONS:-}" ]; then
   command -v valgrind >/dev/null 2>&1 || fail "missing: valgrind (apt-get install valgrind)"
   echo "== instructions per signed-in GET (callgrind, ${INSTRUCTIONS_DURATION:-8s}, 8 connections)"
-  for gw in gateway-cookie compare-cookie; do
+  for gw in gateway-cookie gateway-redis compare-cookie; do
     config="$WORK/$gw.toml"
     [ -f "$config" ] || continue
     port="$(free_port)"
@@ -594,7 +594,7 @@ if [ -n "${INSTRUCTIONS:-}" ]; then
     sed -e "s/^listen = .*/listen = \"127.0.0.1:$port\"/" \
       -e "s|^public_url = .*|public_url = \"http://127.0.0.1:$port\"|" "$config" >"$WORK/$gw-callgrind.toml"
     bin="$BIN"
-    [ "$gw" = gateway-cookie ] || bin="$COMPARE_BIN"
+    [ "$gw" != compare-cookie ] || bin="$COMPARE_BIN"
     instructions "$gw" "$port" "$bin" --config "$WORK/$gw-callgrind.toml"
   done
   if [[ " $CASES " == *" floor "* ]]; then

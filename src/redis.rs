@@ -108,13 +108,18 @@ impl Redis {
         })
     }
 
-    /// `key_prefix` + `name`.
+    /// `key_prefix` + `name` (joined without `format!`: the Redis store names a key on every
+    /// request).
     pub(crate) fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.inner.key_prefix)
+        let prefix = &self.inner.key_prefix;
+        let mut key = String::with_capacity(prefix.len() + name.len());
+        key.push_str(prefix);
+        key.push_str(name);
+        key
     }
 
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RedisError> {
-        let value: Value = self.call(self.inner.client.get(key)).await?;
+        let value: Value = self.call(|| self.inner.client.get(key)).await?;
         self.bytes(value)
     }
 
@@ -129,10 +134,13 @@ impl Redis {
         }
         let client = &self.inner.client;
         let values: Vec<Value> = if self.inner.cluster {
-            let gets = keys.iter().map(|key| client.get::<Value, _>(key.as_str()));
-            self.call(futures::future::try_join_all(gets)).await?
+            let gets = || {
+                let gets = keys.iter().map(|key| client.get::<Value, _>(key.as_str()));
+                futures::future::try_join_all(gets)
+            };
+            self.call(gets).await?
         } else {
-            match self.call(client.mget::<Value, _>(keys.to_vec())).await? {
+            match self.call(|| client.mget::<Value, _>(keys.to_vec())).await? {
                 Value::Array(values) if values.len() == keys.len() => values,
                 other => return Err(self.unexpected(&other)),
             }
@@ -148,10 +156,11 @@ impl Redis {
         ttl: Duration,
     ) -> Result<(), RedisError> {
         let expiry = Some(Expiration::EX(ttl_seconds(ttl)));
-        let set = self
-            .inner
-            .client
-            .set::<Value, _, _>(key, value.to_vec(), expiry, None, false);
+        let set = || {
+            self.inner
+                .client
+                .set::<Value, _, _>(key, value.to_vec(), expiry, None, false)
+        };
         self.call(set).await.map(drop)
     }
 
@@ -164,10 +173,11 @@ impl Redis {
     ) -> Result<bool, RedisError> {
         let expiry = Some(Expiration::EX(ttl_seconds(ttl)));
         let options = Some(SetOptions::NX);
-        let set = self
-            .inner
-            .client
-            .set::<Value, _, _>(key, value.to_vec(), expiry, options, false);
+        let set = || {
+            self.inner
+                .client
+                .set::<Value, _, _>(key, value.to_vec(), expiry, options, false)
+        };
         match self.call(set).await? {
             Value::Null => Ok(false),
             Value::String(reply) if reply == "OK" => Ok(true),
@@ -182,12 +192,13 @@ impl Redis {
         }
         let client = &self.inner.client;
         if self.inner.cluster {
-            let dels = keys.iter().map(|key| client.del::<i64, _>(key.as_str()));
-            self.call(futures::future::try_join_all(dels))
-                .await
-                .map(drop)
+            let dels = || {
+                let dels = keys.iter().map(|key| client.del::<i64, _>(key.as_str()));
+                futures::future::try_join_all(dels)
+            };
+            self.call(dels).await.map(drop)
         } else {
-            self.call(client.del::<i64, _>(keys.to_vec()))
+            self.call(|| client.del::<i64, _>(keys.to_vec()))
                 .await
                 .map(drop)
         }
@@ -196,10 +207,11 @@ impl Redis {
     /// Deletes `key` only while it still holds `value` (releasing a lock one holds), atomically
     /// (a Lua script); true when it was deleted.
     pub(crate) async fn delete_if(&self, key: &str, value: &[u8]) -> Result<bool, RedisError> {
-        let eval =
+        let eval = || {
             self.inner
                 .client
-                .eval::<i64, _, _, _>(DELETE_IF_SCRIPT, key, vec![value.to_vec()]);
+                .eval::<i64, _, _, _>(DELETE_IF_SCRIPT, key, vec![value.to_vec()])
+        };
         Ok(self.call(eval).await? == 1)
     }
 
@@ -212,43 +224,51 @@ impl Redis {
     ) -> Result<(), RedisError> {
         let millis = ttl_seconds(ttl).saturating_mul(1000);
         let args = vec![member.to_owned(), millis.to_string()];
-        let eval = self
-            .inner
-            .client
-            .eval::<i64, _, _, _>(ADD_MEMBER_SCRIPT, key, args);
+        let eval = || {
+            self.inner
+                .client
+                .eval::<i64, _, _, _>(ADD_MEMBER_SCRIPT, key, args)
+        };
         self.call(eval).await.map(drop)
     }
 
     pub(crate) async fn members(&self, key: &str) -> Result<Vec<String>, RedisError> {
-        self.call(self.inner.client.smembers::<Vec<String>, _>(key))
+        self.call(|| self.inner.client.smembers::<Vec<String>, _>(key))
             .await
     }
 
     pub(crate) async fn remove_member(&self, key: &str, member: &str) -> Result<(), RedisError> {
-        let srem = self.inner.client.srem::<i64, _, _>(key, member);
-        self.call(srem).await.map(drop)
+        self.call(|| self.inner.client.srem::<i64, _, _>(key, member))
+            .await
+            .map(drop)
     }
 
     /// PING, for `/ready`.
     pub(crate) async fn ping(&self) -> Result<(), RedisError> {
-        let ping = self.inner.client.ping::<Value>(None);
-        self.call(ping).await.map(drop)
+        self.call(|| self.inner.client.ping::<Value>(None))
+            .await
+            .map(drop)
     }
 
-    /// Runs one command within the timeout, failing at once while the connection is down.
+    /// Runs the command `command` makes within the timeout, failing at once while the
+    /// connection is down.
     ///
     /// Boxed: the client's command futures are many KiB, and every future that may talk to
     /// Redis (a request's session lookup among them, on either store) would otherwise carry
-    /// that size and move it around, even on a request that never reaches Redis.
-    fn call<'a, T: 'a>(
+    /// that size and move it around, even on a request that never reaches Redis. The command's
+    /// future is made only here, straight into a box of its own, so that it is copied once:
+    /// made by the caller, it was moved into this future and this future into its box, tens
+    /// of KiB copied per command (a session lookup on the Redis store spent a fifth of its
+    /// instructions in those copies).
+    fn call<'a, T: 'a, C: Future<Output = Result<T, FredError>> + 'a>(
         &'a self,
-        command: impl Future<Output = Result<T, FredError>> + 'a,
+        command: impl FnOnce() -> C + 'a,
     ) -> Pin<Box<impl Future<Output = Result<T, RedisError>> + 'a>> {
         let timeout = self.inner.timeout;
         Box::pin(async move {
             let bounded = async {
                 self.connected().await?;
-                command.await.map_err(|err| self.classify(err))
+                Box::pin(command()).await.map_err(|err| self.classify(err))
             };
             let result = tokio::time::timeout(timeout, bounded)
                 .await
